@@ -1,0 +1,18 @@
+// Small file helpers with Status errors that name the file.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "base/fd.h"
+
+namespace mosix {
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+absl::Status WriteAll(int fd, const void* data, size_t len, const std::string& what);
+absl::Status ReadAll(int fd, void* data, size_t len, const std::string& what);
+absl::StatusOr<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
+// mkdir -p.
+absl::Status MakeDirs(const std::string& path, int mode = 0755);
+
+}  // namespace mosix
