@@ -1,0 +1,368 @@
+#include "checkpoint/dump.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "base/file_util.h"
+#include "base/status.h"
+#include "checkpoint/image_format.h"
+#include "checkpoint/internal/classify.h"
+#include "checkpoint/internal/syscall_restart.h"
+#include "checkpoint/procfs.h"
+#include "checkpoint/remote_syscalls.h"
+#include "checkpoint/task.h"
+
+namespace mosix {
+namespace {
+
+constexpr size_t kPage = 4096;
+// Pages are read in batches of this many bytes: large enough for process_vm_readv to run at
+// memory speed, small enough not to double the agent's footprint for a big process.
+constexpr size_t kBatchBytes = 32 << 20;
+
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+absl::Status CheckSingleThreaded(pid_t pid) {
+  ASSIGN_OR_RETURN(int threads, internal::CountThreads(pid));
+  if (threads > 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("process is multi-threaded (", threads, " threads); only single-threaded processes can be checkpointed"));
+  }
+  return absl::OkStatus();
+}
+
+void FillRegs(const user_regs_struct& r, image::GpRegs* g) {
+  g->set_r15(r.r15); g->set_r14(r.r14); g->set_r13(r.r13); g->set_r12(r.r12);
+  g->set_rbp(r.rbp); g->set_rbx(r.rbx); g->set_r11(r.r11); g->set_r10(r.r10);
+  g->set_r9(r.r9); g->set_r8(r.r8); g->set_rax(r.rax); g->set_rcx(r.rcx);
+  g->set_rdx(r.rdx); g->set_rsi(r.rsi); g->set_rdi(r.rdi); g->set_orig_rax(r.orig_rax);
+  g->set_rip(r.rip); g->set_cs(r.cs); g->set_eflags(r.eflags); g->set_rsp(r.rsp);
+  g->set_ss(r.ss); g->set_fs_base(r.fs_base); g->set_gs_base(r.gs_base); g->set_ds(r.ds);
+  g->set_es(r.es); g->set_fs(r.fs); g->set_gs(r.gs);
+}
+
+// Mappings, refusing what cannot be stored.
+absl::Status DumpVmas(const std::vector<MapEntry>& maps, image::Mm* mm) {
+  for (const MapEntry& e : maps) {
+    ASSIGN_OR_RETURN(image::Vma::Kind kind, internal::ClassifyVma(e));
+    image::Vma* v = mm->add_vmas();
+    v->set_start(e.start);
+    v->set_end(e.end);
+    v->set_prot(e.prot);
+    v->set_shared(e.shared);
+    v->set_pgoff(e.offset);
+    v->set_path(e.path);
+    v->set_kind(kind);
+    if (kind == image::Vma::FILE_PRIVATE || kind == image::Vma::FILE_SHARED) {
+      struct stat st;
+      if (::stat(e.path.c_str(), &st) != 0) return ErrnoStatus("stat", e.path);
+      v->set_dev(st.st_dev);
+      v->set_inode(st.st_ino);
+      v->set_file_size(st.st_size);
+      v->set_file_mtime_ns(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Which pages of a region go into the image.
+bool WantPage(image::Vma::Kind kind, uint64_t pm) {
+  switch (kind) {
+    case image::Vma::ANON:
+    case image::Vma::STACK:
+      return (pm & (kPagemapPresent | kPagemapSwapped)) != 0;
+    case image::Vma::FILE_PRIVATE:
+      // Pages the process wrote (copied on write) are anonymous; clean ones come from the file.
+      return (pm & kPagemapSwapped) != 0 || ((pm & kPagemapPresent) && !(pm & kPagemapFileOrShared));
+    default:
+      return false;
+  }
+}
+
+// Streams the wanted pages of every region into the image in batches.
+absl::Status DumpPages(Task& task, const image::Mm& mm, ImageWriter& writer, uint64_t* pages) {
+  std::string pagemap_path = absl::StrCat("/proc/", task.pid(), "/pagemap");
+  ASSIGN_OR_RETURN(UniqueFd pagemap, OpenFile(pagemap_path, O_RDONLY | O_CLOEXEC));
+  std::string buf;
+  buf.resize(kBatchBytes);
+  image::PageBatch batch;
+  std::vector<RemoteRange> ranges;
+  size_t used = 0;
+  auto flush = [&]() -> absl::Status {
+    if (used == 0) return absl::OkStatus();
+    RETURN_IF_ERROR(task.ReadRanges(ranges, buf.data()));
+    RETURN_IF_ERROR(writer.WritePages(batch, buf.data(), used));
+    *pages += used / kPage;
+    batch.Clear();
+    ranges.clear();
+    used = 0;
+    return absl::OkStatus();
+  };
+  auto add_run = [&](uint64_t start, uint64_t npages) -> absl::Status {
+    while (npages > 0) {
+      size_t room = (kBatchBytes - used) / kPage;
+      if (room == 0) {
+        RETURN_IF_ERROR(flush());
+        continue;
+      }
+      uint64_t n = std::min<uint64_t>(room, npages);
+      auto* run = batch.add_runs();
+      run->set_vaddr(start);
+      run->set_npages(n);
+      ranges.push_back({start, n * kPage});
+      used += n * kPage;
+      start += n * kPage;
+      npages -= n;
+    }
+    return absl::OkStatus();
+  };
+  for (const image::Vma& v : mm.vmas()) {
+    uint64_t npages = (v.end() - v.start()) / kPage;
+    bool all = v.kind() == image::Vma::ANON_SHARED ||
+               (v.kind() == image::Vma::ANON && !v.path().empty() && v.path()[0] == '/');
+    if (all) {
+      RETURN_IF_ERROR(add_run(v.start(), npages));
+      continue;
+    }
+    if (v.kind() != image::Vma::ANON && v.kind() != image::Vma::STACK && v.kind() != image::Vma::FILE_PRIVATE) continue;
+    // Walk the pagemap in slices so a huge sparse region does not need a huge table.
+    constexpr uint64_t kSlice = 1 << 18;
+    for (uint64_t first = 0; first < npages; first += kSlice) {
+      uint64_t n = std::min(kSlice, npages - first);
+      uint64_t base = v.start() + first * kPage;
+      ASSIGN_OR_RETURN(std::vector<uint64_t> pm, ReadPagemap(pagemap.get(), base, n));
+      uint64_t i = 0;
+      while (i < n) {
+        if (!WantPage(v.kind(), pm[i])) {
+          ++i;
+          continue;
+        }
+        uint64_t j = i;
+        while (j < n && WantPage(v.kind(), pm[j])) ++j;
+        RETURN_IF_ERROR(add_run(base + i * kPage, j - i));
+        i = j;
+      }
+    }
+  }
+  return flush();
+}
+
+// Kernel state that only the process itself can tell: asked through injected system calls.
+absl::Status DumpInjected(RemoteSyscalls& rs, image::Core* core) {
+  Task* task = rs.task();
+  ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
+  image::Signals* sig = core->mutable_signals();
+  for (int s = 1; s <= 64; ++s) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    ASSIGN_OR_RETURN(long r, rs.Raw(SYS_rt_sigaction, s, 0, scratch, 8));
+    if (r != 0) continue;  // 32 and 33 belong to glibc and may be refused
+    ASSIGN_OR_RETURN(KernelSigaction ka, task->Read(RemotePtr<KernelSigaction>(scratch)));
+    image::SigAction* a = sig->add_actions();
+    a->set_signo(s);
+    a->set_handler(ka.handler);
+    a->set_flags(ka.flags);
+    a->set_restorer(ka.restorer);
+    a->set_mask(ka.mask);
+  }
+  RETURN_IF_ERROR(rs.Call("sigaltstack", "", SYS_sigaltstack, 0, scratch).status());
+  ASSIGN_OR_RETURN(stack_t ss, task->Read(RemotePtr<stack_t>(scratch)));
+  sig->set_altstack_sp(reinterpret_cast<uint64_t>(ss.ss_sp));
+  sig->set_altstack_size(ss.ss_size);
+  sig->set_altstack_flags(ss.ss_flags);
+
+  for (int which : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF}) {
+    RETURN_IF_ERROR(rs.Call("getitimer", "", SYS_getitimer, which, scratch).status());
+    ASSIGN_OR_RETURN(itimerval it, task->Read(RemotePtr<itimerval>(scratch)));
+    image::Itimer* t = core->mutable_timers()->add_itimers();
+    t->set_which(which);
+    t->set_interval_us(it.it_interval.tv_sec * 1000000LL + it.it_interval.tv_usec);
+    t->set_value_us(it.it_value.tv_sec * 1000000LL + it.it_value.tv_usec);
+  }
+
+  ASSIGN_OR_RETURN(long brk, rs.Call("brk", "0", SYS_brk, 0));
+  core->mutable_mm()->set_brk(static_cast<uint64_t>(brk));
+  ASSIGN_OR_RETURN(long pers, rs.Call("personality", "query", SYS_personality, 0xffffffff));
+  core->mutable_process()->set_personality(static_cast<uint32_t>(pers));
+  // PR_GET_TID_ADDRESS = 40
+  if (rs.Raw(SYS_prctl, 40, scratch).value_or(-1) == 0) {
+    ASSIGN_OR_RETURN(uint64_t tidaddr, task->Read(RemotePtr<uint64_t>(scratch)));
+    core->mutable_process()->set_clear_child_tid(tidaddr);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DumpProcess(pid_t pid, image::Core* core) {
+  image::Process* p = core->mutable_process();
+  p->set_pid(pid);
+  std::string proc = absl::StrCat("/proc/", pid);
+  ASSIGN_OR_RETURN(std::string comm, ReadFileToString(proc + "/comm"));
+  p->set_comm(std::string(absl::StripSuffix(comm, "\n")));
+  ASSIGN_OR_RETURN(std::vector<std::string> argv, ReadCmdline(pid));
+  for (auto& a : argv) p->add_argv(a);
+  ASSIGN_OR_RETURN(std::string exe, ReadLink(proc + "/exe"));
+  p->set_exe_path(exe);
+  ASSIGN_OR_RETURN(std::string cwd, ReadLink(proc + "/cwd"));
+  p->set_cwd(cwd);
+  ASSIGN_OR_RETURN(std::string status, ReadFileToString(proc + "/status"));
+  ASSIGN_OR_RETURN(std::string umask, StatusField(status, "Umask"));
+  p->set_umask(static_cast<uint32_t>(strtoul(umask.c_str(), nullptr, 8)));
+  ASSIGN_OR_RETURN(ProcStat st, ReadStat(pid));
+  p->set_start_time_ticks(st.start_time);
+  image::Mm* mm = core->mutable_mm();
+  mm->set_start_code(st.start_code);
+  mm->set_end_code(st.end_code);
+  mm->set_start_data(st.start_data);
+  mm->set_end_data(st.end_data);
+  mm->set_start_brk(st.start_brk);
+  mm->set_start_stack(st.start_stack);
+  mm->set_arg_start(st.arg_start);
+  mm->set_arg_end(st.arg_end);
+  mm->set_env_start(st.env_start);
+  mm->set_env_end(st.env_end);
+  ASSIGN_OR_RETURN(std::string auxv, ReadFileToString(proc + "/auxv"));
+  mm->set_auxv(auxv);
+
+  struct {
+    uint64_t head;
+    size_t len;
+  } robust{};
+  uint64_t head_ptr = 0;
+  size_t len = 0;
+  if (syscall(SYS_get_robust_list, pid, &head_ptr, &len) == 0) {
+    robust.head = head_ptr;
+    robust.len = len;
+  }
+  p->set_robust_list_head(robust.head);
+  p->set_robust_list_len(robust.len);
+
+  for (int res = 0; res < RLIM_NLIMITS; ++res) {
+    rlimit64 lim;
+    if (prlimit64(pid, static_cast<__rlimit_resource>(res), nullptr, &lim) != 0) {
+      return ErrnoStatus("prlimit", DescribePid(pid));
+    }
+    image::Rlimit* r = core->mutable_rlimits()->add_limits();
+    r->set_resource(res);
+    r->set_cur(lim.rlim_cur);
+    r->set_max(lim.rlim_max);
+  }
+  return absl::OkStatus();
+}
+
+image::Manifest MakeManifest(const std::string& reason) {
+  image::Manifest m;
+  m.set_format_version(kImageFormatVersion);
+  m.set_writer("mosix 0.1");
+  utsname u;
+  if (uname(&u) == 0) {
+    m.set_hostname(u.nodename);
+    m.set_kernel_release(u.release);
+    m.set_arch(u.machine);
+  }
+  m.set_page_size(kPage);
+  m.set_created_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count());
+  m.set_reason(reason);
+  return m;
+}
+
+absl::StatusOr<DumpResult> DumpStopped(Task& task, const DumpOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t pid = task.pid();
+  RETURN_IF_ERROR(CheckSingleThreaded(pid));
+  image::Core core;
+  // Everything that can refuse comes first, so a refusal writes nothing.
+  ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
+  RETURN_IF_ERROR(DumpVmas(maps, core.mutable_mm()));
+  ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(pid, options.channel_fd));
+  for (auto& fd : fds) *core.mutable_files()->add_fds() = fd;
+
+  RETURN_IF_ERROR(DumpProcess(pid, &core));
+  core.mutable_process()->set_channel_fd(options.channel_fd);
+  *core.mutable_process()->mutable_options() = options.mosix_options;
+
+  user_regs_struct regs;
+  RETURN_IF_ERROR(task.GetRegs(&regs));
+  image::Cpu* cpu = core.mutable_cpu();
+  cpu->set_syscall_note(internal::RewindInterruptedSyscall(&regs));
+  FillRegs(regs, cpu->mutable_regs());
+  ASSIGN_OR_RETURN(std::string xsave, task.GetXstate());
+  uint64_t xfeatures = 0;
+  if (xsave.size() >= 472) memcpy(&xfeatures, xsave.data() + 464, 8);
+  cpu->set_xsave(xsave);
+  cpu->set_xfeatures(xfeatures);
+
+  ASSIGN_OR_RETURN(uint64_t blocked, task.GetSigmask());
+  core.mutable_signals()->set_blocked(blocked);
+  ASSIGN_OR_RETURN(auto pending, task.PeekPendingSignals(false));
+  for (auto& s : pending) core.mutable_signals()->add_pending(s);
+  ASSIGN_OR_RETURN(auto shared_pending, task.PeekPendingSignals(true));
+  for (auto& s : shared_pending) core.mutable_signals()->add_shared_pending(s);
+  ASSIGN_OR_RETURN(RseqConfig rseq, task.GetRseq());
+  core.mutable_rseq()->set_address(rseq.address);
+  core.mutable_rseq()->set_length(rseq.length);
+  core.mutable_rseq()->set_signature(rseq.signature);
+  core.mutable_rseq()->set_flags(rseq.flags);
+
+  for (const MapEntry& e : maps) {
+    if (e.path == "[vdso]") {
+      std::string bytes(e.size(), '\0');
+      RETURN_IF_ERROR(task.ReadMem(e.start, bytes.data(), bytes.size()));
+      core.mutable_mm()->set_vdso(bytes);
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
+    RETURN_IF_ERROR(DumpInjected(rs, &core));
+  }  // registers, code and mask are back as they were
+
+  ASSIGN_OR_RETURN(auto writer, ImageWriter::Create(options.path));
+  RETURN_IF_ERROR(writer->WriteManifest(MakeManifest(options.reason)));
+  RETURN_IF_ERROR(writer->WriteCore(core));
+  DumpResult result;
+  RETURN_IF_ERROR(DumpPages(task, core.mm(), *writer, &result.pages));
+  ASSIGN_OR_RETURN(result.bytes, writer->Finish());
+  result.path = options.path;
+  result.syscall_note = cpu->syscall_note();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<DumpResult> Dump(pid_t pid, const DumpOptions& options) {
+  // Cheap refusals before the process is even stopped.
+  RETURN_IF_ERROR(CheckSingleThreaded(pid));
+  ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+  absl::StatusOr<DumpResult> result = DumpStopped(task, options);
+  if (options.leave_stopped && result.ok()) ::kill(pid, SIGSTOP);
+  absl::Status detached = task.Detach();
+  if (result.ok() && !detached.ok()) return detached;
+  return result;
+}
+
+absl::Status CheckCheckpointable(pid_t pid, int channel_fd) {
+  RETURN_IF_ERROR(CheckSingleThreaded(pid));
+  ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
+  for (const MapEntry& e : maps) RETURN_IF_ERROR(internal::ClassifyVma(e).status());
+  return internal::ReadFdTable(pid, channel_fd).status();
+}
+
+}  // namespace mosix

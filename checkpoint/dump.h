@@ -1,0 +1,39 @@
+// Checkpoint: freezes a running process, writes its image, and lets it go on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/image/process.pb.h"
+
+namespace mosix {
+
+struct DumpOptions {
+  std::string path;                  // the image file to write
+  std::string reason = "checkpoint";  // recorded in the manifest
+  int channel_fd = -1;               // the shim's channel fd: exempt from the socket rule
+  image::MosixOptions mosix_options;  // carried in the image
+  // Leave the process stopped and traced-free (SIGSTOP'd) instead of running; for migration.
+  bool leave_stopped = false;
+};
+
+struct DumpResult {
+  std::string path;
+  uint64_t bytes = 0;
+  uint64_t pages = 0;
+  double seconds = 0;
+  std::string syscall_note;
+};
+
+// Writes an image of pid. A process that cannot be checkpointed (multi-threaded, writable
+// shared file mapping, SysV shared memory, a socket or pipe other than stdio, ...) is refused
+// with FailedPrecondition and a one-line reason; no image is written and the process goes on.
+absl::StatusOr<DumpResult> Dump(pid_t pid, const DumpOptions& options);
+
+// The same refusal rules, checked from /proc alone without stopping the process: OK, or the
+// reason it cannot be checkpointed now.
+absl::Status CheckCheckpointable(pid_t pid, int channel_fd);
+
+}  // namespace mosix

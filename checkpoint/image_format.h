@@ -1,0 +1,106 @@
+// The on-disk image: a sequence of frames.
+//
+//   frame   = header payload
+//   header  = magic "MOSF" | kind u32 | length u64 | payload crc32c u32 | header crc32c u32
+//
+// Frames, in order: MANIFEST (proto Manifest, carries the format version), CORE (proto Core),
+// then any number of PAGEMAP (proto PageBatch) + PAGES (raw bytes of those runs) pairs, and
+// TRAILER (proto Trailer). A reader validates every checksum and the trailer's counts before
+// anything is done with the image, so a truncated or corrupted file is refused as a whole.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/fd.h"
+#include "proto/image/core.pb.h"
+#include "proto/image/manifest.pb.h"
+#include "proto/image/pagemap.pb.h"
+
+namespace mosix {
+
+constexpr uint32_t kImageFormatVersion = 1;
+constexpr uint32_t kFrameMagic = 0x46534f4d;  // "MOSF"
+
+enum class FrameKind : uint32_t {
+  kManifest = 1,
+  kCore = 2,
+  kPageMap = 3,
+  kPages = 4,
+  kTrailer = 5,
+};
+const char* FrameKindName(uint32_t kind);
+
+struct FrameHeader {
+  uint32_t magic;
+  uint32_t kind;
+  uint64_t length;
+  uint32_t payload_crc;
+  uint32_t header_crc;  // over the 20 bytes before it
+};
+static_assert(sizeof(FrameHeader) == 24);
+
+// Writes an image to PATH.tmp and renames it to PATH on Finish, so a failed or refused
+// checkpoint never leaves a partial image under the final name.
+class ImageWriter {
+ public:
+  static absl::StatusOr<std::unique_ptr<ImageWriter>> Create(const std::string& path);
+  ~ImageWriter();
+
+  absl::Status WriteManifest(const image::Manifest& manifest);
+  absl::Status WriteCore(const image::Core& core);
+  // One PAGEMAP + PAGES pair; data holds the runs' pages back to back.
+  absl::Status WritePages(const image::PageBatch& batch, const void* data, size_t len);
+  // Writes the trailer, flushes, renames into place. Returns the image's size in bytes.
+  absl::StatusOr<uint64_t> Finish();
+
+ private:
+  ImageWriter(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  absl::Status WriteFrame(FrameKind kind, const void* data, size_t len);
+  absl::Status WriteMessage(FrameKind kind, const google::protobuf::MessageLite& msg);
+
+  std::string path_;
+  UniqueFd fd_;
+  uint64_t frames_ = 0;
+  uint64_t pages_ = 0;
+  uint64_t bytes_ = 0;
+  bool finished_ = false;
+};
+
+// A PAGES frame, in place in the mapped file.
+struct PageChunk {
+  image::PageBatch batch;
+  const char* data = nullptr;
+  uint64_t len = 0;
+};
+
+// A validated image, mapped read-only.
+class LoadedImage {
+ public:
+  ~LoadedImage();
+  const image::Manifest& manifest() const { return manifest_; }
+  const image::Core& core() const { return core_; }
+  const std::vector<PageChunk>& chunks() const { return chunks_; }
+  uint64_t page_count() const { return page_count_; }
+  uint64_t file_size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(const std::string& path);
+  std::string path_;
+  void* map_ = nullptr;
+  uint64_t size_ = 0;
+  image::Manifest manifest_;
+  image::Core core_;
+  std::vector<PageChunk> chunks_;
+  uint64_t page_count_ = 0;
+};
+
+// Maps and validates an image: magic, every checksum, frame order, version, trailer counts.
+// Errors say what is wrong and where, e.g. "image /x: truncated at byte 4096 (...)".
+absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(const std::string& path);
+
+}  // namespace mosix

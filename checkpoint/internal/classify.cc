@@ -1,0 +1,101 @@
+#include "checkpoint/internal/classify.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/file_util.h"
+#include "base/status.h"
+
+namespace mosix::internal {
+
+absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e) {
+  auto refuse = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(absl::StrFormat("%s at %#x-%#x", why, e.start, e.end));
+  };
+  if (e.path == "[vdso]") return image::Vma::VDSO;
+  if (e.path == "[vvar]" || e.path == "[vvar_vclock]") return image::Vma::VVAR;
+  if (e.path == "[vsyscall]") return image::Vma::VSYSCALL;
+  if (e.path == "[stack]") return image::Vma::STACK;
+  if (absl::StartsWith(e.path, "/SYSV")) return refuse("SysV shared memory segment");
+  bool anon = e.path.empty() || e.path[0] == '[';
+  if (e.shared) {
+    if (absl::StartsWith(e.path, "/dev/zero") || e.path == "[anon_shmem]") return image::Vma::ANON_SHARED;
+    if (anon) return refuse(absl::StrCat("shared mapping ", e.path));
+    if (e.prot & PROT_WRITE) return refuse(absl::StrCat("writable MAP_SHARED mapping of ", e.path));
+    if (absl::EndsWith(e.path, " (deleted)")) return refuse(absl::StrCat("shared mapping of deleted file ", e.path));
+    return image::Vma::FILE_SHARED;
+  }
+  if (anon) return image::Vma::ANON;
+  // A private mapping of a file that is gone (or a memfd) keeps all its pages in the image.
+  if (absl::EndsWith(e.path, " (deleted)") || absl::StartsWith(e.path, "/memfd:")) return image::Vma::ANON;
+  return image::Vma::FILE_PRIVATE;
+}
+
+absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd) {
+  ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(pid));
+  std::vector<image::Fd> out;
+  for (int fd : fds) {
+    if (fd == channel_fd) continue;
+    std::string link_path = absl::StrCat("/proc/", pid, "/fd/", fd);
+    auto target = ReadLink(link_path);
+    if (!target.ok()) {
+      if (absl::IsNotFound(target.status())) continue;  // closed meanwhile
+      return target.status();
+    }
+    ASSIGN_OR_RETURN(std::string info_text, ReadFileToString(absl::StrCat("/proc/", pid, "/fdinfo/", fd)));
+    ASSIGN_OR_RETURN(FdInfo info, ParseFdInfo(info_text));
+    image::Fd e;
+    e.set_fd(fd);
+    e.set_path(*target);
+    e.set_flags(info.flags & ~O_CLOEXEC);
+    e.set_cloexec((info.flags & O_CLOEXEC) != 0);
+    e.set_pos(info.pos);
+    if (fd <= 2) {
+      e.set_kind(image::Fd::STDIO);
+      out.push_back(e);
+      continue;
+    }
+    auto refuse = [&](absl::string_view what) {
+      return absl::FailedPreconditionError(absl::StrCat("fd ", fd, " is ", what, " (", *target, ")"));
+    };
+    if (absl::StartsWith(*target, "pipe:")) return refuse("an open pipe");
+    if (absl::StartsWith(*target, "socket:")) return refuse("an open socket");
+    if (absl::StartsWith(*target, "anon_inode:")) return refuse("a kernel object without a file");
+    if ((*target)[0] != '/') return refuse("not a file");
+    if (absl::EndsWith(*target, " (deleted)")) return refuse("a deleted file");
+    struct stat st;
+    if (::stat(link_path.c_str(), &st) != 0) return ErrnoStatus("stat", link_path);
+    if (S_ISREG(st.st_mode)) {
+      e.set_kind(image::Fd::REGULAR);
+    } else if (S_ISDIR(st.st_mode)) {
+      e.set_kind(image::Fd::DIRECTORY);
+    } else if (S_ISCHR(st.st_mode)) {
+      e.set_kind(image::Fd::CHARDEV);
+    } else if (S_ISFIFO(st.st_mode)) {
+      return refuse("a named pipe");
+    } else {
+      return refuse("an unsupported file type");
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+absl::StatusOr<int> CountThreads(pid_t pid) {
+  std::string dir = absl::StrCat("/proc/", pid, "/task");
+  DIR* d = opendir(dir.c_str());
+  if (!d) return ErrnoStatus("opendir", dir);
+  int n = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+}  // namespace mosix::internal

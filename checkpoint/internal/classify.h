@@ -1,0 +1,26 @@
+// Which memory regions and fds an image can hold, and how. Shared by the dumper and the
+// checkpointability check. Internal to checkpoint/.
+#pragma once
+
+#include <sys/types.h>
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "checkpoint/procfs.h"
+#include "proto/image/files.pb.h"
+#include "proto/image/mm.pb.h"
+
+namespace mosix::internal {
+
+// The image kind of a mapping, or FailedPrecondition saying why it cannot be stored.
+absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e);
+
+// Reads pid's fd table into image form; FailedPrecondition for an fd that cannot be stored.
+// channel_fd (if >= 0) is skipped: the restore gives the process a new channel.
+absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd);
+
+// Number of threads, from /proc/PID/task.
+absl::StatusOr<int> CountThreads(pid_t pid);
+
+}  // namespace mosix::internal

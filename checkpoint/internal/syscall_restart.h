@@ -1,0 +1,29 @@
+// How a thread caught inside a system call is rewound so that, once restored, it re-enters
+// the call as the kernel would have restarted it. Internal to checkpoint/.
+#pragma once
+
+#include <sys/user.h>
+
+#include <string>
+
+namespace mosix::internal {
+
+// Kernel-internal return codes a stopped thread can show in rax (include/linux/errno.h).
+constexpr long kErestartSys = 512;
+constexpr long kErestartNoIntr = 513;
+constexpr long kErestartNoHand = 514;
+constexpr long kErestartRestartBlock = 516;
+
+// Rewinds regs (in place) when the thread was stopped on its way out of an interrupted
+// system call; returns a note for the image ("running", "restart read", ...).
+//
+// ERESTART_RESTARTBLOCK (relative sleeps, poll with a timeout) would resume through
+// restart_syscall(2), whose saved state lives in the kernel and does not survive: the
+// original call is re-entered with its original arguments instead. The shim turns relative
+// sleeps into absolute deadlines, so for programs under mosrun this is exact.
+std::string RewindInterruptedSyscall(user_regs_struct* regs);
+
+// The name of a system call number, for messages ("syscall 999" when unknown).
+std::string SyscallName(long nr);
+
+}  // namespace mosix::internal

@@ -1,0 +1,182 @@
+#include "checkpoint/procfs.h"
+
+#include <dirent.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/file_util.h"
+#include "base/status.h"
+
+namespace mosix {
+namespace {
+
+bool ParseHex(absl::string_view s, uint64_t* out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  std::string tmp(s);
+  *out = strtoull(tmp.c_str(), &end, 16);
+  return end && *end == '\0';
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<MapEntry>> ParseMaps(const std::string& text) {
+  std::vector<MapEntry> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    // start-end perms offset dev inode [path]
+    std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits(' ', 5));
+    if (f.size() < 5) return absl::DataLossError(absl::StrCat("malformed maps line: ", line));
+    MapEntry e;
+    std::pair<absl::string_view, absl::string_view> range = absl::StrSplit(f[0], '-');
+    std::pair<absl::string_view, absl::string_view> dev = absl::StrSplit(f[3], ':');
+    uint64_t maj = 0, min = 0;
+    if (!ParseHex(range.first, &e.start) || !ParseHex(range.second, &e.end) ||
+        !ParseHex(f[2], &e.offset) || !ParseHex(dev.first, &maj) || !ParseHex(dev.second, &min) ||
+        f[1].size() != 4) {
+      return absl::DataLossError(absl::StrCat("malformed maps line: ", line));
+    }
+    e.dev_major = maj;
+    e.dev_minor = min;
+    absl::string_view rest = f.size() > 5 ? f[5] : "";
+    // inode, then spaces, then the path (which may contain spaces).
+    size_t sp = rest.find(' ');
+    absl::string_view ino = sp == absl::string_view::npos ? rest : rest.substr(0, sp);
+    if (!absl::SimpleAtoi(f[4], &e.inode)) {
+      return absl::DataLossError(absl::StrCat("malformed maps line: ", line));
+    }
+    (void)ino;
+    absl::string_view path = rest;
+    while (!path.empty() && path.front() == ' ') path.remove_prefix(1);
+    e.path = std::string(path);
+    e.prot = (f[1][0] == 'r' ? PROT_READ : 0) | (f[1][1] == 'w' ? PROT_WRITE : 0) |
+             (f[1][2] == 'x' ? PROT_EXEC : 0);
+    e.shared = f[1][3] == 's';
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<MapEntry>> ReadMaps(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(absl::StrCat("/proc/", pid, "/maps")));
+  return ParseMaps(text);
+}
+
+absl::StatusOr<ProcStat> ParseStat(const std::string& text) {
+  size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return absl::DataLossError("malformed stat: no ')'");
+  std::vector<std::string> f = absl::StrSplit(text.substr(paren + 2), ' ', absl::SkipEmpty());
+  // f[0] is field 3 (state); field N is f[N - 3].
+  if (f.size() < 49) return absl::DataLossError(absl::StrCat("malformed stat: ", f.size(), " fields"));
+  auto u = [&](int field) -> uint64_t {
+    uint64_t v = 0;
+    (void)absl::SimpleAtoi(f[field - 3], &v);
+    return v;
+  };
+  ProcStat st;
+  st.state = f[0][0];
+  st.ppid = static_cast<int>(u(4));
+  st.utime = u(14);
+  st.stime = u(15);
+  st.num_threads = u(20);
+  st.start_time = u(22);
+  st.rss_pages = u(24);
+  st.start_code = u(26);
+  st.end_code = u(27);
+  st.start_stack = u(28);
+  st.start_data = u(45);
+  st.end_data = u(46);
+  st.start_brk = u(47);
+  st.arg_start = u(48);
+  st.arg_end = u(49);
+  st.env_start = u(50);
+  st.env_end = u(51);
+  return st;
+}
+
+absl::StatusOr<ProcStat> ReadStat(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(absl::StrCat("/proc/", pid, "/stat")));
+  return ParseStat(text);
+}
+
+absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key) {
+  for (absl::string_view line : absl::StrSplit(status_text, '\n')) {
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {
+      absl::string_view v = line.substr(key.size() + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      return std::string(v);
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no ", key, " in status"));
+}
+
+absl::StatusOr<FdInfo> ParseFdInfo(const std::string& text) {
+  FdInfo info;
+  bool have_pos = false, have_flags = false;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits(':', 1));
+    absl::string_view v = kv.second;
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    if (kv.first == "pos") {
+      have_pos = absl::SimpleAtoi(v, &info.pos);
+    } else if (kv.first == "flags") {
+      info.flags = static_cast<uint32_t>(strtoul(std::string(v).c_str(), nullptr, 8));
+      have_flags = true;
+    }
+  }
+  if (!have_pos || !have_flags) return absl::DataLossError("malformed fdinfo");
+  return info;
+}
+
+absl::StatusOr<std::vector<int>> ListFds(pid_t pid) {
+  std::string dir = absl::StrCat("/proc/", pid, "/fd");
+  DIR* d = opendir(dir.c_str());
+  if (!d) return ErrnoStatus("opendir", dir);
+  std::vector<int> fds;
+  while (dirent* e = readdir(d)) {
+    int fd;
+    if (absl::SimpleAtoi(e->d_name, &fd)) fds.push_back(fd);
+  }
+  closedir(d);
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
+
+absl::StatusOr<std::vector<std::string>> ReadCmdline(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(absl::StrCat("/proc/", pid, "/cmdline")));
+  std::vector<std::string> argv;
+  if (!text.empty() && text.back() == '\0') text.pop_back();
+  if (text.empty()) return argv;
+  for (absl::string_view a : absl::StrSplit(text, '\0')) argv.emplace_back(a);
+  return argv;
+}
+
+absl::StatusOr<std::string> ReadLink(const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+  if (n < 0) return ErrnoStatus("readlink", path);
+  return std::string(buf, n);
+}
+
+absl::StatusOr<std::vector<uint64_t>> ReadPagemap(int pagemap_fd, uint64_t start, size_t npages) {
+  std::vector<uint64_t> out(npages);
+  size_t done = 0;
+  while (done < npages) {
+    ssize_t n = ::pread(pagemap_fd, out.data() + done, (npages - done) * 8,
+                        static_cast<off_t>((start / 4096 + done) * 8));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("pread", "pagemap");
+    }
+    if (n == 0) return absl::DataLossError("pagemap: short read");
+    done += n / 8;
+  }
+  return out;
+}
+
+}  // namespace mosix

@@ -1,0 +1,69 @@
+// Parsers for what /proc says about a process. Pure functions over text are separate from
+// the readers so they can be tested on fixed input.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace mosix {
+
+struct MapEntry {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  int prot = 0;  // PROT_*
+  bool shared = false;
+  uint64_t offset = 0;
+  uint32_t dev_major = 0;
+  uint32_t dev_minor = 0;
+  uint64_t inode = 0;
+  std::string path;  // may be empty, "[heap]", "/x (deleted)", ...
+
+  bool IsSpecial() const { return path == "[vdso]" || path == "[vvar]" || path == "[vvar_vclock]" || path == "[vsyscall]"; }
+  uint64_t size() const { return end - start; }
+};
+
+absl::StatusOr<std::vector<MapEntry>> ParseMaps(const std::string& text);
+absl::StatusOr<std::vector<MapEntry>> ReadMaps(pid_t pid);
+
+// The fields of /proc/PID/stat that the checkpointer needs.
+struct ProcStat {
+  char state = '?';
+  int ppid = 0;
+  uint64_t num_threads = 0;
+  uint64_t start_time = 0;
+  uint64_t start_code = 0, end_code = 0, start_stack = 0;
+  uint64_t start_data = 0, end_data = 0, start_brk = 0;
+  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  uint64_t utime = 0, stime = 0, rss_pages = 0;
+};
+
+absl::StatusOr<ProcStat> ParseStat(const std::string& text);
+absl::StatusOr<ProcStat> ReadStat(pid_t pid);
+
+// One "Key:\tvalue" line of /proc/PID/status.
+absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key);
+
+struct FdInfo {
+  int64_t pos = 0;
+  uint32_t flags = 0;  // octal in the file
+};
+absl::StatusOr<FdInfo> ParseFdInfo(const std::string& text);
+
+// Open fd numbers of pid, ascending.
+absl::StatusOr<std::vector<int>> ListFds(pid_t pid);
+// The NUL-separated argv from /proc/PID/cmdline.
+absl::StatusOr<std::vector<std::string>> ReadCmdline(pid_t pid);
+absl::StatusOr<std::string> ReadLink(const std::string& path);
+
+// /proc/PID/pagemap entries for [start, start + npages pages).
+absl::StatusOr<std::vector<uint64_t>> ReadPagemap(int pagemap_fd, uint64_t start, size_t npages);
+constexpr uint64_t kPagemapPresent = 1ull << 63;
+constexpr uint64_t kPagemapSwapped = 1ull << 62;
+constexpr uint64_t kPagemapFileOrShared = 1ull << 61;
+
+}  // namespace mosix

@@ -1,0 +1,100 @@
+#include "checkpoint/procfs.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace mosix {
+
+TEST_CASE("maps lines parse, paths with spaces included") {
+  auto maps = ParseMaps(
+      "559f3e885000-559f3e887000 r--p 00000000 fe:00 247134                     /usr/bin/cat\n"
+      "7f8b9725d000-7f8b97264000 r--s 00001000 fe:00 332280   /tmp/a file (deleted)\n"
+      "7f8b97267000-7f8b9726b000 r--p 00000000 00:00 0                          [vvar]\n"
+      "7ffd5ea82000-7ffd5eaa3000 rw-p 00000000 00:00 0                          [stack]\n"
+      "7f8b97074000-7f8b97077000 rw-p 00000000 00:00 0 \n");
+  REQUIRE(maps.ok());
+  REQUIRE(maps->size() == 5);
+  const MapEntry& cat = (*maps)[0];
+  REQUIRE(cat.start == 0x559f3e885000);
+  REQUIRE(cat.end == 0x559f3e887000);
+  REQUIRE(cat.prot == PROT_READ);
+  REQUIRE(cat.dev_major == 0xfe);
+  REQUIRE(cat.inode == 247134);
+  REQUIRE(cat.path == "/usr/bin/cat");
+  REQUIRE((*maps)[1].shared);
+  REQUIRE((*maps)[1].offset == 0x1000);
+  REQUIRE((*maps)[1].path == "/tmp/a file (deleted)");
+  REQUIRE((*maps)[2].IsSpecial());
+  REQUIRE((*maps)[3].prot == (PROT_READ | PROT_WRITE));
+  REQUIRE((*maps)[4].path.empty());
+}
+
+TEST_CASE("a malformed maps line is an error, not a crash") {
+  REQUIRE(!ParseMaps("zzz\n").ok());
+  REQUIRE(!ParseMaps("1000-2000 rw 0 0:0 0\n").ok());
+}
+
+TEST_CASE("stat of this process parses") {
+  auto st = ReadStat(getpid());
+  REQUIRE(st.ok());
+  REQUIRE(st->state == 'R');
+  REQUIRE(st->ppid == getppid());
+  REQUIRE(st->num_threads >= 1);
+  REQUIRE(st->arg_start < st->arg_end);
+  REQUIRE(st->start_brk > 0);
+}
+
+TEST_CASE("stat tolerates a comm with spaces and parentheses") {
+  std::string line = "42 (a (b) c) S 1";
+  for (int i = 5; i <= 52; ++i) line += absl::StrCat(" ", i);
+  auto st = ParseStat(line);
+  REQUIRE(st.ok());
+  REQUIRE(st->state == 'S');
+  REQUIRE(st->start_time == 22);
+  REQUIRE(st->env_end == 51);
+}
+
+TEST_CASE("fdinfo gives offset and flags") {
+  auto info = ParseFdInfo("pos:\t123\nflags:\t02100002\nmnt_id:\t25\nino:\t7\n");
+  REQUIRE(info.ok());
+  REQUIRE(info->pos == 123);
+  REQUIRE(info->flags == 02100002);
+  REQUIRE(!ParseFdInfo("garbage").ok());
+}
+
+TEST_CASE("pagemap tells touched pages from untouched") {
+  const size_t n = 8;
+  char* p = static_cast<char*>(mmap(nullptr, n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(p != MAP_FAILED);
+  p[0] = 1;
+  p[3 * 4096] = 1;
+  int fd = open("/proc/self/pagemap", O_RDONLY);
+  REQUIRE(fd >= 0);
+  auto pm = ReadPagemap(fd, reinterpret_cast<uint64_t>(p), n);
+  close(fd);
+  REQUIRE(pm.ok());
+  for (size_t i = 0; i < n; ++i) {
+    bool present = ((*pm)[i] & kPagemapPresent) != 0;
+    REQUIRE(present == (i == 0 || i == 3));
+  }
+  munmap(p, n * 4096);
+}
+
+TEST_CASE("status fields and fds of this process") {
+  auto umask_line = StatusField("Name:\tx\nUmask:\t0022\nState:\tR\n", "Umask");
+  REQUIRE(umask_line.ok());
+  REQUIRE(*umask_line == "0022");
+  REQUIRE(!StatusField("Name:\tx\n", "Umask").ok());
+  auto fds = ListFds(getpid());
+  REQUIRE(fds.ok());
+  REQUIRE(!fds->empty());
+}
+
+}  // namespace mosix

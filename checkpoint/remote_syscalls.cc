@@ -1,0 +1,126 @@
+#include "checkpoint/remote_syscalls.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "base/status.h"
+
+namespace mosix {
+namespace {
+
+constexpr uint16_t kSyscallInsn = 0x050f;  // 0f 05, little endian
+
+}  // namespace
+
+absl::StatusOr<RemoteSyscalls> RemoteSyscalls::Create(Task* task, uint64_t gadget) {
+  RemoteSyscalls rs(task);
+  RETURN_IF_ERROR(task->GetRegs(&rs.saved_regs_));
+  ASSIGN_OR_RETURN(rs.saved_mask_, task->GetSigmask());
+  RETURN_IF_ERROR(task->SetSigmask(~0ull));
+  rs.active_ = true;
+  if (gadget != 0) {
+    rs.gadget_ = gadget;
+    return rs;
+  }
+  uint64_t rip = rs.saved_regs_.rip;
+  uint16_t before = 0;
+  if (rip >= 2 && task->ReadMem(rip - 2, &before, 2).ok() && before == kSyscallInsn) {
+    rs.gadget_ = rip - 2;
+    return rs;
+  }
+  ASSIGN_OR_RETURN(rs.poked_word_, task->Read(RemotePtr<uint64_t>(rip)));
+  uint64_t word = (rs.poked_word_ & ~0xffffull) | kSyscallInsn;
+  RETURN_IF_ERROR(task->Write(RemotePtr<uint64_t>(rip), word));
+  rs.poked_ = true;
+  rs.gadget_ = rip;
+  return rs;
+}
+
+RemoteSyscalls::RemoteSyscalls(RemoteSyscalls&& o) noexcept
+    : task_(o.task_),
+      saved_regs_(o.saved_regs_),
+      saved_mask_(o.saved_mask_),
+      gadget_(o.gadget_),
+      poked_(o.poked_),
+      poked_word_(o.poked_word_),
+      scratch_(o.scratch_),
+      scratch_size_(o.scratch_size_),
+      scratch_owned_(o.scratch_owned_),
+      restore_on_exit_(o.restore_on_exit_),
+      active_(std::exchange(o.active_, false)) {}
+
+RemoteSyscalls::~RemoteSyscalls() {
+  if (active_) (void)Finish();
+}
+
+absl::Status RemoteSyscalls::Finish() {
+  active_ = false;
+  if (!restore_on_exit_) return absl::OkStatus();
+  absl::Status status;
+  if (scratch_ != 0 && scratch_owned_) {
+    auto r = Raw(SYS_munmap, scratch_, scratch_size_);
+    if (!r.ok()) status.Update(r.status());
+    scratch_ = 0;
+  }
+  if (poked_) status.Update(task_->Write(RemotePtr<uint64_t>(saved_regs_.rip), poked_word_));
+  status.Update(task_->SetRegs(saved_regs_));
+  status.Update(task_->SetSigmask(saved_mask_));
+  return status;
+}
+
+absl::StatusOr<long> RemoteSyscalls::Raw(long nr, uint64_t a1, uint64_t a2, uint64_t a3,
+                                         uint64_t a4, uint64_t a5, uint64_t a6) {
+  user_regs_struct regs = saved_regs_;
+  regs.rip = gadget_;
+  regs.rax = nr;
+  regs.orig_rax = static_cast<uint64_t>(-1);  // no syscall-restart handling on resume
+  regs.rdi = a1;
+  regs.rsi = a2;
+  regs.rdx = a3;
+  regs.r10 = a4;
+  regs.r8 = a5;
+  regs.r9 = a6;
+  RETURN_IF_ERROR(task_->SetRegs(regs));
+  RETURN_IF_ERROR(task_->StepSyscall());  // syscall-enter
+  RETURN_IF_ERROR(task_->StepSyscall());  // syscall-exit
+  RETURN_IF_ERROR(task_->GetRegs(&regs));
+  return static_cast<long>(regs.rax);
+}
+
+absl::StatusOr<long> RemoteSyscalls::Call(const char* name, const std::string& what, long nr,
+                                          uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                                          uint64_t a5, uint64_t a6) {
+  ASSIGN_OR_RETURN(long r, Raw(nr, a1, a2, a3, a4, a5, a6));
+  if (r < 0 && r > -4096) {
+    return ErrnoStatus(static_cast<int>(-r), absl::StrCat(name, " in ", DescribePid(task_->pid())), what);
+  }
+  return r;
+}
+
+absl::StatusOr<uint64_t> RemoteSyscalls::Scratch(size_t size) {
+  size = (size + 4095) & ~size_t{4095};
+  if (scratch_ != 0 && scratch_size_ >= size) return scratch_;
+  if (!scratch_owned_) {
+    return absl::ResourceExhaustedError(absl::StrFormat("scratch of %d bytes needed, %d given", size, scratch_size_));
+  }
+  if (scratch_ != 0) {
+    RETURN_IF_ERROR(Call("munmap", "scratch", SYS_munmap, scratch_, scratch_size_).status());
+    scratch_ = 0;
+  }
+  ASSIGN_OR_RETURN(long addr, Call("mmap", "scratch", SYS_mmap, 0, size, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0));
+  scratch_ = static_cast<uint64_t>(addr);
+  scratch_size_ = size;
+  return scratch_;
+}
+
+absl::StatusOr<uint64_t> RemoteSyscalls::PutString(const std::string& s, size_t off) {
+  ASSIGN_OR_RETURN(uint64_t base, Scratch(off + s.size() + 1));
+  RETURN_IF_ERROR(task_->WriteMem(base + off, s.c_str(), s.size() + 1));
+  return base + off;
+}
+
+}  // namespace mosix

@@ -1,0 +1,413 @@
+#include "checkpoint/restore.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status.h"
+#include "checkpoint/internal/layout.h"
+#include "checkpoint/procfs.h"
+#include "checkpoint/remote_syscalls.h"
+
+namespace mosix {
+namespace {
+
+using internal::Range;
+using internal::SpecialMapping;
+
+constexpr uint64_t kPage = 4096;
+// One page of code (`syscall; int3`) and the rest scratch for arguments.
+constexpr uint64_t kTrampolineSize = 16 * kPage;
+constexpr uint64_t kSearchFrom = 0x10000000;
+constexpr uint64_t kSearchLimit = 0x7ffffffff000;
+// Offset of `tid` in glibc's struct pthread (x86_64, glibc 2.26 .. 2.40): the thread's cached
+// kernel tid, used by raise() and recursive mutexes. A new pid must be written there.
+constexpr uint64_t kGlibcTidOffset = 0x2d0;
+
+struct KernelSigaction {
+  uint64_t handler, flags, restorer, mask;
+};
+
+struct PrctlMmMap {
+  uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+  uint64_t arg_start, arg_end, env_start, env_end;
+  uint64_t auxv;
+  uint32_t auxv_size;
+  uint32_t exe_fd;
+};
+
+user_regs_struct ToRegs(const image::GpRegs& g) {
+  user_regs_struct r{};
+  r.r15 = g.r15(); r.r14 = g.r14(); r.r13 = g.r13(); r.r12 = g.r12();
+  r.rbp = g.rbp(); r.rbx = g.rbx(); r.r11 = g.r11(); r.r10 = g.r10();
+  r.r9 = g.r9(); r.r8 = g.r8(); r.rax = g.rax(); r.rcx = g.rcx();
+  r.rdx = g.rdx(); r.rsi = g.rsi(); r.rdi = g.rdi(); r.orig_rax = g.orig_rax();
+  r.rip = g.rip(); r.cs = g.cs(); r.eflags = g.eflags(); r.rsp = g.rsp();
+  r.ss = g.ss(); r.fs_base = g.fs_base(); r.gs_base = g.gs_base(); r.ds = g.ds();
+  r.es = g.es(); r.fs = g.fs(); r.gs = g.gs();
+  return r;
+}
+
+uint64_t Xcr0() {
+  uint32_t lo, hi;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+int64_t MtimeNs(const struct stat& st) { return st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec; }
+
+// Moves the target's [vvar]/[vvar_vclock]/[vdso] block to where the image had it.
+absl::Status MoveSpecials(RemoteSyscalls& rs, const std::vector<SpecialMapping>& cur,
+                          const std::vector<SpecialMapping>& want, std::vector<Range> used) {
+  if (cur.empty() || cur[0].start == want[0].start) return absl::OkStatus();
+  auto move_block = [&](const std::vector<SpecialMapping>& from, uint64_t to_start) -> absl::Status {
+    for (const SpecialMapping& m : from) {
+      uint64_t to = to_start + (m.start - from[0].start);
+      RETURN_IF_ERROR(rs.Call("mremap", m.name, SYS_mremap, m.start, m.end - m.start, m.end - m.start,
+                              MREMAP_MAYMOVE | MREMAP_FIXED, to).status());
+    }
+    return absl::OkStatus();
+  };
+  uint64_t cur_lo = cur.front().start, cur_hi = cur.back().end;
+  uint64_t want_lo = want.front().start, want_hi = want.back().end;
+  if (cur_lo < want_hi && want_lo < cur_hi) {
+    // Overlapping: hop through a hole first.
+    used.push_back({cur_lo, cur_hi});
+    used.push_back({want_lo, want_hi});
+    auto hole = internal::FindHole(used, cur_hi - cur_lo, kSearchFrom, kSearchLimit);
+    if (!hole) return absl::ResourceExhaustedError("no room to move the vDSO");
+    RETURN_IF_ERROR(move_block(cur, *hole));
+    std::vector<SpecialMapping> moved = cur;
+    for (auto& m : moved) {
+      m.end = *hole + (m.end - cur_lo);
+      m.start = *hole + (m.start - cur_lo);
+    }
+    return move_block(moved, want_lo);
+  }
+  return move_block(cur, want_lo);
+}
+
+absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const RestoreOptions& options) {
+  std::map<int, image::Fd> wanted;
+  for (const image::Fd& fd : core.files().fds()) wanted[fd.fd()] = fd;
+  for (const auto& [fd, path] : options.fd_overrides) {
+    image::Fd& e = wanted[fd];
+    if (e.path().empty() || e.kind() == image::Fd::STDIO) {
+      // An fd that was stdio (or not open): read for 0, append-write for the others.
+      e.set_fd(fd);
+      e.set_kind(image::Fd::REGULAR);
+      e.set_flags(fd == 0 ? O_RDONLY : (O_WRONLY | O_CREAT | O_APPEND));
+      e.set_pos(-1);
+    }
+    e.set_path(path);
+  }
+  for (const auto& [fd, e] : wanted) {
+    if (e.kind() == image::Fd::STDIO) continue;  // the recovering mosrun's own
+    if (options.keep_fds.count(fd)) {
+      // Overriding a kept fd (stdio): the kept one is replaced.
+      RETURN_IF_ERROR(rs.Call("close", absl::StrCat("fd ", fd), SYS_close, fd).status());
+    }
+    int flags = static_cast<int>(e.flags()) & ~(O_EXCL | O_TRUNC | O_NOCTTY);
+    if (e.kind() == image::Fd::DIRECTORY) flags |= O_DIRECTORY;
+    ASSIGN_OR_RETURN(uint64_t path, rs.PutString(e.path()));
+    ASSIGN_OR_RETURN(long got, rs.Call("open", e.path(), SYS_openat, static_cast<uint64_t>(AT_FDCWD), path,
+                                       static_cast<uint64_t>(flags), 0644));
+    if (got != fd) {
+      RETURN_IF_ERROR(rs.Call("dup3", e.path(), SYS_dup3, got, fd, e.cloexec() ? O_CLOEXEC : 0).status());
+      RETURN_IF_ERROR(rs.Call("close", e.path(), SYS_close, got).status());
+    } else if (e.cloexec()) {
+      RETURN_IF_ERROR(rs.Call("fcntl", e.path(), SYS_fcntl, fd, F_SETFD, FD_CLOEXEC).status());
+    }
+    if (e.kind() == image::Fd::REGULAR && e.pos() > 0 && !(flags & O_APPEND)) {
+      RETURN_IF_ERROR(rs.Call("lseek", e.path(), SYS_lseek, fd, static_cast<uint64_t>(e.pos()), SEEK_SET).status());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RestoreMemory(RemoteSyscalls& rs, Task& target, const LoadedImage& image) {
+  std::map<std::string, long> files;  // path -> fd in the target
+  absl::Status status;
+  for (const image::Vma& v : image.core().mm().vmas()) {
+    uint64_t len = v.end() - v.start();
+    std::string what = absl::StrFormat("%#x-%#x %s", v.start(), v.end(), v.path());
+    long fd = -1;
+    int flags = MAP_FIXED;
+    switch (v.kind()) {
+      case image::Vma::VDSO:
+      case image::Vma::VVAR:
+      case image::Vma::VSYSCALL:
+        continue;
+      case image::Vma::ANON:
+        flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+        break;
+      case image::Vma::STACK:
+        flags |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN;
+        break;
+      case image::Vma::ANON_SHARED:
+        flags |= MAP_SHARED | MAP_ANONYMOUS;
+        break;
+      case image::Vma::FILE_PRIVATE:
+      case image::Vma::FILE_SHARED: {
+        flags |= v.kind() == image::Vma::FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
+        auto it = files.find(v.path());
+        if (it == files.end()) {
+          ASSIGN_OR_RETURN(uint64_t path, rs.PutString(v.path()));
+          ASSIGN_OR_RETURN(long got, rs.Call("open", v.path(), SYS_openat, static_cast<uint64_t>(AT_FDCWD), path,
+                                             O_RDONLY | O_CLOEXEC));
+          it = files.emplace(v.path(), got).first;
+        }
+        fd = it->second;
+        break;
+      }
+      default:
+        return absl::DataLossError(absl::StrCat("image has a region of unknown kind: ", what));
+    }
+    auto mapped = rs.Call("mmap", what, SYS_mmap, v.start(), len, v.prot(), flags, static_cast<uint64_t>(fd),
+                          v.kind() == image::Vma::FILE_PRIVATE || v.kind() == image::Vma::FILE_SHARED ? v.pgoff() : 0);
+    if (!mapped.ok()) {
+      status = mapped.status();
+      break;
+    }
+  }
+  for (const auto& [path, fd] : files) (void)rs.Raw(SYS_close, fd);
+  RETURN_IF_ERROR(status);
+  // Pages: straight from the mapped image into the target, one PAGES frame at a time.
+  for (const PageChunk& chunk : image.chunks()) {
+    std::vector<RemoteRange> ranges;
+    ranges.reserve(chunk.batch.runs_size());
+    for (const auto& run : chunk.batch.runs()) ranges.push_back({run.vaddr(), run.npages() * kPage});
+    RETURN_IF_ERROR(target.WriteRanges(ranges, chunk.data));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
+  const image::Mm& mm = core.mm();
+  ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage * 4));
+  long exe_fd = -1;
+  if (!core.process().exe_path().empty()) {
+    ASSIGN_OR_RETURN(uint64_t path, rs.PutString(core.process().exe_path(), 2 * kPage));
+    ASSIGN_OR_RETURN(long r, rs.Raw(SYS_openat, static_cast<uint64_t>(AT_FDCWD), path, O_RDONLY | O_CLOEXEC));
+    if (r >= 0) exe_fd = r;
+  }
+  PrctlMmMap map{mm.start_code(), mm.end_code(), mm.start_data(), mm.end_data(), mm.start_brk(), mm.brk(),
+                 mm.start_stack(), mm.arg_start(), mm.arg_end(), mm.env_start(), mm.env_end(),
+                 scratch + kPage, static_cast<uint32_t>(mm.auxv().size()), static_cast<uint32_t>(exe_fd)};
+  if (mm.auxv().size() > kPage) return absl::DataLossError("image auxv is too large");
+  RETURN_IF_ERROR(rs.task()->WriteMem(scratch, &map, sizeof map));
+  RETURN_IF_ERROR(rs.task()->WriteMem(scratch + kPage, mm.auxv().data(), mm.auxv().size()));
+  auto r = rs.Call("prctl(PR_SET_MM_MAP)", "", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, scratch, sizeof map);
+  if (!r.ok() && exe_fd >= 0) {
+    // Retry without changing /proc/PID/exe (needs more privilege than the rest).
+    map.exe_fd = static_cast<uint32_t>(-1);
+    RETURN_IF_ERROR(rs.task()->WriteMem(scratch, &map, sizeof map));
+    r = rs.Call("prctl(PR_SET_MM_MAP)", "", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, scratch, sizeof map);
+  }
+  if (exe_fd >= 0) (void)rs.Raw(SYS_close, exe_fd);
+  return r.status();
+}
+
+absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core) {
+  Task* task = rs.task();
+  ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
+  for (const image::SigAction& a : core.signals().actions()) {
+    KernelSigaction ka{a.handler(), a.flags(), a.restorer(), a.mask()};
+    RETURN_IF_ERROR(task->Write(RemotePtr<KernelSigaction>(scratch), ka));
+    RETURN_IF_ERROR(rs.Call("rt_sigaction", absl::StrCat("signal ", a.signo()), SYS_rt_sigaction, a.signo(),
+                            scratch, 0, 8).status());
+  }
+  stack_t ss{};
+  ss.ss_sp = reinterpret_cast<void*>(core.signals().altstack_sp());
+  ss.ss_size = core.signals().altstack_size();
+  ss.ss_flags = core.signals().altstack_flags() & ~SS_ONSTACK;
+  if (!(ss.ss_flags & SS_DISABLE) || ss.ss_size) {
+    RETURN_IF_ERROR(task->Write(RemotePtr<stack_t>(scratch), ss));
+    RETURN_IF_ERROR(rs.Call("sigaltstack", "", SYS_sigaltstack, scratch, 0).status());
+  }
+  for (const image::Itimer& t : core.timers().itimers()) {
+    itimerval it{};
+    it.it_interval.tv_sec = t.interval_us() / 1000000;
+    it.it_interval.tv_usec = t.interval_us() % 1000000;
+    it.it_value.tv_sec = t.value_us() / 1000000;
+    it.it_value.tv_usec = t.value_us() % 1000000;
+    RETURN_IF_ERROR(task->Write(RemotePtr<itimerval>(scratch), it));
+    RETURN_IF_ERROR(rs.Call("setitimer", "", SYS_setitimer, t.which(), scratch, 0).status());
+  }
+  const image::Process& p = core.process();
+  RETURN_IF_ERROR(rs.Call("umask", "", SYS_umask, p.umask()).status());
+  ASSIGN_OR_RETURN(uint64_t cwd, rs.PutString(p.cwd()));
+  RETURN_IF_ERROR(rs.Call("chdir", p.cwd(), SYS_chdir, cwd).status());
+  RETURN_IF_ERROR(rs.Call("personality", "", SYS_personality, p.personality()).status());
+  if (p.clear_child_tid()) RETURN_IF_ERROR(rs.Call("set_tid_address", "", SYS_set_tid_address, p.clear_child_tid()).status());
+  if (p.robust_list_head()) {
+    RETURN_IF_ERROR(rs.Call("set_robust_list", "", SYS_set_robust_list, p.robust_list_head(), p.robust_list_len()).status());
+  }
+  ASSIGN_OR_RETURN(uint64_t comm, rs.PutString(p.comm().substr(0, 15)));
+  RETURN_IF_ERROR(rs.Call("prctl(PR_SET_NAME)", p.comm(), SYS_prctl, PR_SET_NAME, comm).status());
+  const image::Rseq& rseq = core.rseq();
+  if (rseq.address()) {
+    RETURN_IF_ERROR(rs.Call("rseq", "register", SYS_rseq, rseq.address(), rseq.length(), 0, rseq.signature()).status());
+  }
+  for (const image::Rlimit& l : core.rlimits().limits()) {
+    rlimit64 lim{l.cur(), l.max()};
+    if (prlimit64(task->pid(), static_cast<__rlimit_resource>(l.resource()), &lim, nullptr) != 0) {
+      return ErrnoStatus("prlimit", absl::StrCat("resource ", l.resource()));
+    }
+  }
+  pid_t pid = task->pid();
+  for (const std::string& si : core.signals().pending()) {
+    siginfo_t info;
+    memcpy(&info, si.data(), std::min(si.size(), sizeof info));
+    RETURN_IF_ERROR(task->WriteMem(scratch, &info, sizeof info));
+    RETURN_IF_ERROR(rs.Call("rt_tgsigqueueinfo", "", SYS_rt_tgsigqueueinfo, pid, pid, info.si_signo, scratch).status());
+  }
+  for (const std::string& si : core.signals().shared_pending()) {
+    siginfo_t info;
+    memcpy(&info, si.data(), std::min(si.size(), sizeof info));
+    RETURN_IF_ERROR(task->WriteMem(scratch, &info, sizeof info));
+    RETURN_IF_ERROR(rs.Call("rt_sigqueueinfo", "", SYS_rt_sigqueueinfo, pid, info.si_signo, scratch).status());
+  }
+  return absl::OkStatus();
+}
+
+// Everything after the target's own memory is gone.
+absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& image, const RestoreOptions& options,
+                         const std::vector<MapEntry>& cur_maps, uint64_t tramp, std::vector<Range> used) {
+  const image::Core& core = image.core();
+  RETURN_IF_ERROR(MoveSpecials(rs, internal::SpecialsOf(cur_maps), internal::SpecialsOf(core.mm()), used));
+  RETURN_IF_ERROR(RestoreMemory(rs, target, image));
+  RETURN_IF_ERROR(RestoreFds(rs, core, options));
+  RETURN_IF_ERROR(RestoreMm(rs, core));
+  RETURN_IF_ERROR(RestoreSignalsAndMisc(rs, core));
+  user_regs_struct regs = ToRegs(core.cpu().regs());
+  regs.orig_rax = static_cast<uint64_t>(-1);
+  if (core.process().pid() != target.pid() && regs.fs_base) {
+    // glibc caches the thread's tid in its TCB; a recovered process has a new one.
+    RemotePtr<int32_t> tid(regs.fs_base + kGlibcTidOffset);
+    auto old = target.Read(tid);
+    if (old.ok() && *old == core.process().pid()) RETURN_IF_ERROR(target.Write(tid, static_cast<int32_t>(target.pid())));
+  }
+  // Last injected call: the trampoline unmaps itself; we are stopped at its exit.
+  RETURN_IF_ERROR(rs.Call("munmap", "trampoline", SYS_munmap, tramp, kTrampolineSize).status());
+  rs.Forget();
+  RETURN_IF_ERROR(target.SetRegs(regs));
+  RETURN_IF_ERROR(target.SetXstate(core.cpu().xsave()));
+  RETURN_IF_ERROR(target.SetSigmask(core.signals().blocked()));
+  return target.Detach();
+}
+
+}  // namespace
+
+absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& options) {
+  const image::Manifest& m = image.manifest();
+  const image::Core& core = image.core();
+  if (!m.arch().empty() && m.arch() != "x86_64") {
+    return absl::FailedPreconditionError(absl::StrCat("image is for ", m.arch(), ", this node is x86_64"));
+  }
+  if (m.page_size() != kPage) return absl::FailedPreconditionError("image has another page size");
+  ASSIGN_OR_RETURN(std::vector<MapEntry> self, ReadMaps(getpid()));
+  RETURN_IF_ERROR(internal::SameSpecialLayout(internal::SpecialsOf(self), internal::SpecialsOf(core.mm())));
+  for (const MapEntry& e : self) {
+    if (e.path != "[vdso]") continue;
+    if (core.mm().vdso().size() != e.size() || memcmp(core.mm().vdso().data(), reinterpret_cast<const void*>(e.start), e.size()) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the image was written under kernel ", m.kernel_release(), " whose vDSO differs from this kernel's; it cannot run here"));
+    }
+  }
+  uint64_t missing = core.cpu().xfeatures() & ~Xcr0();
+  if (missing) {
+    return absl::FailedPreconditionError(absl::StrFormat("this CPU lacks register state the image uses (XCR0 bits %#x)", missing));
+  }
+  for (const image::Vma& v : core.mm().vmas()) {
+    if (v.kind() != image::Vma::FILE_PRIVATE && v.kind() != image::Vma::FILE_SHARED) continue;
+    struct stat st;
+    if (::stat(v.path().c_str(), &st) != 0) {
+      return absl::NotFoundError(absl::StrCat("mapped file ", v.path(), " is missing on this node"));
+    }
+    if (static_cast<uint64_t>(st.st_size) != v.file_size() || MtimeNs(st) != v.file_mtime_ns()) {
+      return absl::FailedPreconditionError(absl::StrCat("mapped file ", v.path(), " changed since the checkpoint"));
+    }
+  }
+  for (const image::Fd& fd : core.files().fds()) {
+    if (fd.kind() == image::Fd::STDIO || options.fd_overrides.count(fd.fd())) continue;
+    struct stat st;
+    if (::stat(fd.path().c_str(), &st) != 0) {
+      return absl::NotFoundError(absl::StrCat("file ", fd.path(), " (fd ", fd.fd(), ") is missing; use -O ", fd.fd(), "=PATH"));
+    }
+    if (fd.fd() >= 3 && options.keep_fds.count(fd.fd())) {
+      return absl::FailedPreconditionError(absl::StrCat("fd ", fd.fd(), " of the image collides with the recovery channel"));
+    }
+  }
+  for (const auto& [fd, path] : options.fd_overrides) {
+    if (fd < 0) return absl::InvalidArgumentError(absl::StrCat("-O: bad fd ", fd));
+  }
+  struct stat st;
+  if (::stat(core.process().cwd().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::NotFoundError(absl::StrCat("working directory ", core.process().cwd(), " is missing"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Restore(Task& target, const LoadedImage& image, const RestoreOptions& options) {
+  RETURN_IF_ERROR(CheckRestorable(image, options));
+  const image::Core& core = image.core();
+  ASSIGN_OR_RETURN(std::vector<MapEntry> cur_maps, ReadMaps(target.pid()));
+  std::vector<Range> used;
+  for (const image::Vma& v : core.mm().vmas()) used.push_back({v.start(), v.end()});
+  for (const MapEntry& e : cur_maps) used.push_back({e.start, e.end});
+  auto hole = internal::FindHole(used, kTrampolineSize, kSearchFrom, kSearchLimit);
+  if (!hole) return absl::ResourceExhaustedError("no hole for the restore trampoline");
+  uint64_t tramp = *hole;
+  used.push_back({tramp, tramp + kTrampolineSize});
+  {
+    ASSIGN_OR_RETURN(RemoteSyscalls rs0, RemoteSyscalls::Create(&target));
+    ASSIGN_OR_RETURN(long at, rs0.Call("mmap", "trampoline", SYS_mmap, tramp, kTrampolineSize,
+                                       PROT_READ | PROT_WRITE | PROT_EXEC,
+                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0));
+    if (static_cast<uint64_t>(at) != tramp) return absl::InternalError("trampoline landed elsewhere");
+  }
+  const unsigned char code[] = {0x0f, 0x05, 0xcc, 0xcc};
+  RETURN_IF_ERROR(target.WriteMem(tramp, code, sizeof code));
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&target, tramp));
+  rs.UseScratch(tramp + kPage, kTrampolineSize - kPage);
+
+  // The target's own fds, rseq registration and memory go.
+  ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(target.pid()));
+  for (int fd : fds) {
+    if (!options.keep_fds.count(fd)) RETURN_IF_ERROR(rs.Call("close", absl::StrCat("fd ", fd), SYS_close, fd).status());
+  }
+  ASSIGN_OR_RETURN(RseqConfig rseq, target.GetRseq());
+  if (rseq.address) {
+    RETURN_IF_ERROR(rs.Call("rseq", "unregister", SYS_rseq, rseq.address, rseq.length, 1, rseq.signature).status());
+  }
+  std::vector<Range> doomed;
+  for (const MapEntry& e : cur_maps) {
+    if (e.IsSpecial()) continue;
+    if (!doomed.empty() && doomed.back().end == e.start) {
+      doomed.back().end = e.end;
+    } else {
+      doomed.push_back({e.start, e.end});
+    }
+  }
+  for (const Range& r : doomed) {
+    auto s = rs.Call("munmap", absl::StrFormat("%#x-%#x", r.start, r.end), SYS_munmap, r.start, r.end - r.start);
+    if (!s.ok()) return absl::AbortedError(absl::StrCat("restore failed: ", s.status().message()));
+  }
+  absl::Status s = RestoreInto(target, rs, image, options, cur_maps, tramp, used);
+  if (!s.ok()) return absl::AbortedError(absl::StrCat("restore failed: ", s.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace mosix

@@ -1,0 +1,33 @@
+// Recovery: turns a stopped, single-threaded process (the target) into the process of an
+// image. The target keeps its pid, parent and the fds named in keep_fds; everything else it
+// had (memory, handlers, other fds, ...) is replaced by what the image holds.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "checkpoint/image_format.h"
+#include "checkpoint/task.h"
+
+namespace mosix {
+
+struct RestoreOptions {
+  // -O FD=PATH: open PATH for FD instead of what the image says (any fd, stdio included).
+  std::map<int, std::string> fd_overrides;
+  // Target fds that stay as they are (stdio of the recovering mosrun, its channel).
+  std::set<int> keep_fds = {0, 1, 2};
+};
+
+// Everything that can be checked without touching a target: the image fits this machine
+// (architecture, vDSO, CPU features), mapped files and open files are there and unchanged,
+// the cwd exists. A failure here means nothing was started.
+absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& options);
+
+// Restores image into target (seized and stopped by the caller) and detaches it, running.
+// On failure after the target's memory was replaced the target cannot go on: the caller
+// must kill it (the returned status says so with IsAborted).
+absl::Status Restore(Task& target, const LoadedImage& image, const RestoreOptions& options);
+
+}  // namespace mosix
