@@ -1,0 +1,176 @@
+#include "agent/channel_server.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
+#include "base/status.h"
+#include "checkpoint/image_format.h"
+#include "checkpoint/procfs.h"
+#include "checkpoint/restore.h"
+#include "checkpoint/task.h"
+#include "interceptor/channel_protocol.h"
+
+namespace mosix::agent {
+
+absl::Status SendMessage(int fd, uint32_t type, const std::string& payload) {
+  std::string msg(sizeof(mosix_msg_header), '\0');
+  mosix_msg_header h{type, static_cast<uint32_t>(payload.size())};
+  memcpy(msg.data(), &h, sizeof h);
+  msg += payload;
+  if (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+    return ErrnoStatus("send", "channel");
+  }
+  return absl::OkStatus();
+}
+
+ChannelServer::~ChannelServer() { Stop(); }
+
+absl::Status ChannelServer::Listen(const std::string& path) {
+  path_ = path;
+  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus("socket", path);
+  listener_.reset(fd);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
+  strcpy(addr.sun_path, path.c_str());
+  ::unlink(path.c_str());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return ErrnoStatus("bind", path);
+  if (::listen(fd, 64) != 0) return ErrnoStatus("listen", path);
+  int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake < 0) return ErrnoStatus("eventfd", "");
+  wake_.reset(wake);
+  return absl::OkStatus();
+}
+
+void ChannelServer::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ChannelServer::Stop() {
+  if (!thread_.joinable()) return;
+  uint64_t one = 1;
+  (void)::write(wake_.get(), &one, sizeof one);
+  thread_.join();
+  ::unlink(path_.c_str());
+}
+
+void ChannelServer::Loop() {
+  std::vector<int> conns;
+  for (;;) {
+    std::vector<pollfd> pfds;
+    pfds.push_back({wake_.get(), POLLIN, 0});
+    pfds.push_back({listener_.get(), POLLIN, 0});
+    for (int c : conns) pfds.push_back({c, POLLIN, 0});
+    if (::poll(pfds.data(), pfds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      perror("mosixd: poll");
+      return;
+    }
+    if (pfds[0].revents) break;
+    std::vector<int> keep;
+    if (pfds[1].revents & POLLIN) {
+      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) keep.push_back(c);
+    }
+    for (size_t i = 2; i < pfds.size(); ++i) {
+      int c = pfds[i].fd;
+      if (pfds[i].revents == 0 || Handle(c)) {
+        keep.push_back(c);
+      } else {
+        ::close(c);
+      }
+    }
+    conns = keep;
+  }
+  for (int c : conns) ::close(c);
+}
+
+bool ChannelServer::Handle(int fd) {
+  std::string buf(MOSIX_CHANNEL_MAX_MSG, '\0');
+  ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+  if (n <= 0) return false;  // the process is gone
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  mosix_msg_header h;
+  if (static_cast<size_t>(n) < sizeof h) {
+    (void)SendMessage(fd, MOSIX_MSG_ERROR, "malformed message: shorter than its header");
+    return true;
+  }
+  memcpy(&h, buf.data(), sizeof h);
+  if (h.len != n - sizeof h) {
+    (void)SendMessage(fd, MOSIX_MSG_ERROR, "malformed message: length does not match");
+    return true;
+  }
+  std::string payload = buf.substr(sizeof h, h.len);
+  switch (h.type) {
+    case MOSIX_MSG_HELLO: {
+      mosix_hello hello{};
+      if (payload.size() != sizeof hello) {
+        (void)SendMessage(fd, MOSIX_MSG_ERROR, "malformed hello");
+        return true;
+      }
+      memcpy(&hello, payload.data(), sizeof hello);
+      table_->SetChannel(cred.pid, fd);
+      return true;
+    }
+    case MOSIX_MSG_RESTORE:
+      HandleRestore(fd, cred.pid, payload);
+      return true;
+    default:
+      (void)SendMessage(fd, MOSIX_MSG_ERROR, absl::StrCat("unknown message type ", h.type));
+      return true;
+  }
+}
+
+void ChannelServer::HandleRestore(int fd, pid_t pid, const std::string& payload) {
+  auto fail = [&](const absl::Status& s) { (void)SendMessage(fd, MOSIX_MSG_ERROR, std::string(s.message())); };
+  std::vector<std::string> parts = absl::StrSplit(payload, '\0', absl::SkipEmpty());
+  if (parts.empty()) return fail(absl::InvalidArgumentError("restore request names no image"));
+  RestoreOptions options;
+  options.keep_fds = {0, 1, 2, MOSIX_CHANNEL_FD};
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(parts[i], absl::MaxSplits('=', 1));
+    int n;
+    if (!absl::SimpleAtoi(kv.first, &n) || n < 0 || kv.second.empty()) {
+      return fail(absl::InvalidArgumentError(absl::StrCat("bad fd redirection '", parts[i], "' (want FD=PATH)")));
+    }
+    options.fd_overrides[n] = kv.second;
+  }
+  auto image = LoadImage(parts[0]);
+  if (!image.ok()) return fail(image.status());
+  if (auto s = CheckRestorable(**image, options); !s.ok()) return fail(s);
+  auto task = Task::Seize(pid);
+  if (!task.ok()) return fail(task.status());
+  absl::Status s = Restore(*task, **image, options);
+  if (!s.ok()) {
+    if (absl::IsAborted(s)) {
+      fprintf(stderr, "mosixd: recovery of %s into pid %d failed half-way: %s\n", parts[0].c_str(), pid,
+              std::string(s.message()).c_str());
+      task->Kill();
+      return;
+    }
+    return fail(s);
+  }
+  ProcessEntry entry;
+  entry.pid = pid;
+  for (const auto& a : (*image)->core().process().argv()) entry.argv.push_back(a);
+  entry.options = (*image)->core().process().options();
+  entry.channel_fd = fd;
+  entry.last_checkpoint = parts[0];
+  (void)table_->Register(entry);
+}
+
+}  // namespace mosix::agent

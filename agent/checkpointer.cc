@@ -1,0 +1,70 @@
+#include "agent/checkpointer.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "base/file_util.h"
+#include "base/status.h"
+
+namespace mosix::agent {
+
+Checkpointer::~Checkpointer() {
+  stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string& path) {
+  ASSIGN_OR_RETURN(ProcessEntry entry, table_->Acquire(pid));
+  DumpOptions options;
+  uint32_t n = entry.options.checkpoint_count() + 1;
+  if (!path.empty()) {
+    options.path = path;
+  } else if (!entry.options.checkpoint_file().empty()) {
+    options.path = absl::StrCat(entry.options.checkpoint_file(), ".", n);
+  } else {
+    std::string dir = absl::StrCat(state_dir_, "/checkpoints");
+    absl::Status made = MakeDirs(dir, 0700);
+    if (!made.ok()) {
+      table_->Release(entry);
+      return made;
+    }
+    options.path = absl::StrCat(dir, "/", pid, ".", n);
+  }
+  options.channel_fd = entry.channel_fd >= 0 ? 1021 : -1;
+  image::MosixOptions saved = entry.options;
+  saved.set_checkpoint_count(n);
+  options.mosix_options = saved;
+  absl::StatusOr<DumpResult> result = Dump(pid, options);
+  if (result.ok()) {
+    entry.options.set_checkpoint_count(n);
+    entry.last_checkpoint = result->path;
+  }
+  if (entry.options.checkpoint_interval_s() > 0) {
+    entry.next_checkpoint = std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(static_cast<int64_t>(entry.options.checkpoint_interval_s() * 1000));
+  }
+  table_->Release(entry);
+  if (!result.ok()) return Annotate(result.status(), absl::StrCat("cannot checkpoint pid ", pid));
+  return result;
+}
+
+void Checkpointer::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Checkpointer::Loop() {
+  while (!stop_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+    table_->Reap();
+    for (pid_t pid : table_->Due(std::chrono::steady_clock::now())) {
+      auto r = Checkpoint(pid);
+      if (!r.ok()) {
+        fprintf(stderr, "mosixd: periodic checkpoint: %s\n", std::string(r.status().message()).c_str());
+      }
+    }
+  }
+}
+
+}  // namespace mosix::agent

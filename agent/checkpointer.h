@@ -1,0 +1,35 @@
+// Takes checkpoints of registered processes: on request and every -A interval.
+#pragma once
+
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "agent/process_table.h"
+#include "checkpoint/dump.h"
+
+namespace mosix::agent {
+
+class Checkpointer {
+ public:
+  Checkpointer(ProcessTable* table, std::string state_dir) : table_(table), state_dir_(std::move(state_dir)) {}
+  ~Checkpointer();
+
+  // Checkpoints pid to `path`, or to its next checkpoint file (FILE.N with -C, else
+  // STATE_DIR/checkpoints/PID.N). The process keeps running.
+  absl::StatusOr<DumpResult> Checkpoint(pid_t pid, const std::string& path = "");
+
+  // Starts the thread that takes periodic checkpoints and forgets exited processes.
+  void Start();
+
+ private:
+  void Loop();
+
+  ProcessTable* table_;
+  std::string state_dir_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace mosix::agent

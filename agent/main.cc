@@ -1,0 +1,102 @@
+// mosixd: the mosix agent of one node.
+//
+// With no arguments it runs a one-node cluster: gRPC for local clients on MOSIX_SOCKET
+// (default /run/mosix/mosixd.sock), the channel for shims beside it, state in MOSIX_STATE_DIR
+// (default /var/lib/mosix). SIGTERM or SIGINT stops it cleanly.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/channel_server.h"
+#include "agent/checkpointer.h"
+#include "agent/process_table.h"
+#include "agent/service.h"
+#include "base/file_util.h"
+#include "base/paths.h"
+
+namespace {
+
+bool SomeoneListens(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string Dirname(const std::string& p) {
+  size_t slash = p.find_last_of('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
+}
+
+int Die(const std::string& msg) {
+  fprintf(stderr, "mosixd: %s\n", msg.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+      printf("usage: mosixd\n  runs the mosix agent of this node (a one-node cluster).\n"
+             "  MOSIX_SOCKET     client socket (default /run/mosix/mosixd.sock)\n"
+             "  MOSIX_STATE_DIR  state directory (default /var/lib/mosix)\n");
+      return 0;
+    }
+    return Die(absl::StrCat("unknown argument '", argv[1], "' (see mosixd --help)"));
+  }
+  std::string socket = mosix::AgentSocketPath();
+  std::string channel = mosix::ChannelSocketPath(socket);
+  std::string state = mosix::StateDir();
+  if (auto s = mosix::MakeDirs(Dirname(socket)); !s.ok()) return Die(std::string(s.message()));
+  if (auto s = mosix::MakeDirs(state, 0700); !s.ok()) return Die(std::string(s.message()));
+  if (SomeoneListens(socket)) return Die(absl::StrCat("an agent is already running on ", socket));
+  ::unlink(socket.c_str());
+
+  // Signals are taken by a thread of our own, before gRPC starts threads that inherit the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  mosix::agent::ProcessTable table;
+  mosix::agent::Checkpointer checkpointer(&table, state);
+  mosix::agent::ChannelServer channels(&table);
+  if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
+  mosix::agent::AgentService service({host, state, channel}, &table, &checkpointer);
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) return Die(absl::StrCat("cannot listen on ", socket));
+  channels.Start();
+  checkpointer.Start();
+  fprintf(stderr, "mosixd: node %s ready on %s (state in %s)\n", host, socket.c_str(), state.c_str());
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  fprintf(stderr, "mosixd: %s, stopping\n", strsignal(sig));
+  server->Shutdown();
+  channels.Stop();
+  ::unlink(socket.c_str());
+  return 0;
+}

@@ -1,0 +1,85 @@
+#include "agent/process_table.h"
+
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+#include "checkpoint/procfs.h"
+
+namespace mosix::agent {
+
+std::optional<uint64_t> StartTimeOf(pid_t pid) {
+  auto st = ReadStat(pid);
+  if (!st.ok() || st->state == 'Z' || st->state == 'X') return std::nullopt;
+  return st->start_time;
+}
+
+absl::Status ProcessTable::Register(ProcessEntry entry) {
+  auto start = StartTimeOf(entry.pid);
+  if (!start) return absl::NotFoundError(absl::StrCat("no process with pid ", entry.pid));
+  entry.start_time = *start;
+  if (entry.options.checkpoint_interval_s() > 0) {
+    entry.next_checkpoint = std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(static_cast<int64_t>(entry.options.checkpoint_interval_s() * 1000));
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(entry.pid);
+  if (it != entries_.end() && entry.channel_fd < 0) entry.channel_fd = it->second.channel_fd;
+  entries_[entry.pid] = std::move(entry);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ProcessEntry> ProcessTable::Acquire(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it == entries_.end() || StartTimeOf(pid) != it->second.start_time) {
+    return absl::NotFoundError(absl::StrCat("pid ", pid, " is not a process running under mosrun on this node"));
+  }
+  if (it->second.busy) return absl::UnavailableError(absl::StrCat("pid ", pid, " is being checkpointed already"));
+  it->second.busy = true;
+  return it->second;
+}
+
+void ProcessTable::Release(const ProcessEntry& entry) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(entry.pid);
+  if (it == entries_.end()) return;
+  int channel = it->second.channel_fd;
+  it->second = entry;
+  it->second.channel_fd = channel;
+  it->second.busy = false;
+}
+
+void ProcessTable::SetChannel(pid_t pid, int fd) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it != entries_.end()) it->second.channel_fd = fd;
+}
+
+void ProcessTable::Reap() {
+  absl::MutexLock lock(&mu_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (!it->second.busy && StartTimeOf(it->first) != it->second.start_time) {
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<pid_t> ProcessTable::Due(std::chrono::steady_clock::time_point now) {
+  std::vector<pid_t> due;
+  absl::MutexLock lock(&mu_);
+  for (auto& [pid, e] : entries_) {
+    if (e.options.checkpoint_interval_s() > 0 && !e.busy && e.next_checkpoint <= now) due.push_back(pid);
+  }
+  return due;
+}
+
+std::vector<ProcessEntry> ProcessTable::Snapshot() {
+  absl::MutexLock lock(&mu_);
+  std::vector<ProcessEntry> out;
+  for (auto& [pid, e] : entries_) out.push_back(e);
+  return out;
+}
+
+}  // namespace mosix::agent

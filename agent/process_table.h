@@ -1,0 +1,53 @@
+// The processes under mosrun on this node, as the agent knows them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/image/process.pb.h"
+
+namespace mosix::agent {
+
+struct ProcessEntry {
+  pid_t pid = 0;
+  uint64_t start_time = 0;  // /proc/PID/stat field 22: tells a reused pid apart
+  std::vector<std::string> argv;
+  image::MosixOptions options;
+  int channel_fd = -1;  // the agent's end of the process's channel, if it has a shim
+  std::string last_checkpoint;
+  std::chrono::steady_clock::time_point next_checkpoint{};
+  bool busy = false;  // a checkpoint is being taken
+};
+
+class ProcessTable {
+ public:
+  // Adds or replaces pid's entry (its start time is read now).
+  absl::Status Register(ProcessEntry entry);
+  // Marks pid busy and returns a copy; fails when unknown, gone or already busy.
+  absl::StatusOr<ProcessEntry> Acquire(pid_t pid);
+  // Clears busy and stores what the caller changed (checkpoint count, last path, ...).
+  void Release(const ProcessEntry& entry);
+  void SetChannel(pid_t pid, int fd);
+  // Drops the entries whose process is gone (their channels are closed by the channel server
+  // when it sees the hangup).
+  void Reap();
+  // pids whose periodic checkpoint is due.
+  std::vector<pid_t> Due(std::chrono::steady_clock::time_point now);
+  std::vector<ProcessEntry> Snapshot();
+
+ private:
+  absl::Mutex mu_;
+  std::map<pid_t, ProcessEntry> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+// The start time of a live pid, or nullopt if it is gone.
+std::optional<uint64_t> StartTimeOf(pid_t pid);
+
+}  // namespace mosix::agent

@@ -1,0 +1,64 @@
+#include "agent/service.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "checkpoint/dump.h"
+
+namespace mosix::agent {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+grpc::Status AgentService::Ping(grpc::ServerContext*, const PingRequest*, PingReply* reply) {
+  reply->set_node(info_.node);
+  reply->set_version("mosix 0.1");
+  reply->set_agent_pid(getpid());
+  reply->set_state_dir(info_.state_dir);
+  reply->set_channel_socket(info_.channel_socket);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::Register(grpc::ServerContext*, const RegisterRequest* req, RegisterReply*) {
+  if (req->pid() <= 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "register: invalid pid");
+  if (req->checkpoint_interval_s() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "register: negative checkpoint interval");
+  }
+  ProcessEntry e;
+  e.pid = req->pid();
+  e.argv.assign(req->argv().begin(), req->argv().end());
+  e.options.set_checkpoint_file(req->checkpoint_file());
+  e.options.set_checkpoint_interval_s(req->checkpoint_interval_s());
+  return ToGrpc(table_->Register(std::move(e)));
+}
+
+grpc::Status AgentService::Checkpoint(grpc::ServerContext*, const CheckpointRequest* req, CheckpointReply* reply) {
+  auto r = checkpointer_->Checkpoint(req->pid(), req->path());
+  if (!r.ok()) return ToGrpc(r.status());
+  reply->set_path(r->path);
+  reply->set_bytes(r->bytes);
+  reply->set_pages(r->pages);
+  reply->set_seconds(r->seconds);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply* reply) {
+  for (const ProcessEntry& e : table_->Snapshot()) {
+    ProcessInfo* p = reply->add_processes();
+    p->set_pid(e.pid);
+    p->set_state(e.busy ? "checkpointing" : "home");
+    p->set_command(absl::StrJoin(e.argv, " "));
+    p->set_checkpoint_file(e.options.checkpoint_file());
+    p->set_checkpoint_interval_s(e.options.checkpoint_interval_s());
+    p->set_checkpoints(e.options.checkpoint_count());
+    p->set_last_checkpoint(e.last_checkpoint);
+    absl::Status why = CheckCheckpointable(e.pid, e.channel_fd >= 0 ? 1021 : -1);
+    if (!why.ok()) p->set_cannot_migrate(std::string(why.message()));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace mosix::agent

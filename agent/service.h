@@ -1,0 +1,36 @@
+// The gRPC service local clients talk to. Converts absl::Status to grpc::Status here only.
+#pragma once
+
+#include <string>
+
+#include "agent/checkpointer.h"
+#include "agent/process_table.h"
+#include "proto/agent.grpc.pb.h"
+
+namespace mosix::agent {
+
+struct AgentInfo {
+  std::string node;
+  std::string state_dir;
+  std::string channel_socket;
+};
+
+class AgentService final : public mosix::agent::Agent::Service {
+ public:
+  AgentService(AgentInfo info, ProcessTable* table, Checkpointer* checkpointer)
+      : info_(std::move(info)), table_(table), checkpointer_(checkpointer) {}
+
+  grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
+  grpc::Status Register(grpc::ServerContext*, const RegisterRequest*, RegisterReply*) override;
+  grpc::Status Checkpoint(grpc::ServerContext*, const CheckpointRequest*, CheckpointReply*) override;
+  grpc::Status ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply*) override;
+
+ private:
+  AgentInfo info_;
+  ProcessTable* table_;
+  Checkpointer* checkpointer_;
+};
+
+grpc::Status ToGrpc(const absl::Status& s);
+
+}  // namespace mosix::agent

@@ -1,0 +1,198 @@
+// mosrun: runs a program under mosix, or recovers one from a checkpoint.
+//
+//   mosrun [-C FILE] [-A MINUTES] [-e] [-h] PROGRAM [ARGS...]
+//   mosrun -R FILE [-O FD=PATH]...
+//
+// The program replaces mosrun (same pid), so the caller's shell stays its parent and sees its
+// real exit status. A recovery turns this very process into the checkpointed one: the agent
+// rewrites it through ptrace, so the recovered process has mosrun's pid, parent and stdio.
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/paths.h"
+#include "checkpoint/image_format.h"
+#include "checkpoint/restore.h"
+#include "cli/client.h"
+#include "interceptor/channel_protocol.h"
+
+namespace {
+
+constexpr char kProg[] = "mosrun";
+
+int Usage() {
+  fprintf(stderr,
+          "usage: mosrun [-C FILE] [-A MINUTES] [-e] [-h] PROGRAM [ARGS...]\n"
+          "       mosrun -R FILE [-O FD=PATH]...\n"
+          "  -C FILE     checkpoints go to FILE.1, FILE.2, ...\n"
+          "  -A MINUTES  take a checkpoint every MINUTES (fractions allowed)\n"
+          "  -e          unsupported calls fail with an error instead of killing the program\n"
+          "  -h          keep the program on its home node\n"
+          "  -R FILE     recover the process checkpointed in FILE\n"
+          "  -O FD=PATH  with -R: open PATH as fd FD instead of what the image says\n");
+  return 2;
+}
+
+int Die(const std::string& msg, int code = 1) {
+  fprintf(stderr, "%s: %s\n", kProg, msg.c_str());
+  return code;
+}
+
+std::string Absolute(const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) return p;
+  return absl::StrCat(cwd, "/", p);
+}
+
+// The shim: MOSIX_SHIM, else beside this binary, else ../lib/mosix/ from it.
+std::string ShimPath() {
+  if (const char* s = getenv("MOSIX_SHIM"); s && *s) return s;
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "";
+  exe[n] = 0;
+  std::string dir(exe);
+  dir = dir.substr(0, dir.find_last_of('/'));
+  for (const std::string& c : {dir + "/libmosix.so", dir + "/../lib/mosix/libmosix.so",
+                               dir + "/../interceptor/libmosix.so"}) {
+    if (access(c.c_str(), R_OK) == 0) return c;
+  }
+  return "";
+}
+
+int Recover(const std::string& file, const std::vector<std::string>& overrides) {
+  // Everything that can be refused is refused here, before this process is touched.
+  std::string path = Absolute(file);
+  auto image = mosix::LoadImage(path);
+  if (!image.ok()) return Die(absl::StrCat("cannot recover: ", image.status().message()));
+  mosix::RestoreOptions options;
+  options.keep_fds = {0, 1, 2, MOSIX_CHANNEL_FD};
+  for (const std::string& o : overrides) {
+    size_t eq = o.find('=');
+    int fd;
+    if (eq == std::string::npos || !absl::SimpleAtoi(o.substr(0, eq), &fd) || fd < 0 || eq + 1 == o.size()) {
+      return Die(absl::StrCat("bad -O '", o, "' (want FD=PATH)"), 2);
+    }
+    options.fd_overrides[fd] = Absolute(o.substr(eq + 1));
+  }
+  if (auto s = mosix::CheckRestorable(**image, options); !s.ok()) {
+    return Die(absl::StrCat("cannot recover ", path, ": ", s.message()));
+  }
+  image->reset();
+
+  std::string channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, channel.c_str(), sizeof addr.sun_path - 1);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return Die(mosix::NoAgentMessage(mosix::AgentSocketPath()));
+  }
+  if (dup3(fd, MOSIX_CHANNEL_FD, O_CLOEXEC) != MOSIX_CHANNEL_FD) return Die("cannot set up the recovery channel");
+  close(fd);
+  // The recovered process gets stdio and the channel from us, nothing else.
+  syscall(SYS_close_range, 3, MOSIX_CHANNEL_FD - 1, 0);
+  syscall(SYS_close_range, MOSIX_CHANNEL_FD + 1, ~0u, 0);
+
+  std::string payload = path + '\0';
+  for (const auto& [n, p] : options.fd_overrides) payload += absl::StrCat(n, "=", p) + '\0';
+  std::string msg(sizeof(mosix_msg_header), '\0');
+  mosix_msg_header h{MOSIX_MSG_RESTORE, static_cast<uint32_t>(payload.size())};
+  memcpy(msg.data(), &h, sizeof h);
+  msg += payload;
+  if (send(MOSIX_CHANNEL_FD, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+    return Die("cannot reach the agent's channel");
+  }
+  // On success the agent replaces this process and we never return from recv.
+  char reply[MOSIX_CHANNEL_MAX_MSG];
+  ssize_t n;
+  do {
+    n = recv(MOSIX_CHANNEL_FD, reply, sizeof reply, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n >= static_cast<ssize_t>(sizeof h)) {
+    memcpy(&h, reply, sizeof h);
+    if (h.type == MOSIX_MSG_ERROR) return Die(absl::StrCat("cannot recover ", path, ": ", std::string(reply + sizeof h, n - sizeof h)));
+  }
+  return Die("the agent closed the channel during recovery");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string ckpt_file, recover;
+  double minutes = 0;
+  std::vector<std::string> overrides;
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char* what) -> const char* {
+      if (i + 1 >= argc) {
+        Die(absl::StrCat(a, " needs ", what), 2);
+        exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--") {
+      ++i;
+      break;
+    } else if (a == "--help") {
+      Usage();
+      return 0;
+    } else if (a == "-C") {
+      ckpt_file = Absolute(value("a FILE"));
+    } else if (a == "-A") {
+      const char* v = value("MINUTES");
+      if (!absl::SimpleAtod(v, &minutes) || minutes <= 0) return Die(absl::StrCat("-A: '", v, "' is not a positive number of minutes"), 2);
+    } else if (a == "-R") {
+      recover = value("a FILE");
+    } else if (a == "-O") {
+      overrides.push_back(value("FD=PATH"));
+    } else if (a == "-e" || a == "-h") {
+      // Remote-execution options; accepted (they matter once processes migrate).
+    } else {
+      Die(absl::StrCat("unknown option ", a));
+      return Usage();
+    }
+  }
+  if (!recover.empty()) {
+    if (i != argc) return Die("-R takes no PROGRAM: the image holds it", 2);
+    return Recover(recover, overrides);
+  }
+  if (!overrides.empty()) return Die("-O goes with -R", 2);
+  if (i >= argc) return Usage();
+
+  auto conn = mosix::cli::ConnectAgent();
+  if (!conn.ok()) return mosix::cli::Fail(kProg, conn.status());
+  mosix::agent::RegisterRequest req;
+  req.set_pid(getpid());
+  for (int k = i; k < argc; ++k) req.add_argv(argv[k]);
+  req.set_checkpoint_file(ckpt_file);
+  req.set_checkpoint_interval_s(minutes * 60);
+  mosix::agent::RegisterReply reply;
+  grpc::ClientContext ctx;
+  if (auto s = mosix::cli::FromGrpc(conn->stub->Register(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
+
+  std::string shim = ShimPath();
+  if (!shim.empty()) {
+    const char* old = getenv("LD_PRELOAD");
+    setenv("LD_PRELOAD", old && *old ? absl::StrCat(shim, ":", old).c_str() : shim.c_str(), 1);
+  }
+  setenv(MOSIX_CHANNEL_ENV, conn->info.channel_socket().c_str(), 1);
+  execvp(argv[i], argv + i);
+  int err = errno;
+  return Die(absl::StrCat("cannot run '", argv[i], "': ", strerror(err)), err == ENOENT ? 127 : 126);
+}

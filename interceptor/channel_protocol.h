@@ -1,0 +1,39 @@
+/* The channel between a process under mosrun and its agent: SOCK_SEQPACKET messages, each a
+ * header and a payload, so a message is never split or merged. Plain C with fixed-size
+ * integers: the shim (no C++ runtime), the recovery stub and the agent all include it. */
+#ifndef MOSIX_INTERCEPTOR_CHANNEL_PROTOCOL_H_
+#define MOSIX_INTERCEPTOR_CHANNEL_PROTOCOL_H_
+
+#include <stdint.h>
+
+/* The fd number the channel lives on in every process under mosrun. High, so programs do not
+ * stumble on it; the shim keeps it from being closed or replaced. */
+#define MOSIX_CHANNEL_FD 1021
+
+/* Environment variable naming the agent's channel socket, set by mosrun for the shim. */
+#define MOSIX_CHANNEL_ENV "MOSIX_CHANNEL"
+
+#define MOSIX_CHANNEL_MAX_MSG 65536
+
+enum mosix_msg_type {
+  MOSIX_MSG_HELLO = 1,   /* shim -> agent: this process runs under mosrun (payload: hello) */
+  MOSIX_MSG_RESTORE = 2, /* stub -> agent: make me the process of this image (payload: text) */
+  MOSIX_MSG_ERROR = 3,   /* agent -> stub/shim: a one-line error (payload: text) */
+  MOSIX_MSG_OK = 4,      /* agent -> shim: acknowledged */
+};
+
+struct mosix_msg_header {
+  uint32_t type;
+  uint32_t len; /* payload bytes after the header */
+};
+
+struct mosix_hello {
+  int32_t pid;
+  uint32_t version; /* MOSIX_CHANNEL_VERSION */
+};
+
+#define MOSIX_CHANNEL_VERSION 1
+
+/* RESTORE payload: the image path, NUL, then zero or more "FD=PATH" strings, each NUL-ended. */
+
+#endif /* MOSIX_INTERCEPTOR_CHANNEL_PROTOCOL_H_ */

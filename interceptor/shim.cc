@@ -1,0 +1,213 @@
+// libmosix.so: the shim preloaded (LD_PRELOAD) into every program started by mosrun.
+//
+// RULES for this file and everything it includes, because it runs inside arbitrary programs,
+// at any instant, including in a process restored from an image or stopped while holding a
+// libc lock:
+//   1. No gRPC, no protobuf, no Abseil, no C++ standard library, no exceptions, no RTTI.
+//   2. System calls are raw (`Syscall` below, issued from this library's own text), never
+//      through libc wrappers: libc's may be interposed, and later remote mode tells the
+//      shim's own calls from the program's by their address.
+//   3. No malloc and no stdio on any path after the constructor; buffers are on the stack
+//      or static.
+//   4. errno is set only where the function being replaced sets it.
+//   5. At home the per-call cost is a compare or two: a process that never leaves home must
+//      not be measurably slower.
+//
+// What it does now:
+//   - registers the process with its agent over the channel (SOCK_SEQPACKET), kept on the
+//     reserved fd MOSIX_CHANNEL_FD, which close/close_range/dup2/dup3 cannot take away;
+//   - turns relative sleeps (nanosleep, clock_nanosleep, sleep, usleep) into sleeps until an
+//     absolute CLOCK_MONOTONIC deadline, so a checkpoint taken mid-sleep restarts the very
+//     same sleep after recovery instead of sleeping the full interval again.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "interceptor/channel_protocol.h"
+
+#define SHIM_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+long Syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) {
+  long ret;
+  register long r10 asm("r10") = a4;
+  register long r8 asm("r8") = a5;
+  register long r9 asm("r9") = a6;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
+// -1 until the channel is up.
+int g_channel = -1;
+
+long Fail(long r) {
+  errno = static_cast<int>(-r);
+  return -1;
+}
+
+size_t Strlen(const char* s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+
+const char* GetEnv(char** envp, const char* name) {
+  size_t n = Strlen(name);
+  for (char** e = envp; e && *e; ++e) {
+    const char* s = *e;
+    size_t i = 0;
+    while (i < n && s[i] == name[i]) ++i;
+    if (i == n && s[n] == '=') return s + n + 1;
+  }
+  return nullptr;
+}
+
+void ConnectChannel(char** envp) {
+  const char* path = GetEnv(envp, MOSIX_CHANNEL_ENV);
+  if (!path || !*path) return;
+  long fd = Syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sockaddr_un addr;
+  for (size_t i = 0; i < sizeof addr; ++i) reinterpret_cast<char*>(&addr)[i] = 0;
+  addr.sun_family = AF_UNIX;
+  size_t len = Strlen(path);
+  if (len >= sizeof addr.sun_path) {
+    Syscall(SYS_close, fd);
+    return;
+  }
+  for (size_t i = 0; i < len; ++i) addr.sun_path[i] = path[i];
+  if (Syscall(SYS_connect, fd, reinterpret_cast<long>(&addr), sizeof addr) != 0 ||
+      Syscall(SYS_dup3, fd, MOSIX_CHANNEL_FD, O_CLOEXEC) != MOSIX_CHANNEL_FD) {
+    Syscall(SYS_close, fd);
+    return;
+  }
+  Syscall(SYS_close, fd);
+  struct {
+    mosix_msg_header h;
+    mosix_hello hello;
+  } msg = {{MOSIX_MSG_HELLO, sizeof(mosix_hello)},
+           {static_cast<int32_t>(Syscall(SYS_getpid)), MOSIX_CHANNEL_VERSION}};
+  Syscall(SYS_sendto, MOSIX_CHANNEL_FD, reinterpret_cast<long>(&msg), sizeof msg, MSG_NOSIGNAL, 0, 0);
+  g_channel = MOSIX_CHANNEL_FD;
+}
+
+// Runs before main, with the process's argc/argv/envp (glibc passes them to init functions).
+__attribute__((constructor)) void ShimInit(int, char**, char** envp) { ConnectChannel(envp); }
+
+bool IsChannel(long fd) { return g_channel >= 0 && fd == g_channel; }
+
+constexpr long kNsPerSec = 1000000000L;
+
+void Add(timespec* t, const timespec& d) {
+  t->tv_sec += d.tv_sec;
+  t->tv_nsec += d.tv_nsec;
+  if (t->tv_nsec >= kNsPerSec) {
+    t->tv_nsec -= kNsPerSec;
+    t->tv_sec += 1;
+  }
+}
+
+// Remaining time from now to deadline, never negative.
+void Remaining(const timespec& deadline, timespec* rem) {
+  timespec now;
+  Syscall(SYS_clock_gettime, CLOCK_MONOTONIC, reinterpret_cast<long>(&now));
+  long sec = deadline.tv_sec - now.tv_sec;
+  long nsec = deadline.tv_nsec - now.tv_nsec;
+  if (nsec < 0) {
+    nsec += kNsPerSec;
+    sec -= 1;
+  }
+  if (sec < 0) sec = nsec = 0;
+  rem->tv_sec = sec;
+  rem->tv_nsec = nsec;
+}
+
+// clock_nanosleep's contract: returns 0 or a positive error number, errno untouched.
+int SleepRelative(clockid_t clock, int flags, const timespec* req, timespec* rem) {
+  bool relative = !(flags & TIMER_ABSTIME) &&
+                  (clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME);
+  if (!relative) {
+    return static_cast<int>(-Syscall(SYS_clock_nanosleep, clock, flags, reinterpret_cast<long>(req),
+                                     reinterpret_cast<long>(rem)));
+  }
+  if (!req) return EFAULT;
+  if (req->tv_nsec < 0 || req->tv_nsec >= kNsPerSec || req->tv_sec < 0) return EINVAL;
+  timespec deadline;
+  Syscall(SYS_clock_gettime, CLOCK_MONOTONIC, reinterpret_cast<long>(&deadline));
+  Add(&deadline, *req);
+  long r = Syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, reinterpret_cast<long>(&deadline), 0);
+  if (r == -EINTR && rem) Remaining(deadline, rem);
+  return static_cast<int>(-r);
+}
+
+}  // namespace
+
+SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
+  return SleepRelative(clock, flags, req, rem);
+}
+
+SHIM_EXPORT int nanosleep(const timespec* req, timespec* rem) {
+  int r = SleepRelative(CLOCK_MONOTONIC, 0, req, rem);
+  if (r != 0) {
+    errno = r;
+    return -1;
+  }
+  return 0;
+}
+
+SHIM_EXPORT unsigned int sleep(unsigned int seconds) {
+  timespec req = {static_cast<time_t>(seconds), 0}, rem = {0, 0};
+  if (SleepRelative(CLOCK_MONOTONIC, 0, &req, &rem) == EINTR) {
+    return static_cast<unsigned>(rem.tv_sec + (rem.tv_nsec > 0 ? 1 : 0));
+  }
+  return 0;
+}
+
+SHIM_EXPORT int usleep(useconds_t usec) {
+  timespec req = {static_cast<time_t>(usec / 1000000), static_cast<long>(usec % 1000000) * 1000};
+  int r = SleepRelative(CLOCK_MONOTONIC, 0, &req, nullptr);
+  if (r != 0) {
+    errno = r;
+    return -1;
+  }
+  return 0;
+}
+
+// The channel fd is invisible: closing it "fails" as for an fd that is not open.
+SHIM_EXPORT int close(int fd) {
+  if (IsChannel(fd)) return static_cast<int>(Fail(-EBADF));
+  long r = Syscall(SYS_close, fd);
+  return r < 0 ? static_cast<int>(Fail(r)) : 0;
+}
+
+SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
+  if (g_channel >= 0 && first <= static_cast<unsigned>(g_channel) && static_cast<unsigned>(g_channel) <= last) {
+    long r = 0;
+    if (first < static_cast<unsigned>(g_channel)) r = Syscall(SYS_close_range, first, g_channel - 1, flags);
+    if (r == 0 && last > static_cast<unsigned>(g_channel)) r = Syscall(SYS_close_range, g_channel + 1, last, flags);
+    return r < 0 ? static_cast<int>(Fail(r)) : 0;
+  }
+  long r = Syscall(SYS_close_range, first, last, flags);
+  return r < 0 ? static_cast<int>(Fail(r)) : 0;
+}
+
+SHIM_EXPORT int dup2(int oldfd, int newfd) {
+  if (IsChannel(newfd) || IsChannel(oldfd)) return static_cast<int>(Fail(-EBADF));
+  long r = Syscall(SYS_dup2, oldfd, newfd);
+  return r < 0 ? static_cast<int>(Fail(r)) : static_cast<int>(r);
+}
+
+SHIM_EXPORT int dup3(int oldfd, int newfd, int flags) {
+  if (IsChannel(newfd) || IsChannel(oldfd)) return static_cast<int>(Fail(-EBADF));
+  long r = Syscall(SYS_dup3, oldfd, newfd, flags);
+  return r < 0 ? static_cast<int>(Fail(r)) : static_cast<int>(r);
+}
