@@ -97,49 +97,35 @@ bool WantPage(image::Vma::Kind kind, uint64_t pm) {
   }
 }
 
-// Streams the wanted pages of every region into the image in batches.
-absl::Status DumpPages(Task& task, const image::Mm& mm, ImageWriter& writer, uint64_t* pages) {
-  std::string pagemap_path = absl::StrCat("/proc/", task.pid(), "/pagemap");
+// The runs of pages to store, grouped into batches of at most kBatchBytes.
+absl::StatusOr<std::vector<image::PageBatch>> CollectPages(pid_t pid, const image::Mm& mm) {
+  std::string pagemap_path = absl::StrCat("/proc/", pid, "/pagemap");
   ASSIGN_OR_RETURN(UniqueFd pagemap, OpenFile(pagemap_path, O_RDONLY | O_CLOEXEC));
-  std::string buf;
-  buf.resize(kBatchBytes);
-  image::PageBatch batch;
-  std::vector<RemoteRange> ranges;
+  std::vector<image::PageBatch> batches(1);
   size_t used = 0;
-  auto flush = [&]() -> absl::Status {
-    if (used == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(task.ReadRanges(ranges, buf.data()));
-    RETURN_IF_ERROR(writer.WritePages(batch, buf.data(), used));
-    *pages += used / kPage;
-    batch.Clear();
-    ranges.clear();
-    used = 0;
-    return absl::OkStatus();
-  };
-  auto add_run = [&](uint64_t start, uint64_t npages) -> absl::Status {
+  auto add_run = [&](uint64_t start, uint64_t npages) {
     while (npages > 0) {
       size_t room = (kBatchBytes - used) / kPage;
       if (room == 0) {
-        RETURN_IF_ERROR(flush());
+        batches.emplace_back();
+        used = 0;
         continue;
       }
       uint64_t n = std::min<uint64_t>(room, npages);
-      auto* run = batch.add_runs();
+      auto* run = batches.back().add_runs();
       run->set_vaddr(start);
       run->set_npages(n);
-      ranges.push_back({start, n * kPage});
       used += n * kPage;
       start += n * kPage;
       npages -= n;
     }
-    return absl::OkStatus();
   };
   for (const image::Vma& v : mm.vmas()) {
     uint64_t npages = (v.end() - v.start()) / kPage;
     bool all = v.kind() == image::Vma::ANON_SHARED ||
                (v.kind() == image::Vma::ANON && !v.path().empty() && v.path()[0] == '/');
     if (all) {
-      RETURN_IF_ERROR(add_run(v.start(), npages));
+      add_run(v.start(), npages);
       continue;
     }
     if (v.kind() != image::Vma::ANON && v.kind() != image::Vma::STACK && v.kind() != image::Vma::FILE_PRIVATE) continue;
@@ -157,12 +143,28 @@ absl::Status DumpPages(Task& task, const image::Mm& mm, ImageWriter& writer, uin
         }
         uint64_t j = i;
         while (j < n && WantPage(v.kind(), pm[j])) ++j;
-        RETURN_IF_ERROR(add_run(base + i * kPage, j - i));
+        add_run(base + i * kPage, j - i);
         i = j;
       }
     }
   }
-  return flush();
+  if (batches.back().runs_size() == 0) batches.pop_back();
+  return batches;
+}
+
+// Copies the pages of every batch from the (stopped) process straight into the image.
+absl::Status DumpPages(Task& task, const image::Mm& mm, ImageWriter& writer, uint64_t* pages) {
+  ASSIGN_OR_RETURN(std::vector<image::PageBatch> batches, CollectPages(task.pid(), mm));
+  absl::Status status = writer.WritePageBatches(batches, [&](size_t i, char* dest) -> absl::Status {
+    std::vector<RemoteRange> ranges;
+    ranges.reserve(batches[i].runs_size());
+    for (const auto& r : batches[i].runs()) ranges.push_back({r.vaddr(), r.npages() * kPage});
+    return task.ReadRanges(ranges, dest);
+  });
+  for (const auto& b : batches) {
+    for (const auto& r : b.runs()) *pages += r.npages();
+  }
+  return status;
 }
 
 // Kernel state that only the process itself can tell: asked through injected system calls.

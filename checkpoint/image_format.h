@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,23 +53,36 @@ class ImageWriter {
 
   absl::Status WriteManifest(const image::Manifest& manifest);
   absl::Status WriteCore(const image::Core& core);
-  // One PAGEMAP + PAGES pair; data holds the runs' pages back to back.
-  absl::Status WritePages(const image::PageBatch& batch, const void* data, size_t len);
+
+  // Fills page memory into the image. fill(i, dest) must write batch i's pages (its runs'
+  // pages back to back) to dest. The whole file is sized and mapped first, so pages are
+  // copied once, straight from the process into the image (no write() copy, no file growth
+  // page by page).
+  using FillFn = std::function<absl::Status(size_t batch, char* dest)>;
+  absl::Status WritePageBatches(const std::vector<image::PageBatch>& batches, const FillFn& fill);
+
   // Writes the trailer, flushes, renames into place. Returns the image's size in bytes.
   absl::StatusOr<uint64_t> Finish();
 
  private:
   ImageWriter(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-  absl::Status WriteFrame(FrameKind kind, const void* data, size_t len);
-  absl::Status WriteMessage(FrameKind kind, const google::protobuf::MessageLite& msg);
+  // Appends a frame to head_ (everything written before the pages).
+  absl::Status AppendMessage(std::string* out, FrameKind kind, const google::protobuf::MessageLite& msg);
 
   std::string path_;
   UniqueFd fd_;
+  std::string head_;  // frames not yet in the file
+  uint64_t file_size_ = 0;
   uint64_t frames_ = 0;
   uint64_t pages_ = 0;
-  uint64_t bytes_ = 0;
+  bool pages_written_ = false;
   bool finished_ = false;
 };
+
+// Appends a framed record (header + payload) to out.
+void AppendFrame(std::string* out, FrameKind kind, const void* data, size_t len);
+// Writes a frame header for payload [data, data+len) at dest.
+void PutFrameHeader(char* dest, FrameKind kind, const void* data, size_t len);
 
 // A PAGES frame, in place in the mapped file.
 struct PageChunk {

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/parallel.h"
 #include "base/status.h"
 #include "checkpoint/internal/layout.h"
 #include "checkpoint/procfs.h"
@@ -183,14 +184,15 @@ absl::Status RestoreMemory(RemoteSyscalls& rs, Task& target, const LoadedImage& 
   }
   for (const auto& [path, fd] : files) (void)rs.Raw(SYS_close, fd);
   RETURN_IF_ERROR(status);
-  // Pages: straight from the mapped image into the target, one PAGES frame at a time.
-  for (const PageChunk& chunk : image.chunks()) {
+  // Pages: straight from the mapped image into the target, PAGES frames spread over CPUs
+  // (the target's fresh memory is faulted in by the copying thread).
+  return ParallelFor(image.chunks().size(), CopyThreads(), [&](size_t i) {
+    const PageChunk& chunk = image.chunks()[i];
     std::vector<RemoteRange> ranges;
     ranges.reserve(chunk.batch.runs_size());
     for (const auto& run : chunk.batch.runs()) ranges.push_back({run.vaddr(), run.npages() * kPage});
-    RETURN_IF_ERROR(target.WriteRanges(ranges, chunk.data));
-  }
-  return absl::OkStatus();
+    return target.WriteRanges(ranges, chunk.data);
+  });
 }
 
 absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
