@@ -1,0 +1,169 @@
+// The checkpointer end to end, without the agent: real programs are checkpointed at several
+// moments, killed, and restored into a blank process; each verifies its own state and prints
+// a verdict.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+#include "checkpoint/dump.h"
+#include "checkpoint/image_format.h"
+#include "checkpoint/restore.h"
+#include "checkpoint/task.h"
+#include "test/util/spawn.h"
+
+namespace mosix {
+namespace {
+
+using testing::Child;
+using testing::ReadAll;
+
+// Restores `image` into a fresh blank child (its output going to out) and returns that child.
+Child RestoreIntoBlank(const std::string& image_path, const std::string& out, bool stdin_pipe = false) {
+  auto image = LoadImage(image_path);
+  REQUIRE(image.ok());
+  Child blank = testing::SpawnBlank(out, stdin_pipe);
+  auto task = Task::Seize(blank.pid);
+  REQUIRE(task.ok());
+  absl::Status s = Restore(*task, **image, RestoreOptions());
+  INFO(s.message());
+  REQUIRE(s.ok());
+  return blank;
+}
+
+void KillAndReap(pid_t pid) {
+  kill(pid, SIGKILL);
+  testing::Reap(pid);
+}
+
+}  // namespace
+
+TEST_CASE("selfcheck survives checkpoints taken at several moments", "[e2e]") {
+  for (const char* prog : {"test/programs/selfcheck", "test/programs/selfcheck_static"}) {
+    std::string dir = testing::MakeTempDir(absl::StrContains(prog, "static") ? "multi_static" : "multi");
+    std::string out = dir + "/out.txt";
+    Child c = testing::Spawn({testing::Runfile(prog), dir}, out);
+    REQUIRE(testing::WaitForText(out, "ready"));
+    std::vector<std::string> images;
+    for (int i = 0; i < 4; ++i) {
+      DumpOptions o;
+      o.path = dir + "/img." + std::to_string(i);
+      auto r = Dump(c.pid, o);
+      INFO(r.status().message());
+      REQUIRE(r.ok());
+      REQUIRE(r->pages > 2000);
+      images.push_back(o.path);
+      usleep(37000 * (i + 1));  // spread the moments; correctness does not depend on it
+    }
+    KillAndReap(c.pid);
+    testing::Touch(dir + "/finish");
+    for (const auto& img : images) {
+      std::string rout = img + ".out";
+      Child r = RestoreIntoBlank(img, rout);
+      int status = testing::Reap(r.pid);
+      INFO(prog << " " << img << ": " << ReadAll(rout));
+      REQUIRE(WIFEXITED(status));
+      REQUIRE(WEXITSTATUS(status) == 0);
+      REQUIRE(absl::StrContains(ReadAll(rout), "VERDICT OK"));
+    }
+  }
+}
+
+TEST_CASE("a process checkpointed inside nanosleep sleeps on without EINTR", "[e2e]") {
+  std::string dir = testing::MakeTempDir("sleep");
+  std::string out = dir + "/out.txt";
+  Child c = testing::Spawn({testing::Runfile("test/programs/sleeper"), "2"}, out);
+  REQUIRE(testing::WaitForSyscall(c.pid, SYS_clock_nanosleep));
+  DumpOptions o;
+  o.path = dir + "/img";
+  auto r = Dump(c.pid, o);
+  REQUIRE(r.ok());
+  REQUIRE(r->syscall_note == "restart clock_nanosleep");
+  KillAndReap(c.pid);
+  Child restored = RestoreIntoBlank(o.path, dir + "/rout.txt");
+  int status = testing::Reap(restored.pid);
+  INFO(ReadAll(dir + "/rout.txt"));
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(absl::StrContains(ReadAll(dir + "/rout.txt"), "slept ok"));
+}
+
+TEST_CASE("a process checkpointed inside read gets its input once", "[e2e]") {
+  std::string dir = testing::MakeTempDir("read");
+  std::string out = dir + "/out.txt";
+  Child c = testing::Spawn({testing::Runfile("test/programs/reader")}, out, /*stdin_pipe=*/true);
+  REQUIRE(testing::WaitForSyscall(c.pid, SYS_read));
+  DumpOptions o;
+  o.path = dir + "/img";
+  auto r = Dump(c.pid, o);
+  REQUIRE(r.ok());
+  REQUIRE(r->syscall_note == "restart read");
+  KillAndReap(c.pid);
+  close(c.stdin_fd);
+  Child restored = RestoreIntoBlank(o.path, dir + "/rout.txt", /*stdin_pipe=*/true);
+  REQUIRE(write(restored.stdin_fd, "line one\n", 9) == 9);
+  close(restored.stdin_fd);
+  int status = testing::Reap(restored.pid);
+  INFO(ReadAll(dir + "/rout.txt"));
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(ReadAll(dir + "/rout.txt") == "got 9: line one\n");
+}
+
+TEST_CASE("what cannot be checkpointed is refused, with no image and the process unharmed", "[e2e]") {
+  struct Case {
+    const char* mode;
+    const char* reason;
+  };
+  for (Case k : {Case{"threads", "multi-threaded"}, Case{"shared_write", "writable MAP_SHARED"},
+                 Case{"sysv", "SysV shared memory"}, Case{"socket", "open socket"}, Case{"pipe", "open pipe"}}) {
+    std::string dir = testing::MakeTempDir(std::string("refuse_") + k.mode);
+    std::string out = dir + "/out.txt";
+    Child c = testing::Spawn({testing::Runfile("test/programs/holder"), dir, k.mode}, out);
+    REQUIRE(testing::WaitForText(out, "ready"));
+    DumpOptions o;
+    o.path = dir + "/img";
+    auto r = Dump(c.pid, o);
+    INFO(k.mode << ": " << r.status().message());
+    REQUIRE(absl::IsFailedPrecondition(r.status()));
+    REQUIRE(absl::StrContains(r.status().message(), k.reason));
+    REQUIRE(!CheckCheckpointable(c.pid, -1).ok());
+    struct stat st;
+    REQUIRE(stat(o.path.c_str(), &st) != 0);
+    REQUIRE(stat((o.path + ".tmp").c_str(), &st) != 0);
+    testing::Touch(dir + "/finish");
+    int status = testing::Reap(c.pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+  }
+}
+
+TEST_CASE("a read-only shared file mapping is fine", "[e2e]") {
+  std::string dir = testing::MakeTempDir("shared_ro");
+  std::string out = dir + "/out.txt";
+  Child c = testing::Spawn({testing::Runfile("test/programs/holder"), dir, "shared_ro"}, out);
+  REQUIRE(testing::WaitForText(out, "ready"));
+  DumpOptions o;
+  o.path = dir + "/img";
+  REQUIRE(Dump(c.pid, o).ok());
+  KillAndReap(c.pid);
+  testing::Touch(dir + "/finish");
+  Child r = RestoreIntoBlank(o.path, dir + "/rout.txt");
+  int status = testing::Reap(r.pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("an unknown pid is a clear error", "[e2e]") {
+  DumpOptions o;
+  o.path = testing::MakeTempDir("nopid") + "/img";
+  auto r = Dump(999999999, o);
+  REQUIRE(!r.ok());
+  REQUIRE(absl::StrContains(r.status().message(), "999999999"));
+}
+
+}  // namespace mosix

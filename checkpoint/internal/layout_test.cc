@@ -1,0 +1,29 @@
+#include "checkpoint/internal/layout.h"
+
+#include <catch2/catch.hpp>
+
+namespace mosix::internal {
+
+TEST_CASE("FindHole skips used ranges, in any order") {
+  std::vector<Range> used = {{0x5000, 0x6000}, {0x1000, 0x3000}, {0x3000, 0x4000}};
+  REQUIRE(*FindHole(used, 0x1000, 0x1000, 0x100000) == 0x4000);
+  REQUIRE(*FindHole(used, 0x2000, 0x1000, 0x100000) == 0x6000);
+  REQUIRE(*FindHole(used, 0x1000, 0x0, 0x100000) == 0x0);
+  REQUIRE(!FindHole(used, 0x1000, 0x1000, 0x4800).has_value());
+  REQUIRE(!FindHole(used, 0x3000, 0x1000, 0x8000).has_value());
+}
+
+TEST_CASE("special mapping layouts compare by names, sizes and distances") {
+  std::vector<SpecialMapping> a = {{"[vvar]", 0x1000, 0x5000}, {"[vvar_vclock]", 0x5000, 0x7000}, {"[vdso]", 0x7000, 0x9000}};
+  std::vector<SpecialMapping> b = a;
+  for (auto& m : b) {
+    m.start += 0x100000;
+    m.end += 0x100000;
+  }
+  REQUIRE(SameSpecialLayout(a, b).ok());
+  b[2].end += 0x1000;
+  REQUIRE(!SameSpecialLayout(a, b).ok());
+  REQUIRE(!SameSpecialLayout(a, {a[0], a[2]}).ok());
+}
+
+}  // namespace mosix::internal
