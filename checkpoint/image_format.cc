@@ -157,9 +157,12 @@ absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(const std::string& path) 
   auto img = std::unique_ptr<LoadedImage>(new LoadedImage);
   img->path_ = path;
   img->size_ = st.st_size;
-  if (img->size_ < sizeof(FrameHeader)) {
-    return err(img->size_ == 0 ? "empty file" : "too short to be a mosix image");
+  if (img->size_ == 0) return err("empty file");
+  uint32_t magic = 0;
+  if (img->size_ < sizeof magic || ::pread(fd.get(), &magic, sizeof magic, 0) != sizeof magic || magic != kFrameMagic) {
+    return err("not a mosix image (bad magic)");
   }
+  if (img->size_ < sizeof(FrameHeader)) return err("truncated: shorter than one frame header");
   img->map_ = ::mmap(nullptr, img->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
   if (img->map_ == MAP_FAILED) {
     img->map_ = nullptr;

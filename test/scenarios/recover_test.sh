@@ -1,0 +1,136 @@
+#!/bin/bash
+# migrate PID checkpoint, mosrun -C/-A, mosrun -R/-O: the MOSIX checkpoint/recovery semantics.
+source "$(dirname "$0")/lib.sh"
+start_agent
+W="$T/work"
+mkdir -p "$W"
+
+# A checkpoint on request: printed path, the process keeps running; recovery continues it.
+bg_clean "$T/run1.out" "$MOSRUN" -C "$W/ck" "$PROGS/selfcheck" "$W"
+pid=$BG
+wait_for_text "$T/run1.out" ready
+path=$("$MIGRATE" "$pid" checkpoint)
+[[ "$path" == "$W/ck.1" && -f "$path" ]] || fail "checkpoint path '$path'"
+kill -0 "$pid" || fail "process died after checkpoint"
+path2=$("$MIGRATE" "$pid" checkpoint)
+[[ "$path2" == "$W/ck.2" ]] || fail "second checkpoint path '$path2'"
+argv_before=$(tr '\0' ' ' </proc/$pid/cmdline)
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+pass "migrate PID checkpoint: $path, process kept running"
+
+# Recovery: same stdout as the recovering mosrun, the command line back, exit status 0.
+bg_clean "$T/rec1.out" "$MOSRUN" -R "$W/ck.2"
+rpid=$BG
+wait_until "recovered process to show its command line" sh -c "tr '\0' ' ' </proc/$rpid/cmdline | grep -q selfcheck"
+argv_after=$(tr '\0' ' ' </proc/$rpid/cmdline)
+[[ "$argv_after" == "$argv_before" ]] || fail "cmdline after recovery '$argv_after', before '$argv_before'"
+[[ "$(ps -o comm= -p "$rpid")" == selfcheck ]] || fail "ps shows '$(ps -o comm= -p "$rpid")'"
+touch "$W/finish"
+wait "$rpid" || fail "recovered selfcheck exited $?: $(cat "$T/rec1.out")"
+grep -q "VERDICT OK" "$T/rec1.out" || fail "no verdict: $(cat "$T/rec1.out")"
+pass "recovered from $W/ck.2: $(grep VERDICT "$T/rec1.out")"
+
+# -O: the image's file is gone; recovery without -O says so; with -O it uses the new path.
+rm -f "$W/finish"
+mv "$W/state.txt" "$W/moved.txt"
+set +e
+out=$("$MOSRUN" -R "$W/ck.2" 2>&1); st=$?
+set -e
+[[ $st -ne 0 && "$out" == *"state.txt"* && "$out" == *"-O 3="* ]] || fail "missing file: $st '$out'"
+bg_clean "$T/rec2.out" "$MOSRUN" -R "$W/ck.1" -O "3=$W/moved.txt"
+rpid=$BG
+wait_until "recovered process" sh -c "ls -l /proc/$rpid/fd/3 | grep -q moved.txt"
+touch "$W/finish"
+wait "$rpid" || fail "recovery with -O exited $?: $(cat "$T/rec2.out")"
+grep -q "VERDICT OK" "$T/rec2.out" || fail "no verdict with -O"
+pass "-O 3=PATH redirects the fd"
+
+# Periodic checkpoints with -A (fractions of a minute), then recovery of the newest.
+W2="$T/periodic"; mkdir -p "$W2"
+bg_clean "$T/run2.out" "$MOSRUN" -C "$W2/auto" -A 0.005 "$PROGS/selfcheck" "$W2"
+pid=$BG
+wait_until "two periodic checkpoints" test -f "$W2/auto.2"
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+shown=$("$MOSCTL" image show "$W2/auto.2")
+[[ "$shown" == *"checkpoint #2"* ]] || fail "image does not record its number: $shown"
+touch "$W2/finish"
+bg_clean "$T/rec3.out" "$MOSRUN" -R "$W2/auto.2"
+wait "$BG" || fail "recovery of a periodic checkpoint exited $?: $(cat "$T/rec3.out")"
+grep -q "VERDICT OK" "$T/rec3.out" || fail "no verdict after periodic checkpoint"
+pass "-A 0.005: periodic checkpoints, newest recovered"
+
+# Without -C, checkpoints go to the agent's state dir.
+rm -f "$W/finish"
+bg_clean "$T/run3.out" "$MOSRUN" "$PROGS/exiter" "$W" exit 7
+pid=$BG
+wait_for_text "$T/run3.out" ready
+path=$("$MIGRATE" "$pid" checkpoint)
+[[ "$path" == "$MOSIX_STATE_DIR/"* && -f "$path" ]] || fail "default checkpoint path '$path'"
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+touch "$W/finish"
+set +e
+"$MOSRUN" -R "$path" >/dev/null; st=$?
+set -e
+[[ $st -eq 7 ]] || fail "exit status after recovery $st, want 7"
+pass "default checkpoint location; exit status propagates after recovery"
+
+# Death by signal after recovery reaches the shell too.
+rm -f "$W/finish"
+bg_clean "$T/run4.out" "$MOSRUN" "$PROGS/exiter" "$W" signal 15
+pid=$BG
+wait_for_text "$T/run4.out" ready
+path=$("$MIGRATE" "$pid" checkpoint)
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+touch "$W/finish"
+set +e
+"$MOSRUN" -R "$path" >/dev/null; st=$?
+set -e
+[[ $st -eq 143 ]] || fail "signal death after recovery gave $st, want 143"
+pass "death by signal propagates after recovery"
+
+# Blocked in nanosleep: with the shim the sleep continues to its original deadline.
+bg_clean "$T/sleep.out" "$MOSRUN" "$PROGS/sleeper" 3
+pid=$BG
+wait_until "sleeper in clock_nanosleep" in_syscall "$pid" 230
+path=$("$MIGRATE" "$pid" checkpoint)
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+shown=$("$MOSCTL" image show "$path")
+[[ "$shown" == *"restart clock_nanosleep"* ]] || fail "not caught in clock_nanosleep: $shown"
+bg_clean "$T/sleep2.out" "$MOSRUN" -R "$path"
+wait "$BG" || fail "sleeper exited $?: $(cat "$T/sleep2.out")"
+grep -q "slept ok" "$T/sleep2.out" || fail "sleeper: $(cat "$T/sleep2.out")"
+pass "blocked in nanosleep: $(cat "$T/sleep2.out")"
+
+# Blocked reading stdin: input written after the checkpoint is read once, by the recovered
+# process. The test shell holds each fifo open read-write (fds 5, 6) so that opening it never
+# blocks and no reader sees EOF; the programs do not inherit those fds.
+mkfifo "$T/in1" "$T/in2"
+exec 5<>"$T/in1" 6<>"$T/in2"
+"$MOSRUN" "$PROGS/reader" <"$T/in1" >"$T/read.out" 2>&1 5>&- 6>&- &
+rpid=$!
+track $rpid
+wait_until "reader in read" in_syscall "$rpid" 0
+path=$("$MIGRATE" "$rpid" checkpoint)
+kill -9 "$rpid"; wait "$rpid" 2>/dev/null || true
+"$MOSRUN" -R "$path" <"$T/in2" >"$T/read2.out" 2>&1 5>&- 6>&- &
+rpid=$!
+track $rpid
+echo "typed after recovery" >&6
+wait "$rpid" || fail "recovered reader exited $?: $(cat "$T/read2.out")"
+[[ "$(cat "$T/read2.out")" == "got 21: typed after recovery" ]] || fail "reader: $(cat "$T/read2.out")"
+exec 5>&- 6>&-
+pass "blocked in read: input read once after recovery"
+
+# Refusals: a socket other than stdio; no image is written, the process goes on.
+rm -f "$W/finish"
+bg_clean "$T/hold.out" "$MOSRUN" "$PROGS/holder" "$W" socket
+pid=$BG
+wait_for_text "$T/hold.out" ready
+set +e
+out=$("$MIGRATE" "$pid" checkpoint 2>&1); st=$?
+set -e
+[[ $st -ne 0 && "$out" == *"open socket"* ]] || fail "socket not refused: $st '$out'"
+[[ $(echo "$out" | wc -l) -eq 1 ]] || fail "refusal not one line: $out"
+ls "$MOSIX_STATE_DIR/checkpoints/$pid".* 2>/dev/null && fail "an image was written"
+kill -0 "$pid" || fail "refused process died"
+pass "refusal: $out"
