@@ -104,8 +104,10 @@ std::string ImageToText(const LoadedImage& img) {
   absl::StrAppend(&out, "  cwd:    ", p.cwd(), "   umask ", absl::StrFormat("%03o", p.umask()), "\n");
   absl::StrAppend(&out, "  caught: ", c.cpu().syscall_note(), "\n");
   if (!p.options().checkpoint_file().empty() || p.options().checkpoint_interval_s() > 0) {
-    absl::StrAppend(&out, "  mosrun: -C ", p.options().checkpoint_file(), " -A ",
-                    p.options().checkpoint_interval_s() / 60, " (checkpoint #", p.options().checkpoint_count(), ")\n");
+    absl::StrAppend(&out, "  mosrun:");
+    if (!p.options().checkpoint_file().empty()) absl::StrAppend(&out, " -C ", p.options().checkpoint_file());
+    if (p.options().checkpoint_interval_s() > 0) absl::StrAppend(&out, " -A ", p.options().checkpoint_interval_s() / 60);
+    absl::StrAppend(&out, " (checkpoint #", p.options().checkpoint_count(), ")\n");
   }
   const auto& r = c.cpu().regs();
   absl::StrAppend(&out, absl::StrFormat("registers: rip %#x  rsp %#x  rax %#x  fs_base %#x  eflags %#x\n", r.rip(),
