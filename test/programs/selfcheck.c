@@ -10,6 +10,7 @@
 #include <fenv.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -95,7 +97,19 @@ static int spin_with_vector_registers(long rounds) {
   return bad;
 }
 
+// glibc registers an rseq area for the thread; it must still be registered with the kernel:
+// registering the same area again then fails with EBUSY. (Skipped when glibc did not register.)
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+static int rseq_registered(void) {
+  if (&__rseq_size == NULL || __rseq_size == 0) return 1;
+  void* area = (char*)__builtin_thread_pointer() + __rseq_offset;
+  long r = syscall(SYS_rseq, area, 32, 0, 0x53053053);
+  return r == -1 && errno == EBUSY;
+}
+
 static void check_all(void) {
+  if (!rseq_registered()) fail("rseq registration");
   for (size_t i = 0; i < g_heap_len; i += 4093)
     if ((unsigned char)g_heap[i] != pattern(i)) fail("heap pattern");
   for (size_t i = 0; i < g_sparse_len; i += 16 * 4096)
