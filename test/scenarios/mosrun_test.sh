@@ -56,3 +56,8 @@ fi
 out=$("$MOSRUN" /bin/sh -c 'ls -l /proc/$$/fd/1021 >/dev/null && echo has-channel')
 [[ "$out" == has-channel ]] || fail "no channel fd in the program: $out"
 pass "shim channel on fd 1021"
+
+# The shim's contracts: channel fd protected, sleeps keep their errno/remaining-time semantics.
+out=$("$MOSRUN" "$PROGS/shimcheck") || fail "shimcheck: $out"
+[[ "$out" == "SHIM OK" ]] || fail "shimcheck: $out"
+pass "shim: $out"

@@ -1,0 +1,74 @@
+#include "agent/process_table.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+namespace mosix::agent {
+
+TEST_CASE("registered processes can be acquired once at a time") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  e.argv = {"self"};
+  REQUIRE(table.Register(e).ok());
+  auto a = table.Acquire(getpid());
+  REQUIRE(a.ok());
+  REQUIRE(absl::IsUnavailable(table.Acquire(getpid()).status()));
+  a->options.set_checkpoint_count(3);
+  table.Release(*a);
+  auto b = table.Acquire(getpid());
+  REQUIRE(b.ok());
+  REQUIRE(b->options.checkpoint_count() == 3);
+  table.Release(*b);
+}
+
+TEST_CASE("unknown and vanished pids are errors, and are reaped") {
+  ProcessTable table;
+  REQUIRE(absl::IsNotFound(table.Acquire(999999999).status()));
+  ProcessEntry gone;
+  gone.pid = 999999999;
+  REQUIRE(absl::IsNotFound(table.Register(gone)));
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  ProcessEntry e;
+  e.pid = child;
+  REQUIRE(table.Register(e).ok());
+  REQUIRE(table.Snapshot().size() == 1);
+  kill(child, SIGKILL);
+  int status;
+  waitpid(child, &status, 0);
+  table.Reap();
+  REQUIRE(table.Snapshot().empty());
+  REQUIRE(absl::IsNotFound(table.Acquire(child).status()));
+}
+
+TEST_CASE("periodic checkpoints come due after their interval") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  e.options.set_checkpoint_interval_s(60);
+  REQUIRE(table.Register(e).ok());
+  auto now = std::chrono::steady_clock::now();
+  REQUIRE(table.Due(now).empty());
+  REQUIRE(table.Due(now + std::chrono::seconds(61)).size() == 1);
+  auto a = table.Acquire(getpid());
+  REQUIRE(table.Due(now + std::chrono::seconds(61)).empty());  // busy
+  table.Release(*a);
+}
+
+TEST_CASE("the channel fd survives re-registration") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  REQUIRE(table.Register(e).ok());
+  table.SetChannel(getpid(), 17);
+  REQUIRE(table.Register(e).ok());
+  REQUIRE(table.Snapshot()[0].channel_fd == 17);
+}
+
+}  // namespace mosix::agent
