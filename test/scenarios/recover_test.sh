@@ -45,6 +45,27 @@ wait "$rpid" || fail "recovery with -O exited $?: $(cat "$T/rec2.out")"
 grep -q "VERDICT OK" "$T/rec2.out" || fail "no verdict with -O"
 pass "-O 3=PATH redirects the fd"
 
+# A job-stopped process stays stopped through a checkpoint; a pending (blocked) signal is carried
+# by the image and delivered after recovery.
+rm -f "$W/finish"
+bg_clean "$T/run5.out" "$MOSRUN" "$PROGS/selfcheck" "$W"
+pid=$BG
+wait_for_text "$T/run5.out" ready
+kill -USR2 "$pid"
+kill -STOP "$pid"
+wait_until "job stop" sh -c "grep -q '^State:.*T (stopped)' /proc/$pid/status"
+img=$("$MIGRATE" "$pid" checkpoint)
+wait_until "still stopped after the checkpoint" sh -c "grep -q '^State:.*T (stopped)' /proc/$pid/status"
+shown=$("$MOSCTL" image show "$img")
+[[ "$shown" == *"1 pending"* ]] || fail "pending SIGUSR2 not in the image: $shown"
+kill -CONT "$pid"
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+touch "$W/finish"
+bg_clean "$T/rec5.out" "$MOSRUN" -R "$img"
+wait "$BG" || fail "recovery exited $?: $(cat "$T/rec5.out")"
+grep -q "VERDICT OK.*usr2=1" "$T/rec5.out" || fail "pending signal: $(cat "$T/rec5.out")"
+pass "job-stopped process stays stopped; pending signal delivered after recovery"
+
 # Periodic checkpoints with -A (fractions of a minute), then recovery of the newest.
 W2="$T/periodic"; mkdir -p "$W2"
 bg_clean "$T/run2.out" "$MOSRUN" -C "$W2/auto" -A 0.005 "$PROGS/selfcheck" "$W2"
