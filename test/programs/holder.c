@@ -1,5 +1,6 @@
 // Holds one kind of state that a checkpoint must refuse, prints "ready", and waits for
-// CONTROL_DIR/finish. usage: holder CONTROL_DIR threads|shared_write|sysv|socket|pipe|shared_ro
+// CONTROL_DIR/finish. usage: holder CONTROL_DIR threads|shared_write|sysv|socket|pipe|shared_ro|sparse
+// (sparse is not refused: a 1 GiB mapping with 8 pages touched, whose image must stay small)
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -41,6 +42,10 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "pipe") == 0) {
     int p[2];
     if (pipe(p) != 0) return 2;
+  } else if (strcmp(mode, "sparse") == 0) {
+    char* p = mmap(NULL, 1ul << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return 2;
+    for (int i = 0; i < 8; i++) p[(size_t)i << 27] = (char)(i + 1);
   } else {
     return 2;
   }

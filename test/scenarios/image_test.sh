@@ -37,6 +37,18 @@ size=$(stat -c %s "$img")
 [[ $size -lt $((40 * 1024 * 1024)) ]] || fail "image of $size bytes: untouched pages were stored"
 pass "sparse memory costs what it uses ($size bytes)"
 
+# A 1 GiB mapping with 8 pages touched: the image holds those pages, not the gigabyte.
+bg_clean "$T/sparse.out" "$MOSRUN" "$PROGS/holder" "$W" sparse
+pid=$BG
+wait_for_text "$T/sparse.out" ready
+simg=$("$MIGRATE" "$pid" checkpoint)
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+ssize=$(stat -c %s "$simg")
+shown=$("$MOSCTL" image show "$simg")
+grep -qE ' 1\.0G +rw-p +anon +32K' <<<"$shown" || fail "1 GiB region not shown with 32K stored: $shown"
+[[ $ssize -lt $((2 * 1024 * 1024)) ]] || fail "sparse 1 GiB mapping gave a $ssize-byte image"
+pass "sparse 1 GiB mapping: image of $ssize bytes"
+
 # Bad images: truncated, corrupted, foreign version, not an image, missing.
 head -c $((size / 2)) "$img" >"$W/truncated"
 cp "$img" "$W/corrupted"
