@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -29,9 +30,9 @@ namespace mosix {
 namespace {
 
 constexpr size_t kPage = 4096;
-// Pages are read in batches of this many bytes: large enough for process_vm_readv to run at
-// memory speed, small enough not to double the agent's footprint for a big process.
-constexpr size_t kBatchBytes = 32 << 20;
+// Pages go into the image in batches (frames) of at most this many bytes: small enough that a
+// 16 MiB process keeps both CPUs busy, large enough that per-frame costs vanish.
+constexpr size_t kBatchBytes = 8 << 20;
 
 struct KernelSigaction {
   uint64_t handler;
@@ -303,7 +304,14 @@ absl::StatusOr<DumpResult> DumpStopped(Task& task, const DumpOptions& options) {
   user_regs_struct regs;
   RETURN_IF_ERROR(task.GetRegs(&regs));
   image::Cpu* cpu = core.mutable_cpu();
-  cpu->set_syscall_note(internal::RewindInterruptedSyscall(&regs));
+  user_regs_struct live = regs;
+  bool resume_sleep = internal::ResumeSleepFromRemaining(&live);
+  if (resume_sleep) {
+    cpu->set_syscall_note(absl::StrCat("restart ", internal::SyscallName(regs.orig_rax), " for the time left"));
+    regs = live;
+  } else {
+    cpu->set_syscall_note(internal::RewindInterruptedSyscall(&regs));
+  }
   FillRegs(regs, cpu->mutable_regs());
   ASSIGN_OR_RETURN(std::string xsave, task.GetXstate());
   uint64_t xfeatures = 0;
@@ -330,16 +338,26 @@ absl::StatusOr<DumpResult> DumpStopped(Task& task, const DumpOptions& options) {
       core.mutable_mm()->set_vdso(bytes);
     }
   }
-  {
-    ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
-    RETURN_IF_ERROR(DumpInjected(rs, &core));
-  }  // registers, code and mask are back as they were
 
+  // Pages are copied by worker threads while this (the tracer) thread asks the process for the
+  // rest of its state; the process is stopped throughout, so both see the same instant.
   ASSIGN_OR_RETURN(auto writer, ImageWriter::Create(options.path));
   RETURN_IF_ERROR(writer->WriteManifest(MakeManifest(options.reason)));
-  RETURN_IF_ERROR(writer->WriteCore(core));
   DumpResult result;
-  RETURN_IF_ERROR(DumpPages(task, core.mm(), *writer, &result.pages));
+  absl::Status pages_status;
+  const image::Mm mm = core.mm();  // the workers' own copy: `core` is being filled meanwhile
+  std::thread pages([&] { pages_status = DumpPages(task, mm, *writer, &result.pages); });
+  absl::Status injected;
+  {
+    auto rs = RemoteSyscalls::Create(&task);
+    injected = rs.ok() ? DumpInjected(*rs, &core) : rs.status();
+  }  // registers, code and mask are back as they were
+  pages.join();
+  RETURN_IF_ERROR(injected);
+  RETURN_IF_ERROR(pages_status);
+  // The live process re-enters its sleep for the time left as well (see ResumeSleepFromRemaining).
+  if (resume_sleep) RETURN_IF_ERROR(task.SetRegs(live));
+  RETURN_IF_ERROR(writer->WriteCore(core));
   ASSIGN_OR_RETURN(result.bytes, writer->Finish());
   result.path = options.path;
   result.syscall_note = cpu->syscall_note();

@@ -63,7 +63,15 @@ absl::Status ImageWriter::WriteManifest(const image::Manifest& manifest) {
 }
 
 absl::Status ImageWriter::WriteCore(const image::Core& core) {
-  return AppendMessage(&head_, FrameKind::kCore, core);
+  if (!pages_written_) return AppendMessage(&head_, FrameKind::kCore, core);
+  // After the pages: appended to the file (the dumper gathers it while pages are copied).
+  std::string frame;
+  RETURN_IF_ERROR(AppendMessage(&frame, FrameKind::kCore, core));
+  if (::pwrite(fd_.get(), frame.data(), frame.size(), static_cast<off_t>(file_size_)) != static_cast<ssize_t>(frame.size())) {
+    return ErrnoStatus("write", path_ + ".tmp");
+  }
+  file_size_ += frame.size();
+  return absl::OkStatus();
 }
 
 absl::Status ImageWriter::WritePageBatches(const std::vector<image::PageBatch>& batches, const FillFn& fill) {
@@ -210,6 +218,9 @@ absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(const std::string& path) 
       return err(absl::StrCat("corrupted: checksum mismatch in ", FrameKindName(h.kind), " frame at byte ", off));
     }
     if (frames == 0 && kind != FrameKind::kManifest) return err("first frame is not the manifest");
+    if (batch_pending && kind != FrameKind::kPages) {
+      return err(absl::StrCat("pagemap frame not followed by its pages at byte ", off));
+    }
     switch (kind) {
       case FrameKind::kManifest:
         if (frames != 0) return err(absl::StrCat("second manifest at byte ", off));
@@ -226,7 +237,7 @@ absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(const std::string& path) 
         have_core = true;
         break;
       case FrameKind::kPageMap:
-        if (!have_core || batch_pending) return err(absl::StrCat("pagemap frame out of order at byte ", off));
+        if (batch_pending) return err(absl::StrCat("pagemap frame out of order at byte ", off));
         if (!pending_batch.ParseFromArray(payload, static_cast<int>(h.length))) return err("unreadable pagemap frame");
         batch_pending = true;
         break;

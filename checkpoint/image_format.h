@@ -3,9 +3,9 @@
 //   frame   = header payload
 //   header  = magic "MOSF" | kind u32 | length u64 | payload crc32c u32 | header crc32c u32
 //
-// Frames, in order: MANIFEST (proto Manifest, carries the format version), CORE (proto Core),
-// then any number of PAGEMAP (proto PageBatch) + PAGES (raw bytes of those runs) pairs, and
-// TRAILER (proto Trailer). A reader validates every checksum and the trailer's counts before
+// Frames: MANIFEST first (proto Manifest, carries the format version), TRAILER last (proto
+// Trailer); between them one CORE (proto Core) and any number of PAGEMAP (proto PageBatch) +
+// PAGES (raw bytes of those runs) pairs, the CORE before or after the pages. A reader validates every checksum and the trailer's counts before
 // anything is done with the image, so a truncated or corrupted file is refused as a whole.
 #pragma once
 
@@ -52,6 +52,7 @@ class ImageWriter {
   ~ImageWriter();
 
   absl::Status WriteManifest(const image::Manifest& manifest);
+  // Before or after WritePageBatches.
   absl::Status WriteCore(const image::Core& core);
 
   // Fills page memory into the image. fill(i, dest) must write batch i's pages (its runs'

@@ -21,7 +21,7 @@ std::string TempPath(const std::string& name) {
 }
 
 // An image with two page batches of recognizable contents.
-std::string WriteSample(const std::string& name, uint32_t version = kImageFormatVersion) {
+std::string WriteSample(const std::string& name, uint32_t version = kImageFormatVersion, bool core_last = false) {
   std::string path = TempPath(name);
   auto writer = ImageWriter::Create(path);
   REQUIRE(writer.ok());
@@ -32,7 +32,7 @@ std::string WriteSample(const std::string& name, uint32_t version = kImageFormat
   image::Core core;
   core.mutable_process()->set_pid(42);
   core.mutable_process()->set_comm("sample");
-  REQUIRE((*writer)->WriteCore(core).ok());
+  if (!core_last) REQUIRE((*writer)->WriteCore(core).ok());
   std::vector<image::PageBatch> batches(2);
   auto* r = batches[0].add_runs();
   r->set_vaddr(0x10000);
@@ -48,6 +48,7 @@ std::string WriteSample(const std::string& name, uint32_t version = kImageFormat
                         for (size_t k = 0; k < n * 4096; ++k) dest[k] = static_cast<char>(i * 100 + k % 251);
                         return absl::OkStatus();
                       }).ok());
+  if (core_last) REQUIRE((*writer)->WriteCore(core).ok());
   REQUIRE((*writer)->Finish().ok());
   return path;
 }
@@ -75,6 +76,34 @@ TEST_CASE("an image round-trips: manifest, core and pages") {
   REQUIRE(c.batch.runs(1).vaddr() == 0x50000);
   REQUIRE(c.data[5] == static_cast<char>(100 + 5));
   REQUIRE(access((path + ".tmp").c_str(), F_OK) != 0);
+}
+
+TEST_CASE("the core frame may follow the pages") {
+  auto img = LoadImage(WriteSample("corelast.img", kImageFormatVersion, /*core_last=*/true));
+  REQUIRE(img.ok());
+  REQUIRE((*img)->core().process().pid() == 42);
+  REQUIRE((*img)->page_count() == 6);
+}
+
+TEST_CASE("a pagemap frame must be followed by its pages") {
+  std::string out;
+  image::Manifest m;
+  m.set_format_version(kImageFormatVersion);
+  std::string buf;
+  m.SerializeToString(&buf);
+  AppendFrame(&out, FrameKind::kManifest, buf.data(), buf.size());
+  image::PageBatch b;
+  b.add_runs()->set_npages(1);
+  b.SerializeToString(&buf);
+  AppendFrame(&out, FrameKind::kPageMap, buf.data(), buf.size());
+  image::Core core;
+  core.SerializeToString(&buf);
+  AppendFrame(&out, FrameKind::kCore, buf.data(), buf.size());
+  std::string path = TempPath("orphan.img");
+  Spit(path, out);
+  auto img = LoadImage(path);
+  REQUIRE(!img.ok());
+  REQUIRE(absl::StrContains(img.status().message(), "not followed by its pages"));
 }
 
 TEST_CASE("an image without pages is valid") {

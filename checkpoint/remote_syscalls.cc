@@ -7,11 +7,26 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status.h"
+#include "checkpoint/procfs.h"
 
 namespace mosix {
 namespace {
 
 constexpr uint16_t kSyscallInsn = 0x050f;  // 0f 05, little endian
+
+uint64_t FindVdsoSyscall(Task* task) {
+  auto maps = ReadMaps(task->pid());
+  if (!maps.ok()) return 0;
+  for (const MapEntry& e : *maps) {
+    if (e.path != "[vdso]" || !(e.prot & PROT_EXEC)) continue;
+    std::string bytes(e.size(), '\0');
+    if (!task->ReadMem(e.start, bytes.data(), bytes.size()).ok()) return 0;
+    for (size_t i = 0; i + 1 < bytes.size(); ++i) {
+      if (bytes[i] == '\x0f' && bytes[i + 1] == '\x05') return e.start + i;
+    }
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -29,6 +44,13 @@ absl::StatusOr<RemoteSyscalls> RemoteSyscalls::Create(Task* task, uint64_t gadge
   uint16_t before = 0;
   if (rip >= 2 && task->ReadMem(rip - 2, &before, 2).ok() && before == kSyscallInsn) {
     rs.gadget_ = rip - 2;
+    return rs;
+  }
+  // Any 0f 05 byte pair in executable memory works: we jump straight to it and stop at the
+  // syscall's exit, before anything after it runs. The vDSO always has some, and using it
+  // leaves the program's own text untouched.
+  if (uint64_t vdso = FindVdsoSyscall(task); vdso != 0) {
+    rs.gadget_ = vdso;
     return rs;
   }
   ASSIGN_OR_RETURN(rs.poked_word_, task->Read(RemotePtr<uint64_t>(rip)));

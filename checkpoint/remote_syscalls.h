@@ -1,9 +1,9 @@
 // Injected system calls, RAII: while a RemoteSyscalls lives, the tracee executes the calls we
 // ask for; when it dies the tracee's registers, code bytes and signal mask are as before.
 //
-// The calls run through a `syscall` instruction in the tracee: either one given (a restore
-// trampoline), one that is already at rip-2 (the tracee was stopped inside a system call), or
-// one poked over the instruction at rip and put back afterwards. All signals are blocked while
+// The calls run through a `syscall` instruction in the tracee: one given (a restore
+// trampoline), the one at rip-2 (the tracee was stopped inside a system call), a 0f 05 pair in
+// the vDSO, or, last, one poked over the instruction at rip and put back afterwards. All signals are blocked while
 // injecting, so none is delivered (or lost) in the middle; the tracee sees them afterwards.
 #pragma once
 

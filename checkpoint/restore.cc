@@ -12,6 +12,7 @@
 
 #include <cstring>
 #include <map>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -137,7 +138,8 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
   return absl::OkStatus();
 }
 
-absl::Status RestoreMemory(RemoteSyscalls& rs, Task& target, const LoadedImage& image) {
+// Maps every region of the image at its address, with its protection.
+absl::Status MapRegions(RemoteSyscalls& rs, const LoadedImage& image) {
   std::map<std::string, long> files;  // path -> fd in the target
   absl::Status status;
   for (const image::Vma& v : image.core().mm().vmas()) {
@@ -183,9 +185,12 @@ absl::Status RestoreMemory(RemoteSyscalls& rs, Task& target, const LoadedImage& 
     }
   }
   for (const auto& [path, fd] : files) (void)rs.Raw(SYS_close, fd);
-  RETURN_IF_ERROR(status);
-  // Pages: straight from the mapped image into the target, PAGES frames spread over CPUs
-  // (the target's fresh memory is faulted in by the copying thread).
+  return status;
+}
+
+// Pages: straight from the mapped image into the (mapped) regions, PAGES frames spread over
+// CPUs; the target's fresh memory is faulted in by the copying threads.
+absl::Status WritePages(Task& target, const LoadedImage& image) {
   return ParallelFor(image.chunks().size(), CopyThreads(), [&](size_t i) {
     const PageChunk& chunk = image.chunks()[i];
     std::vector<RemoteRange> ranges;
@@ -289,10 +294,16 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& im
                          const std::vector<MapEntry>& cur_maps, uint64_t tramp, std::vector<Range> used) {
   const image::Core& core = image.core();
   RETURN_IF_ERROR(MoveSpecials(rs, internal::SpecialsOf(cur_maps), internal::SpecialsOf(core.mm()), used));
-  RETURN_IF_ERROR(RestoreMemory(rs, target, image));
-  RETURN_IF_ERROR(RestoreFds(rs, core, options));
-  RETURN_IF_ERROR(RestoreMm(rs, core));
-  RETURN_IF_ERROR(RestoreSignalsAndMisc(rs, core));
+  RETURN_IF_ERROR(MapRegions(rs, image));
+  // Worker threads fill the pages while this (the tracer) thread restores the rest.
+  absl::Status pages_status;
+  std::thread pages([&] { pages_status = WritePages(target, image); });
+  absl::Status status = RestoreFds(rs, core, options);
+  if (status.ok()) status = RestoreMm(rs, core);
+  if (status.ok()) status = RestoreSignalsAndMisc(rs, core);
+  pages.join();
+  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(pages_status);
   user_regs_struct regs = ToRegs(core.cpu().regs());
   regs.orig_rax = static_cast<uint64_t>(-1);
   if (core.process().pid() != target.pid() && regs.fs_base) {

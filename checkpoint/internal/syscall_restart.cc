@@ -35,6 +35,23 @@ std::string SyscallName(long nr) {
   }
 }
 
+bool ResumeSleepFromRemaining(user_regs_struct* regs) {
+  long nr = static_cast<long>(regs->orig_rax);
+  if (static_cast<long>(regs->rax) != -kErestartRestartBlock) return false;
+  constexpr uint64_t kTimerAbstime = 1;
+  if (nr == SYS_nanosleep && regs->rsi != 0) {
+    regs->rdi = regs->rsi;
+  } else if (nr == SYS_clock_nanosleep && !(regs->rsi & kTimerAbstime) && regs->r10 != 0) {
+    regs->rdx = regs->r10;
+  } else {
+    return false;
+  }
+  regs->rax = static_cast<uint64_t>(nr);
+  regs->rip -= 2;
+  regs->orig_rax = static_cast<uint64_t>(-1);
+  return true;
+}
+
 std::string RewindInterruptedSyscall(user_regs_struct* regs) {
   long nr = static_cast<long>(regs->orig_rax);
   long ret = static_cast<long>(regs->rax);

@@ -23,6 +23,14 @@ constexpr long kErestartRestartBlock = 516;
 // sleeps into absolute deadlines, so for programs under mosrun this is exact.
 std::string RewindInterruptedSyscall(user_regs_struct* regs);
 
+// A relative sleep (nanosleep, or clock_nanosleep without TIMER_ABSTIME) that was given a
+// `rem` buffer and caught on its way to restart_syscall: the kernel has just written the time
+// left into rem. Rewrites regs (the unrewound ones) to re-enter the same call with req := rem,
+// which sleeps exactly the rest; returns false (regs untouched) for anything else. Applied to
+// the live process too, so it never waits in restart_syscall, whose state lives in the kernel
+// and could not be saved by a later checkpoint.
+bool ResumeSleepFromRemaining(user_regs_struct* regs);
+
 // The name of a system call number, for messages ("syscall 999" when unknown).
 std::string SyscallName(long nr);
 

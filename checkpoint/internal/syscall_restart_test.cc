@@ -44,3 +44,41 @@ TEST_CASE("restart_syscall without its kernel state ends in EINTR") {
 }
 
 }  // namespace mosix::internal
+
+namespace mosix::internal {
+
+TEST_CASE("a relative sleep with a rem buffer resumes for the time left") {
+  user_regs_struct r = Stopped(SYS_clock_nanosleep, -kErestartRestartBlock);
+  r.rdi = 1;        // CLOCK_MONOTONIC
+  r.rsi = 0;        // relative
+  r.rdx = 0x5000;   // req
+  r.r10 = 0x6000;   // rem: the kernel wrote the time left here
+  REQUIRE(ResumeSleepFromRemaining(&r));
+  REQUIRE(r.rdx == 0x6000);
+  REQUIRE(r.rax == SYS_clock_nanosleep);
+  REQUIRE(r.rip == 0x1000);
+  REQUIRE(static_cast<long>(r.orig_rax) == -1);
+  r = Stopped(SYS_nanosleep, -kErestartRestartBlock);
+  r.rdi = 0x5000;
+  r.rsi = 0x6000;
+  REQUIRE(ResumeSleepFromRemaining(&r));
+  REQUIRE(r.rdi == 0x6000);
+}
+
+TEST_CASE("sleeps without rem, absolute sleeps and other calls are not redirected") {
+  user_regs_struct r = Stopped(SYS_nanosleep, -kErestartRestartBlock);
+  r.rsi = 0;
+  REQUIRE(!ResumeSleepFromRemaining(&r));
+  r = Stopped(SYS_clock_nanosleep, -kErestartRestartBlock);
+  r.rsi = 1;  // TIMER_ABSTIME
+  r.r10 = 0x6000;
+  REQUIRE(!ResumeSleepFromRemaining(&r));
+  r = Stopped(SYS_poll, -kErestartRestartBlock);
+  REQUIRE(!ResumeSleepFromRemaining(&r));
+  r = Stopped(SYS_nanosleep, -kErestartSys);
+  r.rsi = 0x6000;
+  REQUIRE(!ResumeSleepFromRemaining(&r));
+  REQUIRE(r.rip == 0x1002);
+}
+
+}  // namespace mosix::internal
