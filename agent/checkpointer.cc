@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "base/file_util.h"
 #include "base/status.h"
+#include "interceptor/channel_protocol.h"
 
 namespace mosix::agent {
 
@@ -33,7 +34,7 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
     }
     options.path = absl::StrCat(dir, "/", pid, ".", n);
   }
-  options.channel_fd = entry.channel_fd >= 0 ? 1021 : -1;
+  options.channel_fd = entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1;
   image::MosixOptions saved = entry.options;
   saved.set_checkpoint_count(n);
   options.mosix_options = saved;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "checkpoint/dump.h"
+#include "interceptor/channel_protocol.h"
 
 namespace mosix::agent {
 
@@ -55,7 +56,7 @@ grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest
     p->set_checkpoint_interval_s(e.options.checkpoint_interval_s());
     p->set_checkpoints(e.options.checkpoint_count());
     p->set_last_checkpoint(e.last_checkpoint);
-    absl::Status why = CheckCheckpointable(e.pid, e.channel_fd >= 0 ? 1021 : -1);
+    absl::Status why = CheckCheckpointable(e.pid, e.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1);
     if (!why.ok()) p->set_cannot_migrate(std::string(why.message()));
   }
   return grpc::Status::OK;

@@ -35,6 +35,15 @@ Child RestoreIntoBlank(const std::string& image_path, const std::string& out, bo
   return blank;
 }
 
+// Waits for a restored child and requires a clean exit with `expect` in its output.
+void RequireCleanExit(const Child& restored, const std::string& out, const std::string& expect) {
+  int status = testing::Reap(restored.pid);
+  INFO(out << ": " << ReadAll(out));
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(absl::StrContains(ReadAll(out), expect));
+}
+
 void KillAndReap(pid_t pid) {
   kill(pid, SIGKILL);
   testing::Reap(pid);
@@ -63,12 +72,7 @@ TEST_CASE("selfcheck survives checkpoints taken at several moments", "[e2e]") {
     testing::Touch(dir + "/finish");
     for (const auto& img : images) {
       std::string rout = img + ".out";
-      Child r = RestoreIntoBlank(img, rout);
-      int status = testing::Reap(r.pid);
-      INFO(prog << " " << img << ": " << ReadAll(rout));
-      REQUIRE(WIFEXITED(status));
-      REQUIRE(WEXITSTATUS(status) == 0);
-      REQUIRE(absl::StrContains(ReadAll(rout), "VERDICT OK"));
+      RequireCleanExit(RestoreIntoBlank(img, rout), rout, "VERDICT OK");
     }
   }
 }
@@ -90,12 +94,7 @@ TEST_CASE("a process checkpointed inside nanosleep sleeps on without EINTR", "[e
   REQUIRE(r2.ok());
   REQUIRE(r2->syscall_note == "restart clock_nanosleep for the time left");
   KillAndReap(c.pid);
-  Child restored = RestoreIntoBlank(o.path, dir + "/rout.txt");
-  int status = testing::Reap(restored.pid);
-  INFO(ReadAll(dir + "/rout.txt"));
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  REQUIRE(absl::StrContains(ReadAll(dir + "/rout.txt"), "slept ok"));
+  RequireCleanExit(RestoreIntoBlank(o.path, dir + "/rout.txt"), dir + "/rout.txt", "slept ok");
 }
 
 TEST_CASE("a process checkpointed inside read gets its input once", "[e2e]") {
@@ -158,10 +157,7 @@ TEST_CASE("a read-only shared file mapping is fine", "[e2e]") {
   REQUIRE(Dump(c.pid, o).ok());
   KillAndReap(c.pid);
   testing::Touch(dir + "/finish");
-  Child r = RestoreIntoBlank(o.path, dir + "/rout.txt");
-  int status = testing::Reap(r.pid);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
+  RequireCleanExit(RestoreIntoBlank(o.path, dir + "/rout.txt"), dir + "/rout.txt", "");
 }
 
 TEST_CASE("an unknown pid is a clear error", "[e2e]") {

@@ -80,33 +80,30 @@ wait "$BG" || fail "recovery of a periodic checkpoint exited $?: $(cat "$T/rec3.
 grep -q "VERDICT OK" "$T/rec3.out" || fail "no verdict after periodic checkpoint"
 pass "-A 0.005: periodic checkpoints, newest recovered"
 
-# Without -C, checkpoints go to the agent's state dir.
-rm -f "$W/finish"
-bg_clean "$T/run3.out" "$MOSRUN" "$PROGS/exiter" "$W" exit 7
-pid=$BG
-wait_for_text "$T/run3.out" ready
-path=$("$MIGRATE" "$pid" checkpoint)
-[[ "$path" == "$MOSIX_STATE_DIR/"* && -f "$path" ]] || fail "default checkpoint path '$path'"
-kill -9 "$pid"; wait "$pid" 2>/dev/null || true
-touch "$W/finish"
-set +e
-"$MOSRUN" -R "$path" >/dev/null; st=$?
-set -e
-[[ $st -eq 7 ]] || fail "exit status after recovery $st, want 7"
+# exiter, checkpointed and recovered: the recovered process's end reaches the shell.
+# Sets CKPT to the image path and STATUS to the recovering mosrun's exit status.
+exiter_round_trip() {  # exiter_round_trip exit|signal N
+  rm -f "$W/finish"
+  bg_clean "$T/exiter.out" "$MOSRUN" "$PROGS/exiter" "$W" "$1" "$2"
+  local pid=$BG
+  wait_for_text "$T/exiter.out" ready
+  CKPT=$("$MIGRATE" "$pid" checkpoint)
+  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+  touch "$W/finish"
+  set +e
+  "$MOSRUN" -R "$CKPT" >/dev/null; STATUS=$?
+  set -e
+}
+
+# Without -C, checkpoints go to the agent's state dir; exit status propagates after recovery.
+exiter_round_trip exit 7
+[[ "$CKPT" == "$MOSIX_STATE_DIR/"* ]] || fail "default checkpoint path '$CKPT'"
+[[ $STATUS -eq 7 ]] || fail "exit status after recovery $STATUS, want 7"
 pass "default checkpoint location; exit status propagates after recovery"
 
 # Death by signal after recovery reaches the shell too.
-rm -f "$W/finish"
-bg_clean "$T/run4.out" "$MOSRUN" "$PROGS/exiter" "$W" signal 15
-pid=$BG
-wait_for_text "$T/run4.out" ready
-path=$("$MIGRATE" "$pid" checkpoint)
-kill -9 "$pid"; wait "$pid" 2>/dev/null || true
-touch "$W/finish"
-set +e
-"$MOSRUN" -R "$path" >/dev/null; st=$?
-set -e
-[[ $st -eq 143 ]] || fail "signal death after recovery gave $st, want 143"
+exiter_round_trip signal 15
+[[ $STATUS -eq 143 ]] || fail "signal death after recovery gave $STATUS, want 143"
 pass "death by signal propagates after recovery"
 
 # Blocked in nanosleep: with the shim the sleep continues to its original deadline.
