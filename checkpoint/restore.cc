@@ -105,8 +105,13 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
   for (const image::Fd& fd : core.files().fds()) wanted[fd.fd()] = fd;
   for (const auto& [fd, path] : options.fd_overrides) {
     image::Fd& e = wanted[fd];
-    if (e.path().empty() || e.kind() == image::Fd::STDIO) {
-      // An fd that was stdio (or not open): read for 0, append-write for the others.
+    bool same_file = e.path() == path && !path.empty() && path[0] == '/';
+    if (e.kind() == image::Fd::STDIO && same_file) {
+      // stdio that was this very file (dd's of=, a shell redirection): reopened as it was,
+      // at its offset, instead of being taken from the recovering mosrun.
+      e.set_kind(image::Fd::REGULAR);
+    } else if (e.path().empty() || e.kind() == image::Fd::STDIO) {
+      // A new file for stdio (or an fd that was not open): read for 0, create/append for others.
       e.set_fd(fd);
       e.set_kind(image::Fd::REGULAR);
       e.set_flags(fd == 0 ? O_RDONLY : (O_WRONLY | O_CREAT | O_APPEND));

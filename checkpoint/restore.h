@@ -14,7 +14,9 @@
 namespace mosix {
 
 struct RestoreOptions {
-  // -O FD=PATH: open PATH for FD instead of what the image says (any fd, stdio included).
+  // -O FD=PATH: open PATH for FD instead of what the image says (any fd, stdio included). For
+  // an fd that was stdio, PATH naming the very file it was reopens it at its saved offset with
+  // its saved flags; another PATH is created or appended to (read-only for fd 0).
   std::map<int, std::string> fd_overrides;
   // Target fds that stay as they are (stdio of the recovering mosrun, its channel).
   std::set<int> keep_fds = {0, 1, 2};

@@ -57,3 +57,24 @@ check python3 python3 -c '
 import sys, collections
 c = collections.Counter(l.split()[1][:2] for l in sys.stdin)
 print(sorted(c.items())[:5], sum(c.values()))'
+
+# dd opens of= on its fd 1. Stdio comes from the recovering mosrun, so -O 1= puts the very same
+# file back, at its offset: the output file ends up identical to the input.
+mkfifo "$W/dd.f1" "$W/dd.f2"
+exec 5<>"$W/dd.f1" 6<>"$W/dd.f2"
+"$MOSRUN" dd if="$W/dd.f1" of="$W/dd.out" bs=4k 2>"$W/dd.err" 5>&- 6>&- &
+pid=$!
+track $pid
+cat "$W/in1.txt" >&5 &
+wait_until "dd to read the first half" has_read "$pid" "$half"
+img=$("$MIGRATE" "$pid" checkpoint)
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+exec 5>&-
+"$MOSRUN" -R "$img" -O 0="$W/dd.f2" -O 1="$W/dd.out" 2>>"$W/dd.err" 5>&- 6>&- &
+pid=$!
+track $pid
+cat "$W/in2.txt" >&6
+exec 6>&-
+wait "$pid" || fail "dd: recovered run exited $?: $(cat "$W/dd.err")"
+cmp -s "$W/dd.out" "$W/in.txt" || fail "dd: output file differs from its input"
+pass "dd: of= file continued at its offset through -O 1="
