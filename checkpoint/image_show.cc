@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace mosix {
 namespace {
@@ -87,6 +89,19 @@ std::string MaskNames(uint64_t mask) {
   return names.empty() ? "none" : absl::StrJoin(names, ",");
 }
 
+// Names of the pending signals (thread's and process's queues), e.g. "USR2,VTALRM".
+std::string PendingNames(const image::Signals& sig) {
+  std::vector<std::string> names;
+  for (const auto* queue : {&sig.pending(), &sig.shared_pending()}) {
+    for (const std::string& raw : *queue) {
+      siginfo_t info;
+      memcpy(&info, raw.data(), std::min(raw.size(), sizeof info));
+      names.push_back(SigName(info.si_signo));
+    }
+  }
+  return names.empty() ? "none" : absl::StrJoin(names, ",");
+}
+
 }  // namespace
 
 std::string ImageToText(const LoadedImage& img) {
@@ -138,8 +153,7 @@ std::string ImageToText(const LoadedImage& img) {
     handlers += a.handler() > 1;
   }
   absl::StrAppend(&out, "signals: handlers for ", caught.empty() ? "none" : absl::StrJoin(caught, ","), "; blocked ",
-                  MaskNames(c.signals().blocked()), "; ", c.signals().pending_size() + c.signals().shared_pending_size(),
-                  " pending\n");
+                  MaskNames(c.signals().blocked()), "; pending ", PendingNames(c.signals()), "\n");
   if (!(c.signals().altstack_flags() & SS_DISABLE)) {
     absl::StrAppend(&out, absl::StrFormat("  alternate stack %#x, %d bytes\n", c.signals().altstack_sp(), c.signals().altstack_size()));
   }
@@ -190,8 +204,13 @@ std::string ImageToJson(const LoadedImage& img) {
   for (const auto& a : c.signals().actions()) {
     if (a.handler() > 1) handlers.push_back(Json(SigName(a.signo())));
   }
+  std::string pending = PendingNames(c.signals());
+  std::vector<std::string> pending_json;
+  if (pending != "none") {
+    for (absl::string_view n : absl::StrSplit(pending, ',')) pending_json.push_back(Json(std::string(n)));
+  }
   absl::StrAppend(&out, ",\"signals\":{\"handlers\":[", absl::StrJoin(handlers, ","), "],\"blocked\":", Hex(c.signals().blocked()),
-                  ",\"pending\":", c.signals().pending_size() + c.signals().shared_pending_size(), "}");
+                  ",\"pending\":[", absl::StrJoin(pending_json, ","), "]}");
   absl::StrAppend(&out, "}\n");
   return out;
 }
