@@ -2,7 +2,9 @@
 //
 // With no arguments it runs a one-node cluster: gRPC for local clients on MOSIX_SOCKET
 // (default /run/mosix/mosixd.sock), the channel for shims beside it, state in MOSIX_STATE_DIR
-// (default /var/lib/mosix). SIGTERM or SIGINT stops it cleanly.
+// (default /var/lib/mosix). With --config FILE it is one node of the cluster that FILE maps
+// (proto/cluster.proto, text format) and also listens for other agents on its TCP address.
+// SIGTERM or SIGINT stops it cleanly.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/channel_server.h"
 #include "agent/checkpointer.h"
+#include "agent/cluster_config.h"
 #include "agent/process_table.h"
 #include "agent/service.h"
 #include "base/file_util.h"
@@ -49,15 +52,28 @@ int Die(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) {
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-      printf("usage: mosixd\n  runs the mosix agent of this node (a one-node cluster).\n"
+  mosix::cluster::ClusterMap map = mosix::agent::SingleNodeMap();
+  bool clustered = false;
+  for (int i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf("usage: mosixd [--config FILE]\n"
+             "  runs the mosix agent of this node; without --config, a one-node cluster.\n"
+             "  --config FILE    the cluster map (text format of proto/cluster.proto)\n"
              "  MOSIX_SOCKET     client socket (default /run/mosix/mosixd.sock)\n"
              "  MOSIX_STATE_DIR  state directory (default /var/lib/mosix)\n");
       return 0;
     }
-    return Die(absl::StrCat("unknown argument '", argv[1], "' (see mosixd --help)"));
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      auto loaded = mosix::agent::LoadClusterMap(argv[++i]);
+      if (!loaded.ok()) return Die(std::string(loaded.status().message()));
+      map = *loaded;
+      clustered = true;
+      continue;
+    }
+    return Die(absl::StrCat("unknown argument '", argv[i], "' (see mosixd --help)"));
   }
+  const mosix::cluster::Node* self = mosix::agent::FindNode(map, map.this_node());
+  std::string address = clustered ? self->address() : "";
   std::string socket = mosix::AgentSocketPath();
   std::string channel = mosix::ChannelSocketPath(socket);
   std::string state = mosix::StateDir();
@@ -75,22 +91,26 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  char host[256] = "localhost";
-  gethostname(host, sizeof host - 1);
   mosix::agent::ProcessTable table;
   mosix::agent::Checkpointer checkpointer(&table, state);
   mosix::agent::ChannelServer channels(&table);
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
-  mosix::agent::AgentService service({host, state, channel}, &table, &checkpointer);
+  mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};
+  for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
+  mosix::agent::AgentService service(info, &table, &checkpointer);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  int tcp_port = 0;
+  if (!address.empty()) builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &tcp_port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return Die(absl::StrCat("cannot listen on ", socket));
+  if (!address.empty() && tcp_port == 0) return Die(absl::StrCat("cannot listen on ", address, " (address in use?)"));
   channels.Start();
   checkpointer.Start();
-  fprintf(stderr, "mosixd: node %s ready on %s (state in %s)\n", host, socket.c_str(), state.c_str());
+  fprintf(stderr, "mosixd: node %s ready on %s%s (state in %s)\n", map.this_node().c_str(), socket.c_str(),
+          address.empty() ? "" : absl::StrCat(" and ", address).c_str(), state.c_str());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

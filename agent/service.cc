@@ -20,6 +20,8 @@ grpc::Status AgentService::Ping(grpc::ServerContext*, const PingRequest*, PingRe
   reply->set_agent_pid(getpid());
   reply->set_state_dir(info_.state_dir);
   reply->set_channel_socket(info_.channel_socket);
+  reply->set_address(info_.address);
+  for (const auto& n : info_.nodes) reply->add_nodes(n);
   return grpc::Status::OK;
 }
 

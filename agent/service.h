@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "agent/checkpointer.h"
 #include "agent/process_table.h"
@@ -13,6 +14,8 @@ struct AgentInfo {
   std::string node;
   std::string state_dir;
   std::string channel_socket;
+  std::string address;  // TCP listener, "" in a one-node cluster
+  std::vector<std::string> nodes;
 };
 
 class AgentService final : public mosix::agent::Agent::Service {

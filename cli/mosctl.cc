@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
     if (!conn.ok()) return mosix::cli::Fail(kProg, conn.status());
     printf("node %s: %s, agent pid %d, socket %s, state %s\n", conn->info.node().c_str(), conn->info.version().c_str(),
            conn->info.agent_pid(), conn->socket.c_str(), conn->info.state_dir().c_str());
+    if (!conn->info.address().empty()) {
+      std::string nodes;
+      for (const auto& n : conn->info.nodes()) nodes += (nodes.empty() ? "" : " ") + n;
+      printf("cluster: %s; this agent listens on %s\n", nodes.c_str(), conn->info.address().c_str());
+    }
     return 0;
   }
   if (cmd == "image" && argc >= 3 && strcmp(argv[2], "show") == 0) return ImageShow(argc - 3, argv + 3);
