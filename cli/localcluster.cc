@@ -1,0 +1,299 @@
+#include "cli/localcluster.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/file_util.h"
+#include "base/status.h"
+
+namespace mosix::cli {
+namespace {
+
+constexpr char kProg[] = "mosctl localcluster";
+constexpr char kCgroupRoot[] = "/sys/fs/cgroup/cpu";
+
+int Die(const std::string& msg, int code = 1) {
+  fprintf(stderr, "%s: %s\n", kProg, msg.c_str());
+  return code;
+}
+
+std::string BaseDir() {
+  const char* d = getenv("MOSIX_LOCALCLUSTER_DIR");
+  return d && *d ? d : "/run/mosix-localcluster";
+}
+
+std::string NodeDir(int k) { return absl::StrCat(BaseDir(), "/node", k); }
+
+// One cgroup parent per cluster directory, so two clusters (tests) never share one.
+std::string CgroupParent() {
+  std::string base = BaseDir();
+  return absl::StrCat(kCgroupRoot, "/mosix-", base.substr(base.find_last_of('/') + 1));
+}
+
+std::string NodeCgroup(int k) { return absl::StrCat(CgroupParent(), "/node", k); }
+
+absl::Status WriteFile(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("open", path);
+  absl::Status s = WriteAll(fd, data.data(), data.size(), path);
+  ::close(fd);
+  return s;
+}
+
+// The mosixd next to this mosctl (installed) or in the Bazel tree; MOSIX_MOSIXD overrides.
+std::string MosixdPath() {
+  if (const char* s = getenv("MOSIX_MOSIXD"); s && *s) return s;
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "mosixd";
+  exe[n] = 0;
+  std::string dir(exe);
+  dir = dir.substr(0, dir.find_last_of('/'));
+  for (const std::string& c : {dir + "/mosixd", dir + "/../agent/mosixd"}) {
+    if (access(c.c_str(), X_OK) == 0) return c;
+  }
+  return "mosixd";
+}
+
+// Nodes of the running cluster: node1..nodeN with a pid file.
+std::vector<int> Nodes() {
+  std::vector<int> out;
+  for (int k = 1; k < 255; ++k) {
+    struct stat st;
+    if (::stat(NodeDir(k).c_str(), &st) != 0) break;
+    out.push_back(k);
+  }
+  return out;
+}
+
+// The agent's pid if it is alive and is a mosixd.
+pid_t AgentPid(int k) {
+  auto text = ReadFileToString(NodeDir(k) + "/pid");
+  int pid;
+  if (!text.ok() || !absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(*text), &pid) || pid <= 0) return -1;
+  auto comm = ReadFileToString(absl::StrCat("/proc/", pid, "/comm"));
+  if (!comm.ok() || absl::StripTrailingAsciiWhitespace(*comm) != "mosixd") return -1;
+  return pid;
+}
+
+// The agent binds its client socket only after everything else is set up.
+bool AgentListens(const std::string& socket) {
+  struct stat st;
+  return ::stat(socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+// In the forked child: its own cgroup, mount namespace, /tmp and state dir, then mosixd.
+[[noreturn]] void StartAgent(int k, const std::string& mosixd) {
+  std::string dir = NodeDir(k);
+  auto fail = [&](const char* what) {
+    dprintf(2, "%s: node%d: %s: %s\n", kProg, k, what, strerror(errno));
+    _exit(1);
+  };
+  setsid();
+  std::string pid = std::to_string(getpid());
+  int fd = ::open((NodeCgroup(k) + "/cgroup.procs").c_str(), O_WRONLY);
+  if (fd < 0 || ::write(fd, pid.data(), pid.size()) < 0) fail("joining the node's cgroup");
+  ::close(fd);
+  if (unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("making / private");
+  if (mount((dir + "/tmp").c_str(), "/tmp", nullptr, MS_BIND, nullptr) != 0) fail("bind-mounting /tmp");
+  if (mount((dir + "/state").c_str(), "/var/lib/mosix", nullptr, MS_BIND, nullptr) != 0) fail("bind-mounting /var/lib/mosix");
+  int log = ::open((dir + "/mosixd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  int null = ::open("/dev/null", O_RDONLY);
+  dup2(null, 0);
+  dup2(log, 1);
+  dup2(log, 2);
+  setenv("MOSIX_SOCKET", (dir + "/mosixd.sock").c_str(), 1);
+  setenv("MOSIX_STATE_DIR", "/var/lib/mosix", 1);
+  std::string config = dir + "/config.textproto";
+  execl(mosixd.c_str(), "mosixd", "--config", config.c_str(), nullptr);
+  fail("exec mosixd");
+}
+
+int Down(bool quiet);
+
+int Up(int argc, char** argv) {
+  int n = 0, port = 7700;
+  std::vector<double> quotas;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--nodes" && i + 1 < argc) {
+      if (!absl::SimpleAtoi(argv[++i], &n) || n < 1 || n > 250) return Die("--nodes wants 1..250", 2);
+    } else if (a == "--port" && i + 1 < argc) {
+      if (!absl::SimpleAtoi(argv[++i], &port) || port < 1 || port > 65535) return Die("--port wants 1..65535", 2);
+    } else if (a == "--cpu-quota" && i + 1 < argc) {
+      for (absl::string_view q : absl::StrSplit(argv[++i], ',')) {
+        double v;
+        if (!absl::SimpleAtod(q, &v) || v <= 0) return Die(absl::StrCat("--cpu-quota: '", q, "' is not a positive number of CPUs"), 2);
+        quotas.push_back(v);
+      }
+    } else {
+      return Die(absl::StrCat("unknown argument '", a, "'"), 2);
+    }
+  }
+  if (n == 0) return Die("up needs --nodes N", 2);
+  if (quotas.size() > static_cast<size_t>(n)) return Die("more --cpu-quota values than nodes", 2);
+  for (int k : Nodes()) {
+    if (AgentPid(k) > 0) return Die(absl::StrCat("a local cluster is already up in ", BaseDir(), " (mosctl localcluster down first)"));
+  }
+  (void)Down(/*quiet=*/true);  // leftovers of a cluster that died
+  struct stat st;
+  if (::stat(kCgroupRoot, &st) != 0) return Die(absl::StrCat("no cgroup-v1 cpu controller at ", kCgroupRoot));
+  if (auto s = MakeDirs("/var/lib/mosix", 0755); !s.ok()) return Die(std::string(s.message()));
+  if (auto s = MakeDirs(CgroupParent(), 0755); !s.ok()) return Die(std::string(s.message()));
+
+  std::string map;
+  for (int k = 1; k <= n; ++k) absl::StrAppend(&map, "nodes { name: \"node", k, "\" address: \"127.0.0.", k, ":", port, "\" }\n");
+  std::string mosixd = MosixdPath();
+  std::vector<pid_t> children;
+  for (int k = 1; k <= n; ++k) {
+    std::string dir = NodeDir(k);
+    for (const char* sub : {"/tmp", "/state"}) {
+      if (auto s = MakeDirs(dir + sub, 0755); !s.ok()) return Die(std::string(s.message()));
+    }
+    ::chmod((dir + "/tmp").c_str(), 01777);
+    if (auto s = WriteFile(dir + "/config.textproto", absl::StrCat("this_node: \"node", k, "\"\n", map)); !s.ok()) {
+      return Die(std::string(s.message()));
+    }
+    std::string cg = NodeCgroup(k);
+    if (auto s = MakeDirs(cg, 0755); !s.ok()) return Die(std::string(s.message()));
+    double quota = static_cast<size_t>(k) <= quotas.size() ? quotas[k - 1] : 0;
+    (void)WriteFile(cg + "/cpu.cfs_period_us", "100000");
+    if (auto s = WriteFile(cg + "/cpu.cfs_quota_us", quota > 0 ? std::to_string(static_cast<long>(quota * 100000)) : "-1"); !s.ok()) {
+      return Die(std::string(s.message()));
+    }
+    pid_t pid = fork();
+    if (pid < 0) return Die(absl::StrCat("fork: ", strerror(errno)));
+    if (pid == 0) StartAgent(k, mosixd);
+    children.push_back(pid);
+    (void)WriteFile(dir + "/pid", std::to_string(pid) + "\n");
+  }
+  // Wait until every agent listens (a generous deadline; they start in milliseconds).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (int k = 1; k <= n; ++k) {
+    std::string sock = NodeDir(k) + "/mosixd.sock";
+    while (!AgentListens(sock)) {
+      int status;
+      bool died = waitpid(children[k - 1], &status, WNOHANG) == children[k - 1];
+      if (died || std::chrono::steady_clock::now() > deadline) {
+        auto log = ReadFileToString(NodeDir(k) + "/mosixd.log");
+        (void)Down(/*quiet=*/true);
+        return Die(absl::StrCat("node", k, " did not start: ", log.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*log)) : "no log"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  for (int k = 1; k <= n; ++k) {
+    double quota = static_cast<size_t>(k) <= quotas.size() ? quotas[k - 1] : 0;
+    printf("node%d  127.0.0.%d:%d  pid %d  cpu %s  MOSIX_SOCKET=%s/mosixd.sock\n", k, k, port, AgentPid(k),
+           quota > 0 ? absl::StrCat(quota).c_str() : "unlimited", NodeDir(k).c_str());
+  }
+  return 0;
+}
+
+int Exec(int argc, char** argv) {
+  if (argc < 3 || strcmp(argv[1], "--") != 0) return Die("usage: mosctl localcluster exec NODE -- CMD [ARGS...]", 2);
+  std::string node = argv[0];
+  int k;
+  if (!absl::StartsWith(node, "node") || !absl::SimpleAtoi(node.substr(4), &k)) return Die(absl::StrCat("no node '", node, "' (nodes are node1..nodeN)"));
+  pid_t agent = AgentPid(k);
+  if (agent < 0) return Die(absl::StrCat("node '", node, "' is not up in ", BaseDir()));
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "/");
+  std::string ns = absl::StrCat("/proc/", agent, "/ns/mnt");
+  int fd = ::open(ns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || setns(fd, CLONE_NEWNS) != 0) return Die(absl::StrCat("cannot enter ", ns, ": ", strerror(errno)));
+  ::close(fd);
+  if (chdir(cwd) != 0) (void)chdir("/");
+  std::string me = std::to_string(getpid());
+  if (auto s = WriteFile(NodeCgroup(k) + "/cgroup.procs", me); !s.ok()) return Die(std::string(s.message()));
+  setenv("MOSIX_SOCKET", (NodeDir(k) + "/mosixd.sock").c_str(), 1);
+  execvp(argv[2], argv + 2);
+  return Die(absl::StrCat("cannot run '", argv[2], "': ", strerror(errno)), errno == ENOENT ? 127 : 126);
+}
+
+// Stops agents, then whatever still runs in the nodes' cgroups; removes cgroups and dirs.
+int Down(bool quiet) {
+  std::vector<int> nodes = Nodes();
+  for (int k : nodes) {
+    pid_t pid = AgentPid(k);
+    if (pid > 0) kill(pid, SIGTERM);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int k : nodes) {
+    pid_t pid;
+    while ((pid = AgentPid(k)) > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (pid > 0) kill(pid, SIGKILL);
+  }
+  int left = 0;
+  for (int k : nodes) {
+    std::string cg = NodeCgroup(k);
+    for (int round = 0; round < 100; ++round) {
+      auto procs = ReadFileToString(cg + "/cgroup.procs");
+      if (!procs.ok() || absl::StripAsciiWhitespace(*procs).empty()) break;
+      for (absl::string_view p : absl::StrSplit(*procs, '\n', absl::SkipEmpty())) {
+        int pid;
+        if (absl::SimpleAtoi(p, &pid)) kill(pid, SIGKILL);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (::rmdir(cg.c_str()) != 0 && errno != ENOENT) ++left;
+  }
+  if (::rmdir(CgroupParent().c_str()) != 0 && errno != ENOENT) ++left;
+  std::string rm = absl::StrCat("rm -rf '", BaseDir(), "'");
+  if (system(rm.c_str()) != 0) ++left;
+  if (!quiet) {
+    if (left) return Die("some cgroups or files could not be removed");
+    printf("local cluster in %s is down (%zu nodes)\n", BaseDir().c_str(), nodes.size());
+  }
+  return left ? 1 : 0;
+}
+
+int Status() {
+  std::vector<int> nodes = Nodes();
+  if (nodes.empty()) {
+    printf("no local cluster in %s\n", BaseDir().c_str());
+    return 1;
+  }
+  for (int k : nodes) {
+    pid_t pid = AgentPid(k);
+    printf("node%d  %s  MOSIX_SOCKET=%s/mosixd.sock\n", k, pid > 0 ? absl::StrCat("up, pid ", pid).c_str() : "DOWN",
+           NodeDir(k).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int LocalCluster(int argc, char** argv) {
+  if (argc < 1) return Die("usage: mosctl localcluster up|exec|down|status ...", 2);
+  if (geteuid() != 0) return Die("must run as root (it makes mount namespaces and cgroups)");
+  std::string cmd = argv[0];
+  if (cmd == "up") return Up(argc - 1, argv + 1);
+  if (cmd == "exec") return Exec(argc - 1, argv + 1);
+  if (cmd == "down") return Down(false);
+  if (cmd == "status") return Status();
+  return Die(absl::StrCat("unknown subcommand '", cmd, "' (up, exec, down, status)"), 2);
+}
+
+}  // namespace mosix::cli
