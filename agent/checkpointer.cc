@@ -19,6 +19,11 @@ Checkpointer::~Checkpointer() {
 
 absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string& path) {
   ASSIGN_OR_RETURN(ProcessEntry entry, table_->Acquire(pid));
+  if (entry.state == "frozen") {
+    table_->Release(entry);
+    return absl::FailedPreconditionError(
+        absl::StrCat("pid ", pid, " is frozen; its image is ", entry.frozen_image, " (migrate ", pid, " continue first)"));
+  }
   DumpOptions options;
   uint32_t n = entry.options.checkpoint_count() + 1;
   if (!path.empty()) {
@@ -58,7 +63,9 @@ void Checkpointer::Start() {
 
 void Checkpointer::Loop() {
   while (!stop_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
-    table_->Reap();
+    for (const ProcessEntry& e : table_->Reap()) {
+      if (!e.frozen_image.empty()) ::unlink(e.frozen_image.c_str());
+    }
     for (pid_t pid : table_->Due(std::chrono::steady_clock::now())) {
       auto r = Checkpoint(pid);
       if (!r.ok()) {

@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};
   for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
-  mosix::agent::AgentService service(info, &table, &checkpointer);
+  mosix::agent::Mover mover(&table, state, map);
+  mosix::agent::AgentService service(info, &table, &checkpointer, &mover);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());

@@ -55,22 +55,27 @@ void ProcessTable::SetChannel(pid_t pid, int fd) {
   if (it != entries_.end()) it->second.channel_fd = fd;
 }
 
-void ProcessTable::Reap() {
+std::vector<ProcessEntry> ProcessTable::Reap() {
+  std::vector<ProcessEntry> gone;
   absl::MutexLock lock(&mu_);
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (!it->second.busy && StartTimeOf(it->first) != it->second.start_time) {
+      gone.push_back(std::move(it->second));
       it = entries_.erase(it);
     } else {
       ++it;
     }
   }
+  return gone;
 }
 
 std::vector<pid_t> ProcessTable::Due(std::chrono::steady_clock::time_point now) {
   std::vector<pid_t> due;
   absl::MutexLock lock(&mu_);
   for (auto& [pid, e] : entries_) {
-    if (e.options.checkpoint_interval_s() > 0 && !e.busy && e.next_checkpoint <= now) due.push_back(pid);
+    if (e.options.checkpoint_interval_s() > 0 && !e.busy && e.state == "home" && e.next_checkpoint <= now) {
+      due.push_back(pid);
+    }
   }
   return due;
 }

@@ -23,7 +23,9 @@ struct ProcessEntry {
   int channel_fd = -1;  // the agent's end of the process's channel, if it has a shim
   std::string last_checkpoint;
   std::chrono::steady_clock::time_point next_checkpoint{};
-  bool busy = false;  // a checkpoint is being taken
+  bool busy = false;  // a checkpoint or a move is under way
+  std::string state = "home";  // home, frozen
+  std::string frozen_image;    // while frozen: its image on this node's disk
 };
 
 class ProcessTable {
@@ -36,8 +38,8 @@ class ProcessTable {
   void Release(const ProcessEntry& entry);
   void SetChannel(pid_t pid, int fd);
   // Drops the entries whose process is gone (their channels are closed by the channel server
-  // when it sees the hangup).
-  void Reap();
+  // when it sees the hangup); returns those entries (their frozen images are the caller's).
+  std::vector<ProcessEntry> Reap();
   // pids whose periodic checkpoint is due.
   std::vector<pid_t> Due(std::chrono::steady_clock::time_point now);
   std::vector<ProcessEntry> Snapshot();

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/procfs.h"
 #include "interceptor/channel_protocol.h"
 
 namespace mosix::agent {
@@ -52,15 +53,34 @@ grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest
   for (const ProcessEntry& e : table_->Snapshot()) {
     ProcessInfo* p = reply->add_processes();
     p->set_pid(e.pid);
-    p->set_state(e.busy ? "checkpointing" : "home");
+    p->set_state(e.busy ? "busy" : e.state);
+    p->set_where(info_.node);
+    p->set_from(info_.node);
+    if (auto st = ReadStat(e.pid); st.ok()) {
+      p->set_cpu_seconds(static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK));
+      p->set_rss_kb(st->rss_pages * 4);
+    }
     p->set_command(absl::StrJoin(e.argv, " "));
     p->set_checkpoint_file(e.options.checkpoint_file());
     p->set_checkpoint_interval_s(e.options.checkpoint_interval_s());
     p->set_checkpoints(e.options.checkpoint_count());
     p->set_last_checkpoint(e.last_checkpoint);
+    if (e.state != "home") continue;
     absl::Status why = CheckCheckpointable(e.pid, e.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1);
     if (!why.ok()) p->set_cannot_migrate(std::string(why.message()));
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::Migrate(grpc::ServerContext*, const MigrateRequest* req, MigrateReply* reply) {
+  if (req->target() == "checkpoint") {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "use the Checkpoint call for checkpoints");
+  }
+  auto r = mover_->Move(req->pid(), req->target());
+  if (!r.ok()) return ToGrpc(r.status());
+  reply->set_state(r->state);
+  reply->set_image(r->image);
+  reply->set_seconds(r->seconds);
   return grpc::Status::OK;
 }
 

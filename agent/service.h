@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "agent/checkpointer.h"
+#include "agent/mover.h"
 #include "agent/process_table.h"
 #include "proto/agent.grpc.pb.h"
 
@@ -20,18 +21,20 @@ struct AgentInfo {
 
 class AgentService final : public mosix::agent::Agent::Service {
  public:
-  AgentService(AgentInfo info, ProcessTable* table, Checkpointer* checkpointer)
-      : info_(std::move(info)), table_(table), checkpointer_(checkpointer) {}
+  AgentService(AgentInfo info, ProcessTable* table, Checkpointer* checkpointer, Mover* mover)
+      : info_(std::move(info)), table_(table), checkpointer_(checkpointer), mover_(mover) {}
 
   grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
   grpc::Status Register(grpc::ServerContext*, const RegisterRequest*, RegisterReply*) override;
   grpc::Status Checkpoint(grpc::ServerContext*, const CheckpointRequest*, CheckpointReply*) override;
   grpc::Status ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply*) override;
+  grpc::Status Migrate(grpc::ServerContext*, const MigrateRequest*, MigrateReply*) override;
 
  private:
   AgentInfo info_;
   ProcessTable* table_;
   Checkpointer* checkpointer_;
+  Mover* mover_;
 };
 
 grpc::Status ToGrpc(const absl::Status& s);

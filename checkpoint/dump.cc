@@ -286,7 +286,9 @@ image::Manifest MakeManifest(const std::string& reason) {
   return m;
 }
 
-absl::StatusOr<DumpResult> DumpStopped(Task& task, const DumpOptions& options) {
+}  // namespace
+
+absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = task.pid();
   RETURN_IF_ERROR(CheckSingleThreaded(pid));
@@ -365,13 +367,11 @@ absl::StatusOr<DumpResult> DumpStopped(Task& task, const DumpOptions& options) {
   return result;
 }
 
-}  // namespace
-
 absl::StatusOr<DumpResult> Dump(pid_t pid, const DumpOptions& options) {
   // Cheap refusals before the process is even stopped.
   RETURN_IF_ERROR(CheckSingleThreaded(pid));
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
-  absl::StatusOr<DumpResult> result = DumpStopped(task, options);
+  absl::StatusOr<DumpResult> result = DumpAttached(task, options);
   if (options.leave_stopped && result.ok()) ::kill(pid, SIGSTOP);
   absl::Status detached = task.Detach();
   if (result.ok() && !detached.ok()) return detached;

@@ -32,6 +32,10 @@ struct DumpResult {
 // with FailedPrecondition and a one-line reason; no image is written and the process goes on.
 absl::StatusOr<DumpResult> Dump(pid_t pid, const DumpOptions& options);
 
+// The same for a process the caller has seized and keeps attached (freeze, migration).
+class Task;
+absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options);
+
 // The same refusal rules, checked from /proc alone without stopping the process: OK, or the
 // reason it cannot be checkpointed now.
 absl::Status CheckCheckpointable(pid_t pid, int channel_fd);

@@ -12,6 +12,8 @@
 #include "absl/strings/match.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/image_format.h"
+#include "checkpoint/park.h"
+#include "checkpoint/procfs.h"
 #include "checkpoint/restore.h"
 #include "checkpoint/task.h"
 #include "test/util/spawn.h"
@@ -158,6 +160,42 @@ TEST_CASE("a read-only shared file mapping is fine", "[e2e]") {
   KillAndReap(c.pid);
   testing::Touch(dir + "/finish");
   RequireCleanExit(RestoreIntoBlank(o.path, dir + "/rout.txt"), dir + "/rout.txt", "");
+}
+
+TEST_CASE("a process parked after its checkpoint comes back in place: same pid, real fds", "[e2e]") {
+  std::string dir = testing::MakeTempDir("park");
+  std::string out = dir + "/out.txt";
+  Child c = testing::Spawn({testing::Runfile("test/programs/selfcheck"), dir}, out);
+  REQUIRE(testing::WaitForText(out, "ready"));
+  DumpOptions o;
+  o.path = dir + "/img";
+  {
+    auto task = Task::Seize(c.pid);
+    REQUIRE(task.ok());
+    REQUIRE(DumpAttached(*task, o).ok());
+    absl::Status parked = Park(*task);
+    INFO(parked.message());
+    REQUIRE(parked.ok());
+  }
+  REQUIRE(IsParked(c.pid));
+  auto status = ReadAll("/proc/" + std::to_string(c.pid) + "/status");
+  auto rss = StatusField(status, "VmRSS");
+  REQUIRE(rss.ok());
+  INFO("parked VmRSS " << *rss);
+  REQUIRE(std::stoi(*rss) < 64);  // kB: the parking page and page tables
+  kill(c.pid, SIGUSR2);           // held pending while parked, delivered after continue
+  auto image = LoadImage(o.path);
+  REQUIRE(image.ok());
+  auto task = Task::Seize(c.pid);
+  REQUIRE(task.ok());
+  RestoreOptions ro;
+  ro.same_process = true;
+  absl::Status s = Restore(*task, **image, ro);
+  INFO(s.message());
+  REQUIRE(s.ok());
+  REQUIRE(!IsParked(c.pid));
+  testing::Touch(dir + "/finish");
+  RequireCleanExit(c, out, "usr2=1");
 }
 
 TEST_CASE("an unknown pid is a clear error", "[e2e]") {

@@ -231,7 +231,7 @@ absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
   return r.status();
 }
 
-absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core) {
+absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, bool requeue_pending) {
   Task* task = rs.task();
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   for (const image::SigAction& a : core.signals().actions()) {
@@ -279,6 +279,7 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core) 
     }
   }
   pid_t pid = task->pid();
+  if (!requeue_pending) return absl::OkStatus();
   for (const std::string& si : core.signals().pending()) {
     siginfo_t info;
     memcpy(&info, si.data(), std::min(si.size(), sizeof info));
@@ -303,9 +304,9 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& im
   // Worker threads fill the pages while this (the tracer) thread restores the rest.
   absl::Status pages_status;
   std::thread pages([&] { pages_status = WritePages(target, image); });
-  absl::Status status = RestoreFds(rs, core, options);
+  absl::Status status = options.same_process ? absl::OkStatus() : RestoreFds(rs, core, options);
   if (status.ok()) status = RestoreMm(rs, core);
-  if (status.ok()) status = RestoreSignalsAndMisc(rs, core);
+  if (status.ok()) status = RestoreSignalsAndMisc(rs, core, /*requeue_pending=*/!options.same_process);
   pages.join();
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(pages_status);
@@ -359,6 +360,7 @@ absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& opt
     }
   }
   for (const image::Fd& fd : core.files().fds()) {
+    if (options.same_process) break;  // its fds are the real ones, still open
     if (fd.kind() == image::Fd::STDIO || options.fd_overrides.count(fd.fd())) continue;
     struct stat st;
     if (::stat(fd.path().c_str(), &st) != 0) {
@@ -401,10 +403,11 @@ absl::Status Restore(Task& target, const LoadedImage& image, const RestoreOption
   ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&target, tramp));
   rs.UseScratch(tramp + kPage, kTrampolineSize - kPage);
 
-  // The target's own fds, rseq registration and memory go.
+  // The target's own fds (unless they are the real ones), rseq registration and memory go.
   ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(target.pid()));
   for (int fd : fds) {
-    if (!options.keep_fds.count(fd)) RETURN_IF_ERROR(rs.Call("close", absl::StrCat("fd ", fd), SYS_close, fd).status());
+    if (options.same_process || options.keep_fds.count(fd)) continue;
+    RETURN_IF_ERROR(rs.Call("close", absl::StrCat("fd ", fd), SYS_close, fd).status());
   }
   ASSIGN_OR_RETURN(RseqConfig rseq, target.GetRseq());
   if (rseq.address) {

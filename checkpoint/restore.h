@@ -20,6 +20,10 @@ struct RestoreOptions {
   std::map<int, std::string> fd_overrides;
   // Target fds that stay as they are (stdio of the recovering mosrun, its channel).
   std::set<int> keep_fds = {0, 1, 2};
+  // The target is the very process the image was taken from (continue after freeze, migration
+  // home into the deputy): its fds are the real ones and stay all as they are, and the signals
+  // pending at checkpoint time are still pending in it, so they are not queued again.
+  bool same_process = false;
 };
 
 // Everything that can be checked without touching a target: the image fits this machine

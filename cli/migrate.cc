@@ -1,6 +1,11 @@
-// migrate: moves a process under mosix; for now, checkpoints it.
+// migrate: moves a process under mosix, or checkpoints it.
 //
-//   migrate PID checkpoint    write a checkpoint; the process keeps running; prints the path
+//   migrate PID checkpoint   write a checkpoint; the process keeps running; prints the path
+//   migrate PID freeze       its user context goes to an image on the home node's disk; the
+//                            process stays (same pid), using no CPU and almost no memory
+//   migrate PID continue     a frozen process comes back to life, at home
+//   migrate PID home         the same, for a process that is away
+//   migrate PID NODE         move it to NODE
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -11,14 +16,20 @@
 #include "absl/strings/str_cat.h"
 #include "cli/client.h"
 
+namespace {
+
+constexpr char kProg[] = "migrate";
+constexpr char kUsage[] = "usage: migrate PID checkpoint|freeze|continue|home|NODE\n";
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  constexpr char kProg[] = "migrate";
   if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-    printf("usage: migrate PID checkpoint\n");
+    printf("%s", kUsage);
     return 0;
   }
   if (argc != 3) {
-    fprintf(stderr, "usage: migrate PID checkpoint\n");
+    fprintf(stderr, "%s", kUsage);
     return 2;
   }
   int pid;
@@ -26,17 +37,27 @@ int main(int argc, char** argv) {
     fprintf(stderr, "migrate: '%s' is not a pid\n", argv[1]);
     return 2;
   }
-  if (strcmp(argv[2], "checkpoint") != 0) {
-    fprintf(stderr, "migrate: unknown target '%s' (this node supports: checkpoint)\n", argv[2]);
-    return 2;
-  }
+  std::string target = argv[2];
   auto conn = mosix::cli::ConnectAgent();
   if (!conn.ok()) return mosix::cli::Fail(kProg, conn.status());
-  mosix::agent::CheckpointRequest req;
-  req.set_pid(pid);
-  mosix::agent::CheckpointReply reply;
   grpc::ClientContext ctx;
-  if (auto s = mosix::cli::FromGrpc(conn->stub->Checkpoint(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
-  printf("%s\n", reply.path().c_str());
+  if (target == "checkpoint") {
+    mosix::agent::CheckpointRequest req;
+    req.set_pid(pid);
+    mosix::agent::CheckpointReply reply;
+    if (auto s = mosix::cli::FromGrpc(conn->stub->Checkpoint(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
+    printf("%s\n", reply.path().c_str());
+    return 0;
+  }
+  mosix::agent::MigrateRequest req;
+  req.set_pid(pid);
+  req.set_target(target);
+  mosix::agent::MigrateReply reply;
+  if (auto s = mosix::cli::FromGrpc(conn->stub->Migrate(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
+  if (reply.state() == "frozen") {
+    printf("pid %d frozen: image %s (%.3f s)\n", pid, reply.image().c_str(), reply.seconds());
+  } else {
+    printf("pid %d is %s (%.3f s)\n", pid, reply.state().c_str(), reply.seconds());
+  }
   return 0;
 }

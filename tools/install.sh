@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 PREFIX=${PREFIX:-/usr/local}
 tools/deps.sh
 bazel build //agent:mosixd //cli:mosrun //cli:migrate //cli:mosctl //interceptor:libmosix.so \
-  //test/programs:counter
+  //cli:mosps //test/programs:counter
 install -d "$PREFIX/bin" "$PREFIX/lib/mosix/demo"
-install -m 0755 bazel-bin/agent/mosixd bazel-bin/cli/mosrun bazel-bin/cli/migrate bazel-bin/cli/mosctl "$PREFIX/bin/"
+install -m 0755 bazel-bin/agent/mosixd bazel-bin/cli/mosrun bazel-bin/cli/migrate bazel-bin/cli/mosctl bazel-bin/cli/mosps "$PREFIX/bin/"
 install -m 0644 bazel-bin/interceptor/libmosix.so "$PREFIX/lib/mosix/"
 install -m 0755 bazel-bin/test/programs/counter "$PREFIX/lib/mosix/demo/"
 install -m 0755 tools/demo.sh "$PREFIX/bin/mosix-demo"
-echo "installed mosixd mosrun migrate mosctl mosix-demo in $PREFIX/bin"
+echo "installed mosixd mosrun migrate mosctl mosps mosix-demo in $PREFIX/bin"

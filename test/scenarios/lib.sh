@@ -11,6 +11,7 @@ MOSIXD="$ROOT/agent/mosixd"
 MOSRUN="$ROOT/cli/mosrun"
 MIGRATE="$ROOT/cli/migrate"
 MOSCTL="$ROOT/cli/mosctl"
+MOSPS="$ROOT/cli/mosps"
 PROGS="$ROOT/test/programs"
 export MOSIX_SHIM="$ROOT/interceptor/libmosix.so"
 

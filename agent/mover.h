@@ -1,0 +1,37 @@
+// Moves processes: freeze (user context to an image on this node's disk, the process parked
+// with its pid, parent and fds) and back (continue/home: the image restored into the same
+// process). Remote nodes come next.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "agent/process_table.h"
+#include "proto/cluster.pb.h"
+
+namespace mosix::agent {
+
+struct MoveResult {
+  std::string state;
+  std::string image;
+  double seconds = 0;
+};
+
+class Mover {
+ public:
+  Mover(ProcessTable* table, std::string state_dir, cluster::ClusterMap map)
+      : table_(table), state_dir_(std::move(state_dir)), map_(std::move(map)) {}
+
+  // target: "freeze", "continue", "home", or a node name.
+  absl::StatusOr<MoveResult> Move(pid_t pid, const std::string& target);
+
+ private:
+  absl::StatusOr<MoveResult> Freeze(ProcessEntry& entry);
+  absl::StatusOr<MoveResult> Continue(ProcessEntry& entry);
+
+  ProcessTable* table_;
+  std::string state_dir_;
+  cluster::ClusterMap map_;
+};
+
+}  // namespace mosix::agent
