@@ -13,13 +13,17 @@
 //   5. At home the per-call cost is a compare or two: a process that never leaves home must
 //      not be measurably slower.
 //
-// What it does now:
-//   - registers the process with its agent over the channel (SOCK_SEQPACKET), kept on the
-//     reserved fd MOSIX_CHANNEL_FD, which close/close_range/dup2/dup3 cannot take away;
-//   - turns relative sleeps (nanosleep, clock_nanosleep, sleep, usleep) into sleeps until an
-//     absolute CLOCK_MONOTONIC deadline, so a checkpoint taken mid-sleep restarts the very
-//     same sleep after recovery instead of sleeping the full interval again.
+// What it does:
+//   - at home (this file): registers the process with its agent over the channel
+//     (SOCK_SEQPACKET), kept on the reserved fd MOSIX_CHANNEL_FD, which close/close_range/
+//     dup2/dup3 cannot take away; turns relative sleeps into sleeps until an absolute
+//     CLOCK_MONOTONIC deadline, so a checkpoint taken mid-sleep restarts the very same sleep;
+//   - away from home (remote.cc): the SIGSYS handler of Syscall User Dispatch, which runs,
+//     answers, forwards or refuses every system call by the syscall table;
+//   - as the deputy (deputy.cc): the loop the home process runs while its context is away.
+// The agent finds `mosix_shim_info` (shim_info.h) by symbol and switches the mode.
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -29,22 +33,24 @@
 #include <unistd.h>
 
 #include "interceptor/channel_protocol.h"
+#include "interceptor/internal/raw.h"
+#include "interceptor/shim_info.h"
 
 #define SHIM_EXPORT extern "C" __attribute__((visibility("default")))
 
+extern "C" {
+__attribute__((visibility("default"))) mosix_shim_info mosix_shim_info = {
+    MOSIX_SHIM_INFO_VERSION, MOSIX_MODE_HOME, 0, 0, 0, {}, 0, 0, 0, {}, 0, 0};
+}
+
+extern "C" void mosix_sigsys_handler(int, siginfo_t*, void*);
+extern "C" long mosix_dispatch(long nr, long a0, long a1, long a2, long a3);
+extern "C" void mosix_restorer();
+extern "C" void mosix_deputy_main(long);
+
 namespace {
 
-long Syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) {
-  long ret;
-  register long r10 asm("r10") = a4;
-  register long r8 asm("r8") = a5;
-  register long r9 asm("r9") = a6;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return ret;
-}
+using mosix::shim::Syscall;
 
 // -1 until the channel is up.
 int g_channel = -1;
@@ -101,9 +107,23 @@ void ConnectChannel(char** envp) {
 }
 
 // Runs before main, with the process's argc/argv/envp (glibc passes them to init functions).
-__attribute__((constructor)) void ShimInit(int, char**, char** envp) { ConnectChannel(envp); }
+__attribute__((constructor)) void ShimInit(int, char**, char** envp) {
+  mosix_shim_info.home_pid = static_cast<int32_t>(Syscall(SYS_getpid));
+  mosix_shim_info.sigsys_handler = reinterpret_cast<uint64_t>(&mosix_sigsys_handler);
+  mosix_shim_info.sigreturn = reinterpret_cast<uint64_t>(&mosix_restorer);
+  mosix_shim_info.deputy_entry = reinterpret_cast<uint64_t>(&mosix_deputy_main);
+  const char* e = GetEnv(envp, "MOSIX_ERROR_ON_UNSUPPORTED");
+  if (e && *e == '1') mosix_shim_info.flags |= MOSIX_SHIM_ERROR_ON_UNSUPPORTED;
+  ConnectChannel(envp);
+}
 
 bool IsChannel(long fd) { return g_channel >= 0 && fd == g_channel; }
+
+// A system call of the shim's libc replacements: raw at home, dispatched by the table away.
+long Sys(long nr, long a0, long a1 = 0, long a2 = 0, long a3 = 0) {
+  if (mosix_shim_info.mode == MOSIX_MODE_REMOTE) return mosix_dispatch(nr, a0, a1, a2, a3);
+  return Syscall(nr, a0, a1, a2, a3);
+}
 
 constexpr long kNsPerSec = 1000000000L;
 
@@ -185,29 +205,29 @@ SHIM_EXPORT int usleep(useconds_t usec) {
 // The channel fd is invisible: closing it "fails" as for an fd that is not open.
 SHIM_EXPORT int close(int fd) {
   if (IsChannel(fd)) return static_cast<int>(Fail(-EBADF));
-  long r = Syscall(SYS_close, fd);
+  long r = Sys(SYS_close, fd);
   return r < 0 ? static_cast<int>(Fail(r)) : 0;
 }
 
 SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
   if (g_channel >= 0 && first <= static_cast<unsigned>(g_channel) && static_cast<unsigned>(g_channel) <= last) {
     long r = 0;
-    if (first < static_cast<unsigned>(g_channel)) r = Syscall(SYS_close_range, first, g_channel - 1, flags);
-    if (r == 0 && last > static_cast<unsigned>(g_channel)) r = Syscall(SYS_close_range, g_channel + 1, last, flags);
+    if (first < static_cast<unsigned>(g_channel)) r = Sys(SYS_close_range, first, g_channel - 1, flags);
+    if (r == 0 && last > static_cast<unsigned>(g_channel)) r = Sys(SYS_close_range, g_channel + 1, last, flags);
     return r < 0 ? static_cast<int>(Fail(r)) : 0;
   }
-  long r = Syscall(SYS_close_range, first, last, flags);
+  long r = Sys(SYS_close_range, first, last, flags);
   return r < 0 ? static_cast<int>(Fail(r)) : 0;
 }
 
 SHIM_EXPORT int dup2(int oldfd, int newfd) {
   if (IsChannel(newfd) || IsChannel(oldfd)) return static_cast<int>(Fail(-EBADF));
-  long r = Syscall(SYS_dup2, oldfd, newfd);
+  long r = Sys(SYS_dup2, oldfd, newfd);
   return r < 0 ? static_cast<int>(Fail(r)) : static_cast<int>(r);
 }
 
 SHIM_EXPORT int dup3(int oldfd, int newfd, int flags) {
   if (IsChannel(newfd) || IsChannel(oldfd)) return static_cast<int>(Fail(-EBADF));
-  long r = Syscall(SYS_dup3, oldfd, newfd, flags);
+  long r = Sys(SYS_dup3, oldfd, newfd, flags);
   return r < 0 ? static_cast<int>(Fail(r)) : static_cast<int>(r);
 }

@@ -131,7 +131,7 @@ const SyscallEntry kSyscallTable[] = {
     {112, kForward, {N, N, N, N, N, N}, "setsid", ""},
     {113, kForward, {I, I, N, N, N, N}, "setreuid", ""},
     {114, kForward, {I, I, N, N, N, N}, "setregid", ""},
-    {115, kForward, {I, OUT(0), N, N, N, N}, "getgroups", ""},
+    {115, kLocal, {I, I, N, N, N, N}, "getgroups", "nodes of a cluster share users and groups"},
     {116, kUnsupported, {N, N, N, N, N, N}, "setgroups", "not forwarded yet"},
     {117, kForward, {I, I, I, N, N, N}, "setresuid", ""},
     {118, kForward, {OUTF(4), OUTF(4), OUTF(4), N, N, N}, "getresuid", ""},

@@ -1,0 +1,51 @@
+/* The link between a process away from home (its shim, in remote mode) and its deputy at home:
+ * a byte stream (TCP across nodes) of framed messages. Plain C, fixed-size integers. */
+#ifndef MOSIX_INTERCEPTOR_FORWARD_PROTOCOL_H_
+#define MOSIX_INTERCEPTOR_FORWARD_PROTOCOL_H_
+
+#include <stdint.h>
+
+/* The deputy's end of the link, in the home process. The remote end is MOSIX_CHANNEL_FD. */
+#define MOSIX_LINK_FD 1020
+
+#define MOSIX_FWD_MAGIC 0x4d465744u /* "DWFM" */
+/* Largest payload of one message; bigger reads are short reads, bigger writes are split. */
+#define MOSIX_FWD_MAX_DATA (1u << 20)
+#define MOSIX_FWD_MAX_MSG (MOSIX_FWD_MAX_DATA + 4096)
+
+enum mosix_fwd_type {
+  MOSIX_FWD_CALL = 1,   /* remote -> deputy: execute a system call (mosix_fwd_call + data) */
+  MOSIX_FWD_RETURN = 2, /* deputy -> remote: its result (mosix_fwd_return + out data) */
+  MOSIX_FWD_EXIT = 3,   /* remote -> deputy: exit_group(status) was called (mosix_fwd_exit) */
+};
+
+struct mosix_fwd_header {
+  uint32_t magic;
+  uint32_t type;
+  uint32_t len; /* bytes after this header */
+  uint32_t id;  /* call id: a reply carries its call's id */
+};
+
+struct mosix_fwd_call {
+  int64_t nr;
+  int64_t args[6];
+  uint32_t null_mask; /* bit i: pointer argument i was NULL (nothing marshalled for it) */
+  uint32_t pad;
+  /* then, for each argument in order: kPath: u32 length + bytes (with the NUL); kIn/kInOut:
+   * the bytes; kIovIn: u64 lengths[count] then the bytes; kIovOut: u64 lengths[count]. */
+};
+
+struct mosix_fwd_return {
+  int64_t ret; /* the kernel's result at home (-errno on failure) */
+  /* then, for each kOut/kInOut/kIovOut argument in order, its bytes (see syscall_table.h) */
+};
+
+struct mosix_fwd_exit {
+  int32_t status; /* exit status, when signal is 0 */
+  int32_t signal; /* or death by this signal */
+};
+
+/* The deputy's exit status when its remote part vanished without a word (node or agent gone). */
+#define MOSIX_EXIT_LOST 112
+
+#endif /* MOSIX_INTERCEPTOR_FORWARD_PROTOCOL_H_ */

@@ -1,0 +1,26 @@
+// Marshalling of forwarded system calls, driven by the syscall table: the remote side encodes a
+// call and applies the return to the program's memory; the deputy decodes, executes, encodes.
+// Freestanding (see shim.cc's rules). Internal to interceptor/.
+#ifndef MOSIX_INTERCEPTOR_INTERNAL_MARSHAL_H_
+#define MOSIX_INTERCEPTOR_INTERNAL_MARSHAL_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "interceptor/syscall_table.h"
+
+namespace mosix::shim {
+
+// Remote side. Encodes nr(args) as a CALL message (header included) into out; returns its
+// length, or -1 if it cannot fit. args may be adjusted (lengths clamped to what fits).
+long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char* out, size_t cap);
+// Copies a RETURN's out data into the program's buffers; returns the call's result.
+long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload, size_t len);
+
+// Deputy side. Decodes a CALL payload, runs it, and encodes the RETURN (header included) into
+// out; returns its length. fds in `refused` (the deputy's own) answer EBADF.
+size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t cap, int refused_a, int refused_b);
+
+}  // namespace mosix::shim
+
+#endif  // MOSIX_INTERCEPTOR_INTERNAL_MARSHAL_H_

@@ -1,0 +1,286 @@
+// The shim away from home: Syscall User Dispatch sends every system call made outside the
+// shim's text here (SIGSYS), and the syscall table decides: run it locally, answer it (getpid),
+// forward it to the deputy at home over the link, or refuse it. Freestanding: see shim.cc.
+#include <errno.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+
+#include "interceptor/channel_protocol.h"
+#include "interceptor/forward_protocol.h"
+#include "interceptor/internal/marshal.h"
+#include "interceptor/internal/raw.h"
+#include "interceptor/shim_info.h"
+#include "interceptor/syscall_table.h"
+
+extern "C" mosix_shim_info mosix_shim_info;
+
+// The restorer of the shim's SIGSYS handler, and the `syscall` a program's own rt_sigreturn is
+// re-issued from (it must come from the shim's text, which the dispatch lets through).
+asm(".text\n"
+    ".globl mosix_restorer\n.hidden mosix_restorer\n.type mosix_restorer,@function\n"
+    "mosix_restorer:\n"
+    "  mov $15, %eax\n"
+    ".globl mosix_syscall_gadget\n.hidden mosix_syscall_gadget\n"
+    "mosix_syscall_gadget:\n"
+    "  syscall\n"
+    "  hlt\n");
+extern "C" void mosix_restorer();
+extern "C" void mosix_syscall_gadget();
+
+namespace mosix::shim {
+namespace {
+
+constexpr int kLink = MOSIX_CHANNEL_FD;  // away from home the channel is the link to the deputy
+constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
+
+char g_req[MOSIX_FWD_MAX_MSG];
+char g_rep[MOSIX_FWD_MAX_MSG];
+
+// A row for forwarding a call with integer arguments only (kill of another process, ...).
+constexpr SyscallEntry kIntsOnly = {0, kForward, {{kInt, 0, 0}, {kInt, 0, 0}, {kInt, 0, 0}, {kInt, 0, 0}, {kInt, 0, 0}, {kInt, 0, 0}}, "", ""};
+
+[[noreturn]] void LinkLost() {
+  Say("mosix: the link to the home node is lost; this remote part of the process ends\n");
+  Syscall(SYS_exit_group, MOSIX_EXIT_LOST);
+  __builtin_unreachable();
+}
+
+long Forward(const SyscallEntry& e, long nr, long args[6]) {
+  uint32_t id = ++mosix_shim_info.call_id;
+  long n = EncodeCall(e, nr, args, id, g_req, sizeof g_req);
+  if (n < 0) return -E2BIG;
+  if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
+  for (;;) {
+    mosix_fwd_header h;
+    if (!RecvAll(kLink, &h, sizeof h) || h.magic != MOSIX_FWD_MAGIC || h.len > sizeof g_rep) LinkLost();
+    if (!RecvAll(kLink, g_rep, h.len)) LinkLost();
+    if (h.type == MOSIX_FWD_RETURN && h.id == id) return ApplyReturn(e, args, g_rep, h.len);
+    // Anything else is a reply to a call made before the process moved: already answered.
+  }
+}
+
+long ForwardInts(long nr, long a0, long a1 = 0, long a2 = 0, long a3 = 0) {
+  long args[6] = {a0, a1, a2, a3, 0, 0};
+  SyscallEntry e = kIntsOnly;
+  e.nr = static_cast<uint16_t>(nr);
+  return Forward(e, nr, args);
+}
+
+void SendExit(int status, int sig) {
+  struct {
+    mosix_fwd_header h;
+    mosix_fwd_exit x;
+  } msg = {{MOSIX_FWD_MAGIC, MOSIX_FWD_EXIT, sizeof(mosix_fwd_exit), 0}, {status, sig}};
+  SendAll(kLink, &msg, sizeof msg);
+}
+
+long Unsupported(const SyscallEntry* e, long nr) {
+  if (mosix_shim_info.flags & MOSIX_SHIM_ERROR_ON_UNSUPPORTED) return -ENOSYS;
+  char num[24];
+  const char* name = e ? e->name : Decimal(nr, num);
+  const char* note = e ? e->note : "unknown system call";
+  static char msg[512];
+  size_t k = 0;
+  const char* parts[] = {"mosix: system call ", name, " is not supported away from home (", note,
+                         "); the process is killed. Run it with mosrun -e to make such calls fail with ENOSYS instead.\n"};
+  for (const char* s : parts) {
+    for (size_t i = 0; s[i] && k < sizeof msg - 1; ++i) msg[k++] = s[i];
+  }
+  long args[6] = {2, reinterpret_cast<long>(msg), static_cast<long>(k), 0, 0, 0};
+  Forward(*LookupSyscall(SYS_write), SYS_write, args);  // on the home's stderr
+  SendExit(0, SIGKILL);
+  Syscall(SYS_kill, Syscall(SYS_getpid), SIGKILL);
+  __builtin_unreachable();
+}
+
+// write/pwrite bigger than one message go in pieces, as the kernel would do them.
+long ForwardWrite(const SyscallEntry& e, long nr, long args[6]) {
+  long total = 0;
+  long left = args[2];
+  for (;;) {
+    long chunk[6] = {args[0], args[1] + total, left, nr == SYS_pwrite64 ? args[3] + total : args[3], args[4], args[5]};
+    long r = Forward(e, nr, chunk);
+    if (r < 0) return total > 0 ? total : r;
+    total += r;
+    left -= r;
+    if (left <= 0 || r < chunk[2] || r == 0) return total;
+  }
+}
+
+// A file mapping: the contents come from the home's file into an anonymous mapping here.
+long MapFile(long args[6]) {
+  long addr = args[0], len = args[1], prot = args[2], flags = args[3], fd = args[4], off = args[5];
+  if ((flags & MAP_SHARED) && (prot & PROT_WRITE)) {
+    return Unsupported(nullptr, SYS_mmap);  // writable shared file mappings cannot be kept coherent
+  }
+  long anon_flags = (flags & ~(MAP_SHARED | MAP_SHARED_VALIDATE)) | MAP_PRIVATE | MAP_ANONYMOUS;
+  long at = Syscall(SYS_mmap, addr, len, PROT_READ | PROT_WRITE, anon_flags, -1, 0);
+  if (at < 0 && at > -4096) return at;
+  for (long done = 0; done < len;) {
+    long piece[6] = {fd, at + done, len - done, off + done, 0, 0};
+    long r = Forward(*LookupSyscall(SYS_pread64), SYS_pread64, piece);
+    if (r < 0) {
+      Syscall(SYS_munmap, at, len);
+      return r;
+    }
+    if (r == 0) break;  // past the end of the file: zeros, as the kernel gives up to the page end
+    done += r;
+  }
+  if (prot != (PROT_READ | PROT_WRITE)) Syscall(SYS_mprotect, at, len, prot);
+  return at;
+}
+
+struct KernelSigaction {
+  uint64_t handler, flags, restorer, mask;
+};
+
+long Local(long nr, long args[6]) {
+  switch (nr) {
+    case SYS_exit_group:
+    case SYS_exit:
+      SendExit(static_cast<int>(args[0]), 0);
+      return Syscall(nr, args[0]);
+    case SYS_mmap:
+      if (!(args[3] & MAP_ANONYMOUS) && static_cast<int>(args[4]) >= 0) return MapFile(args);
+      break;
+    case SYS_rt_sigaction:
+      if (args[0] == SIGSYS) {
+        // SIGSYS belongs to the shim while away: the program's wish is kept aside.
+        auto* keep = reinterpret_cast<KernelSigaction*>(mosix_shim_info.program_sigsys);
+        KernelSigaction old = *keep;
+        if (args[1]) *keep = *reinterpret_cast<const KernelSigaction*>(args[1]);
+        if (args[2]) *reinterpret_cast<KernelSigaction*>(args[2]) = old;
+        return 0;
+      }
+      if (args[1]) {
+        KernelSigaction act = *reinterpret_cast<const KernelSigaction*>(args[1]);
+        act.mask &= ~kSigsysBit;  // SIGSYS blocked in a handler would kill the process
+        return Syscall(nr, args[0], reinterpret_cast<long>(&act), args[2], args[3]);
+      }
+      break;
+    case SYS_rt_sigprocmask:
+      if (args[1]) {
+        uint64_t set = *reinterpret_cast<const uint64_t*>(args[1]);
+        if (args[0] != SIG_UNBLOCK) set &= ~kSigsysBit;
+        return Syscall(nr, args[0], reinterpret_cast<long>(&set), args[2], args[3]);
+      }
+      break;
+    default:
+      break;
+  }
+  return Syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+}
+
+long Virtual(long nr, long args[6]) {
+  long home = mosix_shim_info.home_pid;
+  long self = Syscall(SYS_getpid);
+  switch (nr) {
+    case SYS_getpid:
+    case SYS_gettid:
+      return home;
+    case SYS_kill:
+      return args[0] == home ? Syscall(SYS_kill, self, args[1]) : ForwardInts(nr, args[0], args[1]);
+    case SYS_tkill:
+      return args[0] == home ? Syscall(SYS_tkill, self, args[1]) : ForwardInts(nr, args[0], args[1]);
+    case SYS_tgkill:
+      return args[0] == home ? Syscall(SYS_tgkill, self, self, args[2]) : ForwardInts(nr, args[0], args[1], args[2]);
+    case SYS_rt_sigqueueinfo:
+      return args[0] == home ? Syscall(nr, self, args[1], args[2]) : -EPERM;
+    case SYS_rt_tgsigqueueinfo:
+      return args[0] == home ? Syscall(nr, self, self, args[2], args[3]) : -EPERM;
+    default:
+      return -ENOSYS;
+  }
+}
+
+// ioctl: the terminal requests whose argument layout is known are forwarded with it.
+long Ioctl(long args[6]) {
+  ArgSpec spec = {kInt, 0, 0};
+  switch (args[1]) {
+    case 0x5401: spec = {kOut, kFixed, 60}; break;  // TCGETS
+    case 0x5402: case 0x5403: case 0x5404: spec = {kIn, kFixed, 60}; break;  // TCSETS*
+    case 0x5413: spec = {kOut, kFixed, 8}; break;   // TIOCGWINSZ
+    case 0x5414: spec = {kIn, kFixed, 8}; break;    // TIOCSWINSZ
+    case 0x540f: case 0x541b: spec = {kOut, kFixed, 4}; break;  // TIOCGPGRP, FIONREAD
+    case 0x5410: spec = {kIn, kFixed, 4}; break;    // TIOCSPGRP
+    case 0x5421: case 0x5451: case 0x5450: break;   // FIONBIO(int*)... see below
+    default: return -ENOTTY;
+  }
+  if (args[1] == 0x5421) spec = {kIn, kFixed, 4};  // FIONBIO
+  SyscallEntry e = kIntsOnly;
+  e.nr = SYS_ioctl;
+  e.args[2] = spec;
+  return Forward(e, SYS_ioctl, args);
+}
+
+long ForwardCall(const SyscallEntry& e, long nr, long args[6]) {
+  switch (nr) {
+    case SYS_close:
+      if (args[0] == kLink) return -EBADF;
+      break;
+    case SYS_dup2:
+    case SYS_dup3:
+      if (args[1] == kLink) return -EBADF;
+      break;
+    case SYS_write:
+    case SYS_pwrite64:
+      if (static_cast<unsigned long>(args[2]) > MOSIX_FWD_MAX_DATA) return ForwardWrite(e, nr, args);
+      break;
+    case SYS_ioctl:
+      return Ioctl(args);
+    case SYS_fcntl:
+      if (args[1] == 5 || args[1] == 6 || args[1] == 7 || args[1] == 36 || args[1] == 37 || args[1] == 38) {
+        SyscallEntry locks = kIntsOnly;  // F_GETLK/F_SETLK/F_SETLKW and the OFD ones: struct flock
+        locks.nr = SYS_fcntl;
+        locks.args[2] = {kInOut, kFixed, 32};
+        return Forward(locks, nr, args);
+      }
+      break;
+    default:
+      break;
+  }
+  return Forward(e, nr, args);
+}
+
+long Dispatch(long nr, long args[6]) {
+  const SyscallEntry* e = LookupSyscall(nr);
+  if (!e) return Unsupported(nullptr, nr);
+  switch (e->policy) {
+    case kLocal: return Local(nr, args);
+    case kVirtual: return Virtual(nr, args);
+    case kForward: return ForwardCall(*e, nr, args);
+    default: return Unsupported(e, nr);
+  }
+}
+
+}  // namespace
+}  // namespace mosix::shim
+
+// The shim's own libc replacements (close, dup2, ...) call this away from home: their raw calls
+// come from the shim's text, which the dispatch lets through, so they must be routed by hand.
+// Signals are blocked meanwhile: a handler's system call would reuse the forwarding buffers.
+extern "C" __attribute__((visibility("hidden"))) long mosix_dispatch(long nr, long a0, long a1, long a2, long a3) {
+  uint64_t all = ~0ull, old = 0;
+  mosix::shim::Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all), reinterpret_cast<long>(&old), 8);
+  long args[6] = {a0, a1, a2, a3, 0, 0};
+  long r = mosix::shim::Dispatch(nr, args);
+  mosix::shim::Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
+  return r;
+}
+
+// Runs with every signal blocked (the agent installs it so), on the program's stack.
+extern "C" __attribute__((visibility("hidden"))) void mosix_sigsys_handler(int, siginfo_t* info, void* ctx) {
+  greg_t* g = static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs;
+  long nr = info->si_syscall;
+  if (nr == SYS_rt_sigreturn) {
+    // The program's signal handler is done: reissue its sigreturn from the shim's text, on its
+    // own stack, once this handler has returned.
+    g[REG_RIP] = reinterpret_cast<greg_t>(&mosix_syscall_gadget);
+    g[REG_RAX] = SYS_rt_sigreturn;
+    return;
+  }
+  long args[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
+  g[REG_RAX] = mosix::shim::Dispatch(nr, args);
+}

@@ -1,0 +1,36 @@
+/* What the agent needs to know of the shim inside a process, exported as the symbol
+ * `mosix_shim_info`: the agent finds it in libmosix.so's dynamic symbols, adds the mapping's
+ * base, and reads or writes it with ptrace-level memory access. Plain C. */
+#ifndef MOSIX_INTERCEPTOR_SHIM_INFO_H_
+#define MOSIX_INTERCEPTOR_SHIM_INFO_H_
+
+#include <stdint.h>
+
+#define MOSIX_SHIM_INFO_SYMBOL "mosix_shim_info"
+#define MOSIX_SHIM_INFO_VERSION 1
+
+enum mosix_shim_mode {
+  MOSIX_MODE_HOME = 0,   /* the program runs at home: the shim does almost nothing */
+  MOSIX_MODE_REMOTE = 1, /* away from home: Syscall User Dispatch traps, the table decides */
+  MOSIX_MODE_DEPUTY = 2, /* the home process serving its remote part (mosix_deputy_main) */
+};
+
+/* mosrun -e: unsupported calls fail with ENOSYS instead of killing the program. */
+#define MOSIX_SHIM_ERROR_ON_UNSUPPORTED 1u
+
+struct mosix_shim_info {
+  uint32_t version;
+  uint32_t mode;
+  int32_t home_pid; /* what getpid() answers while away */
+  uint32_t flags;
+  uint8_t selector; /* Syscall User Dispatch selector: 0 allow, 1 block */
+  uint8_t pad[7];
+  uint64_t sigsys_handler; /* void (int, siginfo_t*, void*) */
+  uint64_t sigreturn;      /* restorer: rt_sigreturn issued from the shim's text */
+  uint64_t deputy_entry;   /* void (long link_fd), never returns */
+  uint64_t program_sigsys[4]; /* the program's own SIGSYS action, kept aside while away */
+  uint32_t call_id;
+  uint32_t pad2;
+};
+
+#endif /* MOSIX_INTERCEPTOR_SHIM_INFO_H_ */
