@@ -61,7 +61,7 @@ void FillRegs(const user_regs_struct& r, image::GpRegs* g) {
 }
 
 // Mappings, refusing what cannot be stored.
-absl::Status DumpVmas(const std::vector<MapEntry>& maps, image::Mm* mm) {
+absl::Status DumpVmas(const std::vector<MapEntry>& maps, bool inline_files, image::Mm* mm) {
   for (const MapEntry& e : maps) {
     ASSIGN_OR_RETURN(image::Vma::Kind kind, internal::ClassifyVma(e));
     image::Vma* v = mm->add_vmas();
@@ -79,6 +79,10 @@ absl::Status DumpVmas(const std::vector<MapEntry>& maps, image::Mm* mm) {
       v->set_inode(st.st_ino);
       v->set_file_size(st.st_size);
       v->set_file_mtime_ns(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+      if (inline_files) {
+        v->set_kind(image::Vma::ANON);  // all its pages go into the image (see CollectPages)
+        v->set_shared(false);
+      }
     }
   }
   return absl::OkStatus();
@@ -126,7 +130,14 @@ absl::StatusOr<std::vector<image::PageBatch>> CollectPages(pid_t pid, const imag
     bool all = v.kind() == image::Vma::ANON_SHARED ||
                (v.kind() == image::Vma::ANON && !v.path().empty() && v.path()[0] == '/');
     if (all) {
-      add_run(v.start(), npages);
+      // A file's pages stop at its end (beyond it there is nothing to read); an inaccessible
+      // region of a file mapping (alignment gaps of libraries) holds nothing the program sees.
+      if (v.file_size() > 0) {
+        if (v.prot() == 0) continue;
+        uint64_t in_file = v.file_size() > v.pgoff() ? (v.file_size() - v.pgoff() + kPage - 1) / kPage : 0;
+        npages = std::min(npages, in_file);
+      }
+      if (npages) add_run(v.start(), npages);
       continue;
     }
     if (v.kind() != image::Vma::ANON && v.kind() != image::Vma::STACK && v.kind() != image::Vma::FILE_PRIVATE) continue;
@@ -295,7 +306,7 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   image::Core core;
   // Everything that can refuse comes first, so a refusal writes nothing.
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
-  RETURN_IF_ERROR(DumpVmas(maps, core.mutable_mm()));
+  RETURN_IF_ERROR(DumpVmas(maps, options.inline_files, core.mutable_mm()));
   ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(pid, options.channel_fd));
   for (auto& fd : fds) *core.mutable_files()->add_fds() = fd;
 

@@ -17,6 +17,9 @@ struct DumpOptions {
   image::MosixOptions mosix_options;  // carried in the image
   // Leave the process stopped and traced-free (SIGSTOP'd) instead of running; for migration.
   bool leave_stopped = false;
+  // Store the contents of file mappings too (as anonymous memory), so the image needs none of
+  // the process's files where it is restored: for moves to other nodes.
+  bool inline_files = false;
 };
 
 struct DumpResult {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "base/status.h"
 #include "checkpoint/internal/layout.h"
+#include "checkpoint/internal/release.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/remote_syscalls.h"
 
@@ -28,18 +29,10 @@ bool IsParkPage(const MapEntry& e) {
 
 }  // namespace
 
-absl::Status Park(Task& task) {
-  ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(task.pid()));
-  std::vector<internal::Range> used;
-  for (const MapEntry& e : maps) used.push_back({e.start, e.end});
-  auto hole = internal::FindHole(used, kPage, 0x10000000, 0x7ffffffff000);
-  if (!hole) return absl::ResourceExhaustedError("no room for the parking page");
-  uint64_t park = *hole;
-  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
-  RETURN_IF_ERROR(rs.Call("mmap", "parking page", SYS_mmap, park, kPage, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0).status());
-  RETURN_IF_ERROR(task.WriteMem(park, kParkCode, sizeof kParkCode));
-  RETURN_IF_ERROR(rs.Call("mprotect", "parking page", SYS_mprotect, park, kPage, PROT_READ | PROT_EXEC).status());
+namespace internal {
+
+absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
+                            const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi) {
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   itimerval zero{};
   RETURN_IF_ERROR(task.Write(RemotePtr<itimerval>(scratch), zero));
@@ -55,19 +48,45 @@ absl::Status Park(Task& task) {
   rs.Forget();
   for (const MapEntry& e : maps) {
     if (e.IsSpecial()) continue;
+    bool kept = false;
+    for (const Range& k : keep) kept = kept || (e.start >= k.start && e.end <= k.end);
+    if (kept) continue;
     auto r = rs.Call("munmap", absl::StrFormat("%#x-%#x", e.start, e.end), SYS_munmap, e.start, e.size());
-    if (!r.ok()) return absl::AbortedError(absl::StrCat("parking failed: ", r.status().message()));
+    if (!r.ok()) return absl::AbortedError(absl::StrCat("releasing memory failed: ", r.status().message()));
   }
   user_regs_struct regs = rs.saved_regs();
-  regs.rip = park;
-  regs.rsp = park + kPage;
-  regs.rax = SYS_pause;
+  regs.rip = rip;
+  regs.rsp = rsp;
+  regs.rdi = rdi;
+  regs.rax = 0;
   regs.orig_rax = static_cast<uint64_t>(-1);
   absl::Status s = task.SetRegs(regs);
   if (s.ok()) s = task.SetSigmask(~0ull);
   if (s.ok()) s = task.Detach();
-  if (!s.ok()) return absl::AbortedError(absl::StrCat("parking failed: ", s.message()));
+  if (!s.ok()) return absl::AbortedError(absl::StrCat("releasing memory failed: ", s.message()));
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> MapHole(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps, uint64_t size,
+                                 int prot) {
+  std::vector<Range> used;
+  for (const MapEntry& e : maps) used.push_back({e.start, e.end});
+  auto hole = FindHole(used, size, 0x10000000, 0x7ffffffff000);
+  if (!hole) return absl::ResourceExhaustedError("no room in the address space");
+  RETURN_IF_ERROR(rs.Call("mmap", "private page", SYS_mmap, *hole, size, prot,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0).status());
+  return *hole;
+}
+
+}  // namespace internal
+
+absl::Status Park(Task& task) {
+  ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(task.pid()));
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
+  ASSIGN_OR_RETURN(uint64_t park, internal::MapHole(task, rs, maps, kPage, PROT_READ | PROT_WRITE));
+  RETURN_IF_ERROR(task.WriteMem(park, kParkCode, sizeof kParkCode));
+  RETURN_IF_ERROR(rs.Call("mprotect", "parking page", SYS_mprotect, park, kPage, PROT_READ | PROT_EXEC).status());
+  return internal::ReleaseAndJump(task, rs, maps, {{park, park + kPage}}, park, park + kPage, 0);
 }
 
 bool IsParked(pid_t pid) {

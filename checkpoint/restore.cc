@@ -21,6 +21,7 @@
 #include "checkpoint/internal/layout.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/remote_syscalls.h"
+#include "interceptor/shim_info.h"
 
 namespace mosix {
 namespace {
@@ -231,11 +232,15 @@ absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
   return r.status();
 }
 
-absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, bool requeue_pending) {
+constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
+constexpr uint64_t kSaRestorer = 0x04000000;  // SA_RESTORER: not in glibc's headers
+
+absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, bool requeue_pending, bool remote) {
   Task* task = rs.task();
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   for (const image::SigAction& a : core.signals().actions()) {
-    KernelSigaction ka{a.handler(), a.flags(), a.restorer(), a.mask()};
+    // Away from home SIGSYS is the shim's: blocked inside a handler it would kill the process.
+    KernelSigaction ka{a.handler(), a.flags(), a.restorer(), remote ? a.mask() & ~kSigsysBit : a.mask()};
     RETURN_IF_ERROR(task->Write(RemotePtr<KernelSigaction>(scratch), ka));
     RETURN_IF_ERROR(rs.Call("rt_sigaction", absl::StrCat("signal ", a.signo()), SYS_rt_sigaction, a.signo(),
                             scratch, 0, 8).status());
@@ -259,8 +264,10 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
   }
   const image::Process& p = core.process();
   RETURN_IF_ERROR(rs.Call("umask", "", SYS_umask, p.umask()).status());
-  ASSIGN_OR_RETURN(uint64_t cwd, rs.PutString(p.cwd()));
-  RETURN_IF_ERROR(rs.Call("chdir", p.cwd(), SYS_chdir, cwd).status());
+  if (!remote) {  // away from home the cwd is the deputy's
+    ASSIGN_OR_RETURN(uint64_t cwd, rs.PutString(p.cwd()));
+    RETURN_IF_ERROR(rs.Call("chdir", p.cwd(), SYS_chdir, cwd).status());
+  }
   RETURN_IF_ERROR(rs.Call("personality", "", SYS_personality, p.personality()).status());
   if (p.clear_child_tid()) RETURN_IF_ERROR(rs.Call("set_tid_address", "", SYS_set_tid_address, p.clear_child_tid()).status());
   if (p.robust_list_head()) {
@@ -295,6 +302,36 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
   return absl::OkStatus();
 }
 
+// Switches the restored process's shim to remote mode: the shim's SIGSYS handler (every signal
+// blocked while it runs), the mode in mosix_shim_info, and Syscall User Dispatch for all code
+// outside the shim's text. The calls go through a `syscall` inside that text, so that once the
+// dispatch is on they are not trapped themselves.
+absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r) {
+  std::string text(r.text_end - r.text_start, '\0');
+  RETURN_IF_ERROR(target.ReadMem(r.text_start, text.data(), text.size()));
+  size_t at = text.find("\x0f\x05");
+  if (at == std::string::npos) return absl::DataLossError("no syscall instruction in the shim's text");
+  ASSIGN_OR_RETURN(mosix_shim_info info, target.Read(RemotePtr<mosix_shim_info>(r.shim_info)));
+  if (info.version != MOSIX_SHIM_INFO_VERSION) {
+    return absl::FailedPreconditionError(absl::StrCat("the process's shim is version ", info.version, ", this agent speaks ",
+                                                      MOSIX_SHIM_INFO_VERSION));
+  }
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&target, r.text_start + at));
+  info.mode = MOSIX_MODE_REMOTE;
+  info.selector = 1;  // SYSCALL_DISPATCH_FILTER_BLOCK
+  RETURN_IF_ERROR(target.Write(RemotePtr<mosix_shim_info>(r.shim_info), info));
+  ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
+  KernelSigaction ka{info.sigsys_handler, SA_SIGINFO | kSaRestorer, info.sigreturn, ~0ull};
+  RETURN_IF_ERROR(target.Write(RemotePtr<KernelSigaction>(scratch), ka));
+  RETURN_IF_ERROR(rs.Call("rt_sigaction", "SIGSYS", SYS_rt_sigaction, SIGSYS, scratch, 0, 8).status());
+  RETURN_IF_ERROR(rs.Call("munmap", "scratch", SYS_munmap, scratch, kPage).status());
+  // PR_SET_SYSCALL_USER_DISPATCH = 59, PR_SYS_DISPATCH_ON = 1
+  RETURN_IF_ERROR(rs.Call("prctl(PR_SET_SYSCALL_USER_DISPATCH)", "", SYS_prctl, 59, 1, r.text_start,
+                          r.text_end - r.text_start, r.shim_info + offsetof(mosix_shim_info, selector)).status());
+  rs.Forget();
+  return absl::OkStatus();
+}
+
 // Everything after the target's own memory is gone.
 absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& image, const RestoreOptions& options,
                          const std::vector<MapEntry>& cur_maps, uint64_t tramp, std::vector<Range> used) {
@@ -304,26 +341,28 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& im
   // Worker threads fill the pages while this (the tracer) thread restores the rest.
   absl::Status pages_status;
   std::thread pages([&] { pages_status = WritePages(target, image); });
-  absl::Status status = options.same_process ? absl::OkStatus() : RestoreFds(rs, core, options);
+  bool remote = options.remote.enabled;
+  absl::Status status = options.same_process || remote ? absl::OkStatus() : RestoreFds(rs, core, options);
   if (status.ok()) status = RestoreMm(rs, core);
-  if (status.ok()) status = RestoreSignalsAndMisc(rs, core, /*requeue_pending=*/!options.same_process);
+  if (status.ok()) status = RestoreSignalsAndMisc(rs, core, /*requeue_pending=*/!options.same_process, remote);
   pages.join();
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(pages_status);
   user_regs_struct regs = ToRegs(core.cpu().regs());
   regs.orig_rax = static_cast<uint64_t>(-1);
-  if (core.process().pid() != target.pid() && regs.fs_base) {
+  if (core.process().pid() != target.pid() && regs.fs_base && !remote) {
     // glibc caches the thread's tid in its TCB; a recovered process has a new one.
     RemotePtr<int32_t> tid(regs.fs_base + kGlibcTidOffset);
     auto old = target.Read(tid);
     if (old.ok() && *old == core.process().pid()) RETURN_IF_ERROR(target.Write(tid, static_cast<int32_t>(target.pid())));
   }
-  // Last injected call: the trampoline unmaps itself; we are stopped at its exit.
+  // The trampoline unmaps itself; we are stopped at its exit.
   RETURN_IF_ERROR(rs.Call("munmap", "trampoline", SYS_munmap, tramp, kTrampolineSize).status());
   rs.Forget();
+  if (remote) RETURN_IF_ERROR(EnableRemote(target, options.remote));
   RETURN_IF_ERROR(target.SetRegs(regs));
   RETURN_IF_ERROR(target.SetXstate(core.cpu().xsave()));
-  RETURN_IF_ERROR(target.SetSigmask(core.signals().blocked()));
+  RETURN_IF_ERROR(target.SetSigmask(remote ? core.signals().blocked() & ~kSigsysBit : core.signals().blocked()));
   return target.Detach();
 }
 
@@ -360,7 +399,7 @@ absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& opt
     }
   }
   for (const image::Fd& fd : core.files().fds()) {
-    if (options.same_process) break;  // its fds are the real ones, still open
+    if (options.same_process || options.remote.enabled) break;  // real fds stay home
     if (fd.kind() == image::Fd::STDIO || options.fd_overrides.count(fd.fd())) continue;
     struct stat st;
     if (::stat(fd.path().c_str(), &st) != 0) {
@@ -374,7 +413,7 @@ absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& opt
     if (fd < 0) return absl::InvalidArgumentError(absl::StrCat("-O: bad fd ", fd));
   }
   struct stat st;
-  if (::stat(core.process().cwd().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (!options.remote.enabled && (::stat(core.process().cwd().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
     return absl::NotFoundError(absl::StrCat("working directory ", core.process().cwd(), " is missing"));
   }
   return absl::OkStatus();

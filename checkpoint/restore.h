@@ -24,6 +24,14 @@ struct RestoreOptions {
   // home into the deputy): its fds are the real ones and stay all as they are, and the signals
   // pending at checkpoint time are still pending in it, so they are not queued again.
   bool same_process = false;
+  // Restore as a process away from home: no fds but keep_fds (the link to the deputy), no
+  // cwd, glibc's cached tid kept (it is the home pid), SIGSYS out of every mask, and at the
+  // end the shim switched to remote mode with Syscall User Dispatch on.
+  struct Remote {
+    bool enabled = false;
+    uint64_t shim_info = 0;  // address of mosix_shim_info in the image's address space
+    uint64_t text_start = 0, text_end = 0;  // the shim's executable mapping
+  } remote;
 };
 
 // Everything that can be checked without touching a target: the image fits this machine

@@ -31,7 +31,8 @@ std::string MakeTempDir(const std::string& name) {
 
 namespace {
 
-Child Fork(const std::vector<std::string>* argv, const std::string& out_path, bool stdin_pipe) {
+Child Fork(const std::vector<std::string>* argv, const std::string& out_path, bool stdin_pipe,
+           const std::vector<std::string>& env, int extra_fd, int extra_at) {
   int p[2] = {-1, -1};
   if (stdin_pipe && pipe2(p, O_CLOEXEC) != 0) abort();
   pid_t pid = fork();
@@ -41,7 +42,14 @@ Child Fork(const std::vector<std::string>* argv, const std::string& out_path, bo
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
-    syscall(SYS_close_range, 3, ~0u, 0);
+    if (extra_fd >= 0) {
+      dup2(extra_fd, extra_at);
+      syscall(SYS_close_range, 3, extra_at - 1, 0);
+      syscall(SYS_close_range, extra_at + 1, ~0u, 0);
+    } else {
+      syscall(SYS_close_range, 3, ~0u, 0);
+    }
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
     if (!argv) {
       for (;;) pause();
     }
@@ -62,12 +70,13 @@ Child Fork(const std::vector<std::string>* argv, const std::string& out_path, bo
 
 }  // namespace
 
-Child Spawn(const std::vector<std::string>& argv, const std::string& out_path, bool stdin_pipe) {
-  return Fork(&argv, out_path, stdin_pipe);
+Child Spawn(const std::vector<std::string>& argv, const std::string& out_path, bool stdin_pipe,
+            const std::vector<std::string>& env) {
+  return Fork(&argv, out_path, stdin_pipe, env, -1, -1);
 }
 
-Child SpawnBlank(const std::string& out_path, bool stdin_pipe) {
-  Child c = Fork(nullptr, out_path, stdin_pipe);
+Child SpawnBlank(const std::string& out_path, bool stdin_pipe, int extra_fd, int extra_at) {
+  Child c = Fork(nullptr, out_path, stdin_pipe, {}, extra_fd, extra_at);
   // Only once it waits in pause() has it finished setting up its stdio.
   if (!WaitForSyscall(c.pid, SYS_pause)) abort();
   return c;

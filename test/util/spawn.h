@@ -18,10 +18,13 @@ struct Child {
   int stdin_fd = -1;  // our end of its stdin pipe, or -1 (stdin is /dev/null)
 };
 
-// Forks and execs argv with stdout and stderr to out_path and fds 3.. closed.
-Child Spawn(const std::vector<std::string>& argv, const std::string& out_path, bool stdin_pipe = false);
-// Forks a child that only waits, with fds 3.. closed: a target to restore into.
-Child SpawnBlank(const std::string& out_path, bool stdin_pipe = false);
+// Forks and execs argv with stdout and stderr to out_path and fds 3.. closed; env entries
+// ("NAME=value") are added to its environment.
+Child Spawn(const std::vector<std::string>& argv, const std::string& out_path, bool stdin_pipe = false,
+            const std::vector<std::string>& env = {});
+// Forks a child that only waits, with fds 3.. closed (but extra_fd, given to it as fd
+// extra_at): a target to restore into.
+Child SpawnBlank(const std::string& out_path, bool stdin_pipe = false, int extra_fd = -1, int extra_at = -1);
 // Polls until the file contains `text` (deadline: 60 s). Returns whether it appeared.
 bool WaitForText(const std::string& path, const std::string& text, double seconds = 60);
 // Polls /proc/PID/syscall until the process sits in system call nr (deadline: 60 s).

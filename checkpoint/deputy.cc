@@ -1,0 +1,49 @@
+#include "checkpoint/deputy.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "checkpoint/internal/release.h"
+#include "checkpoint/procfs.h"
+#include "checkpoint/remote_syscalls.h"
+#include "interceptor/shim_info.h"
+
+namespace mosix {
+namespace {
+
+constexpr uint64_t kStackSize = 256 * 1024;
+
+}  // namespace
+
+absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, int fd) {
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
+  ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(4096));
+  RETURN_IF_ERROR(task.WriteMem(scratch, addr, len));
+  ASSIGN_OR_RETURN(long s, rs.Call("socket", "link", SYS_socket, addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  auto connected = rs.Call("connect", "link", SYS_connect, s, scratch, len);
+  absl::Status status = connected.status();
+  if (status.ok() && s != fd) status = rs.Call("dup3", "link", SYS_dup3, s, fd, O_CLOEXEC).status();
+  if (s != fd) (void)rs.Raw(SYS_close, s);
+  return status;
+}
+
+absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd) {
+  ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(shim.info)));
+  if (info.version != MOSIX_SHIM_INFO_VERSION || info.deputy_entry < shim.text_start || info.deputy_entry >= shim.text_end) {
+    return absl::FailedPreconditionError(absl::StrCat("pid ", task.pid(), ": its shim cannot act as a deputy (version ", info.version, ")"));
+  }
+  ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(task.pid()));
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
+  ASSIGN_OR_RETURN(uint64_t stack, internal::MapHole(task, rs, maps, kStackSize, PROT_READ | PROT_WRITE));
+  std::vector<internal::Range> keep = {{stack, stack + kStackSize}};
+  for (const MapEntry& e : shim.mappings) keep.push_back({e.start, e.end});
+  // At a function's entry rsp + 8 is 16-byte aligned (as after a call).
+  return internal::ReleaseAndJump(task, rs, maps, keep, info.deputy_entry, stack + kStackSize - 8, link_fd);
+}
+
+}  // namespace mosix

@@ -1,0 +1,24 @@
+// Releasing a process's memory and sending it elsewhere in its own code: shared by Park and
+// Deputize. Internal to checkpoint/.
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "checkpoint/internal/layout.h"
+#include "checkpoint/procfs.h"
+#include "checkpoint/remote_syscalls.h"
+#include "checkpoint/task.h"
+
+namespace mosix::internal {
+
+// Stops interval timers, unregisters rseq, unmaps every mapping of `maps` not inside `keep`
+// (the kernel's special mappings stay), then sets rip/rsp/rdi, blocks every signal and
+// detaches. Failures after the first unmap are Aborted: the process cannot go back.
+absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
+                            const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi);
+
+// Maps `size` bytes of anonymous memory in a hole of the process and returns their address.
+absl::StatusOr<uint64_t> MapHole(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps, uint64_t size, int prot);
+
+}  // namespace mosix::internal
