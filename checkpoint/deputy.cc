@@ -38,7 +38,7 @@ absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd) {
     return absl::FailedPreconditionError(absl::StrCat("pid ", task.pid(), ": its shim cannot act as a deputy (version ", info.version, ")"));
   }
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(task.pid()));
-  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::CreateInVdso(&task));
   ASSIGN_OR_RETURN(uint64_t stack, internal::MapHole(task, rs, maps, kStackSize, PROT_READ | PROT_WRITE));
   std::vector<internal::Range> keep = {{stack, stack + kStackSize}};
   for (const MapEntry& e : shim.mappings) keep.push_back({e.start, e.end});

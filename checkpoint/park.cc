@@ -82,7 +82,7 @@ absl::StatusOr<uint64_t> MapHole(Task& task, RemoteSyscalls& rs, const std::vect
 
 absl::Status Park(Task& task) {
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(task.pid()));
-  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::CreateInVdso(&task));
   ASSIGN_OR_RETURN(uint64_t park, internal::MapHole(task, rs, maps, kPage, PROT_READ | PROT_WRITE));
   RETURN_IF_ERROR(task.WriteMem(park, kParkCode, sizeof kParkCode));
   RETURN_IF_ERROR(rs.Call("mprotect", "parking page", SYS_mprotect, park, kPage, PROT_READ | PROT_EXEC).status());

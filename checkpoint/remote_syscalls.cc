@@ -61,6 +61,12 @@ absl::StatusOr<RemoteSyscalls> RemoteSyscalls::Create(Task* task, uint64_t gadge
   return rs;
 }
 
+absl::StatusOr<RemoteSyscalls> RemoteSyscalls::CreateInVdso(Task* task) {
+  uint64_t gadget = FindVdsoSyscall(task);
+  if (gadget == 0) return absl::FailedPreconditionError(absl::StrCat(DescribePid(task->pid()), " has no vDSO with a syscall instruction"));
+  return Create(task, gadget);
+}
+
 RemoteSyscalls::RemoteSyscalls(RemoteSyscalls&& o) noexcept
     : task_(o.task_),
       saved_regs_(o.saved_regs_),

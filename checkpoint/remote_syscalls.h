@@ -21,6 +21,9 @@ class RemoteSyscalls {
  public:
   // gadget: address of a `syscall` instruction in the tracee, or 0 to find or make one.
   static absl::StatusOr<RemoteSyscalls> Create(Task* task, uint64_t gadget = 0);
+  // Injects through a `syscall` in the vDSO only: for work that unmaps the program's own code
+  // (parking, deputizing), where a gadget in libc would vanish under the next call.
+  static absl::StatusOr<RemoteSyscalls> CreateInVdso(Task* task);
 
   RemoteSyscalls(RemoteSyscalls&& o) noexcept;
   RemoteSyscalls& operator=(RemoteSyscalls&&) = delete;

@@ -8,6 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstring>
+
 #include <catch2/catch.hpp>
 
 #include "absl/strings/match.h"
@@ -43,20 +46,24 @@ TEST_CASE("a process moved away runs through its deputy and ends as it ends", "[
   auto shim = LocateShim(home.pid);
   INFO(shim.status().message());
   REQUIRE(shim.ok());
+  // An abstract socket with a random name: parallel runs (sandboxed, all with the same pids)
+  // must not meet each other's listener.
   int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::string sock = "/tmp/mosix-link." + std::to_string(getpid());
-  unlink(sock.c_str());
-  strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
-  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  uint64_t nonce = 0;
+  REQUIRE(getentropy(&nonce, sizeof nonce) == 0);
+  std::string name = "mosix-link-" + std::to_string(nonce);
+  memcpy(addr.sun_path + 1, name.data(), name.size());
+  socklen_t addr_len = offsetof(sockaddr_un, sun_path) + 1 + name.size();
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), addr_len) == 0);
   REQUIRE(listen(listener, 1) == 0);
-  absl::Status linked = InjectConnection(*task, reinterpret_cast<sockaddr*>(&addr), sizeof addr, MOSIX_LINK_FD);
+  absl::Status linked = InjectConnection(*task, reinterpret_cast<sockaddr*>(&addr), addr_len, MOSIX_LINK_FD);
   INFO(linked.message());
   REQUIRE(linked.ok());
   int link = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
   REQUIRE(link >= 0);
-  unlink(sock.c_str());
+  close(listener);
 
   // "Remote" side: a blank process with the link as its channel becomes the program.
   auto image = LoadImage(o.path);

@@ -12,6 +12,7 @@
 
 namespace mosix::internal {
 
+// rs must inject through the vDSO (RemoteSyscalls::CreateInVdso): the program's code goes.
 // Stops interval timers, unregisters rseq, unmaps every mapping of `maps` not inside `keep`
 // (the kernel's special mappings stay), then sets rip/rsp/rdi, blocks every signal and
 // detaches. Failures after the first unmap are Aborted: the process cannot go back.
