@@ -13,7 +13,7 @@ out=$("$MIGRATE" "$pid" freeze)
 [[ "$out" == "pid $pid frozen: image $MOSIX_STATE_DIR/frozen/$pid.img"* ]] || fail "freeze: $out"
 [[ -f "$MOSIX_STATE_DIR/frozen/$pid.img" ]] || fail "no frozen image"
 kill -0 "$pid" || fail "the frozen process is gone"
-[[ "$(cut -d' ' -f1 /proc/$pid/syscall)" == 34 ]] || fail "frozen process not waiting in pause(): $(cat /proc/$pid/syscall)"
+wait_until "the frozen process to wait in pause()" in_syscall "$pid" 34
 rss=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
 [[ $rss -lt 200 ]] || fail "frozen process still holds $rss kB"
 [[ "$(readlink /proc/$pid/fd/3)" == "$W/state.txt" ]] || fail "frozen process lost its fds"
