@@ -123,7 +123,8 @@ bool ChannelServer::Handle(int fd) {
         return true;
       }
       memcpy(&hello, payload.data(), sizeof hello);
-      table_->SetChannel(cred.pid, fd);
+      std::string node = table_->SetChannel(cred.pid, fd);
+      if (!node.empty() && on_start_on_) on_start_on_(cred.pid, node);
       return true;
     }
     case MOSIX_MSG_RESTORE:

@@ -2,6 +2,7 @@
 // recovery stubs ask to be turned into a checkpointed process (RESTORE).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -13,7 +14,9 @@ namespace mosix::agent {
 
 class ChannelServer {
  public:
-  explicit ChannelServer(ProcessTable* table) : table_(table) {}
+  // on_start_on(pid, node): a process registered with mosrun -r NODE said hello.
+  ChannelServer(ProcessTable* table, std::function<void(pid_t, std::string)> on_start_on)
+      : table_(table), on_start_on_(std::move(on_start_on)) {}
   ~ChannelServer();
 
   absl::Status Listen(const std::string& path);
@@ -27,6 +30,7 @@ class ChannelServer {
   void HandleRestore(int fd, pid_t pid, const std::string& payload);
 
   ProcessTable* table_;
+  std::function<void(pid_t, std::string)> on_start_on_;
   std::string path_;
   UniqueFd listener_;
   UniqueFd wake_;  // eventfd that Stop() signals

@@ -18,6 +18,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/arrivals.h"
 #include "agent/channel_server.h"
 #include "agent/checkpointer.h"
 #include "agent/cluster_config.h"
@@ -52,6 +53,7 @@ int Die(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && strcmp(argv[1], "--stub") == 0) mosix::agent::RunStub();  // see arrivals.h
   mosix::cluster::ClusterMap map = mosix::agent::SingleNodeMap();
   bool clustered = false;
   for (int i = 1; i < argc; ++i) {
@@ -93,12 +95,21 @@ int main(int argc, char** argv) {
 
   mosix::agent::ProcessTable table;
   mosix::agent::Checkpointer checkpointer(&table, state);
-  mosix::agent::ChannelServer channels(&table);
+  mosix::agent::Mover* mover_ptr = nullptr;
+  mosix::agent::ChannelServer channels(&table, [&mover_ptr](pid_t pid, std::string node) {
+    // mosrun -r NODE: the program runs; move it now, off the channel thread.
+    std::thread([&mover_ptr, pid, node] {
+      auto r = mover_ptr->Move(pid, node);
+      if (!r.ok()) fprintf(stderr, "mosixd: mosrun -r %s: pid %d stays home: %s\n", node.c_str(), pid, std::string(r.status().message()).c_str());
+    }).detach();
+  });
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};
   for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
   mosix::agent::Mover mover(&table, state, map);
-  mosix::agent::AgentService service(info, &table, &checkpointer, &mover);
+  mover_ptr = &mover;
+  mosix::agent::Arrivals arrivals(state, address);
+  mosix::agent::AgentService service(info, &table, &checkpointer, &mover, &arrivals);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());

@@ -1,21 +1,33 @@
 #include "agent/mover.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "agent/cluster_config.h"
 #include "base/file_util.h"
 #include "base/status.h"
+#include "checkpoint/deputy.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/remote_syscalls.h"
+#include "checkpoint/shim_locator.h"
 #include "checkpoint/image_format.h"
 #include "checkpoint/park.h"
 #include "checkpoint/restore.h"
 #include "checkpoint/task.h"
 #include "interceptor/channel_protocol.h"
+#include "interceptor/forward_protocol.h"
+#include "proto/agent.grpc.pb.h"
 
 namespace mosix::agent {
 namespace {
@@ -35,8 +47,15 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
   } else if (target == "continue" || target == "home" || target == map_.this_node()) {
     result = entry.state == "frozen" ? Continue(entry)
                                      : absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is running at home already"));
-  } else if (FindNode(map_, target)) {
-    result = absl::UnimplementedError(absl::StrCat("moving processes to other nodes (", target, ") is not implemented yet"));
+  } else if (const cluster::Node* node = FindNode(map_, target)) {
+    if (entry.state == "frozen") {
+      result = absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is frozen (migrate ", pid, " continue first)"));
+    } else if (entry.state == "remote") {
+      result = absl::UnimplementedError(absl::StrCat("pid ", pid, " is on ", entry.where,
+                                                     " already; moving it on from there is not implemented yet"));
+    } else {
+      result = ToNode(entry, *node);
+    }
   } else {
     std::vector<std::string> names;
     for (const auto& n : map_.nodes()) names.push_back(n.name());
@@ -72,6 +91,115 @@ absl::StatusOr<MoveResult> Mover::Freeze(ProcessEntry& entry) {
   entry.state = "frozen";
   entry.frozen_image = options.path;
   return MoveResult{entry.state, entry.frozen_image, Since(t0)};
+}
+
+namespace {
+
+absl::StatusOr<sockaddr_in> ParseAddress(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      inet_pton(AF_INET, address.substr(0, colon).c_str(), &a.sin_addr) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("bad link address '", address, "'"));
+  }
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  return a;
+}
+
+std::unique_ptr<Agent::Stub> PeerStub(const cluster::Node& node) {
+  return Agent::NewStub(grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
+}
+
+absl::Status Unreachable(const cluster::Node& node, const grpc::Status& s) {
+  return absl::UnavailableError(absl::StrCat("node ", node.name(), " (", node.address(), "): ", s.error_message()));
+}
+
+}  // namespace
+
+// Home side of a move to another node. Until the target has the process running, nothing of
+// the home process is given up: any failure leaves it running at home as it was.
+absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Node& node) {
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t pid = entry.pid;
+  auto shim = LocateShim(pid);
+  if (!shim.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " cannot move: ", shim.status().message()));
+  }
+  RETURN_IF_ERROR(Annotate(CheckCheckpointable(pid, entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1),
+                           absl::StrCat("pid ", pid, " cannot move")));
+  auto peer = PeerStub(node);
+  PrepareArrivalRequest prep;
+  prep.set_home_node(map_.this_node());
+  prep.set_home_pid(pid);
+  PrepareArrivalReply prepared;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status s = peer->PrepareArrival(&ctx, prep, &prepared);
+    if (!s.ok()) return Unreachable(node, s);
+  }
+  ASSIGN_OR_RETURN(sockaddr_in link_addr, ParseAddress(prepared.link_address()));
+
+  std::string dir = state_dir_ + "/outgoing";
+  RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  DumpOptions options;
+  options.path = absl::StrCat(dir, "/", pid, ".img");
+  options.reason = "migration";
+  options.inline_files = true;
+  options.channel_fd = entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1;
+  options.mosix_options = entry.options;
+  ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+  auto dumped = DumpAttached(task, options);
+  if (!dumped.ok()) return Annotate(dumped.status(), absl::StrCat("pid ", pid, " cannot move"));
+  auto cleanup = [&](const absl::Status& why) {
+    ::unlink(options.path.c_str());
+    if (auto rs = RemoteSyscalls::Create(&task); rs.ok()) (void)rs->Raw(SYS_close, MOSIX_LINK_FD);
+    return Annotate(why, absl::StrCat("pid ", pid, " stays home"));
+  };
+  absl::Status linked = InjectConnection(task, reinterpret_cast<sockaddr*>(&link_addr), sizeof link_addr, MOSIX_LINK_FD);
+  if (!linked.ok()) return cleanup(linked);
+
+  ArrivalReply arrived;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+    auto writer = peer->Arrive(&ctx, &arrived);
+    ArrivalChunk first;
+    ArrivalHeader* h = first.mutable_header();
+    h->set_token(prepared.token());
+    h->set_home_node(map_.this_node());
+    h->set_home_pid(pid);
+    h->set_shim_info(shim->info);
+    h->set_text_start(shim->text_start);
+    h->set_text_end(shim->text_end);
+    h->set_image_bytes(dumped->bytes);
+    bool ok = writer->Write(first);
+    auto in = OpenFile(options.path, O_RDONLY | O_CLOEXEC);
+    if (!in.ok()) return cleanup(in.status());
+    std::string buf(1 << 20, '\0');
+    for (ssize_t n; ok && (n = ::read(in->get(), buf.data(), buf.size())) > 0;) {
+      ArrivalChunk c;
+      c.set_data(buf.data(), n);
+      ok = writer->Write(c);
+    }
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    if (!s.ok()) return cleanup(s.error_code() == grpc::StatusCode::UNAVAILABLE ? Unreachable(node, s) : absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
+  }
+  ::unlink(options.path.c_str());
+  // The process runs on the target now: this one becomes its deputy.
+  absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD);
+  if (!deputized.ok()) {
+    fprintf(stderr, "mosixd: pid %d: its deputy could not be set up: %s\n", pid, std::string(deputized.message()).c_str());
+    if (absl::IsAborted(deputized)) task.Kill();
+    return absl::InternalError(absl::StrCat("pid ", pid, ": the deputy could not be set up: ", deputized.message()));
+  }
+  entry.state = "remote";
+  entry.where = node.name();
+  entry.remote_pid = arrived.local_pid();
+  return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 
 absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {

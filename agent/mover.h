@@ -28,6 +28,7 @@ class Mover {
  private:
   absl::StatusOr<MoveResult> Freeze(ProcessEntry& entry);
   absl::StatusOr<MoveResult> Continue(ProcessEntry& entry);
+  absl::StatusOr<MoveResult> ToNode(ProcessEntry& entry, const cluster::Node& node);
 
   ProcessTable* table_;
   std::string state_dir_;

@@ -49,10 +49,12 @@ void ProcessTable::Release(const ProcessEntry& entry) {
   it->second.busy = false;
 }
 
-void ProcessTable::SetChannel(pid_t pid, int fd) {
+std::string ProcessTable::SetChannel(pid_t pid, int fd) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);
-  if (it != entries_.end()) it->second.channel_fd = fd;
+  if (it == entries_.end()) return "";
+  it->second.channel_fd = fd;
+  return std::exchange(it->second.start_on, "");
 }
 
 std::vector<ProcessEntry> ProcessTable::Reap() {

@@ -24,8 +24,11 @@ struct ProcessEntry {
   std::string last_checkpoint;
   std::chrono::steady_clock::time_point next_checkpoint{};
   bool busy = false;  // a checkpoint or a move is under way
-  std::string state = "home";  // home, frozen
+  std::string state = "home";  // home, frozen, remote
   std::string frozen_image;    // while frozen: its image on this node's disk
+  std::string where;           // while remote: the node its user context runs on
+  int32_t remote_pid = 0;      // ... and its pid there
+  std::string start_on;        // mosrun -r NODE, until the move is started
 };
 
 class ProcessTable {
@@ -36,7 +39,8 @@ class ProcessTable {
   absl::StatusOr<ProcessEntry> Acquire(pid_t pid);
   // Clears busy and stores what the caller changed (checkpoint count, last path, ...).
   void Release(const ProcessEntry& entry);
-  void SetChannel(pid_t pid, int fd);
+  // Records pid's channel; returns the node it should move to at once (mosrun -r), if any.
+  std::string SetChannel(pid_t pid, int fd);
   // Drops the entries whose process is gone (their channels are closed by the channel server
   // when it sees the hangup); returns those entries (their frozen images are the caller's).
   std::vector<ProcessEntry> Reap();

@@ -36,6 +36,12 @@ grpc::Status AgentService::Register(grpc::ServerContext*, const RegisterRequest*
   e.argv.assign(req->argv().begin(), req->argv().end());
   e.options.set_checkpoint_file(req->checkpoint_file());
   e.options.set_checkpoint_interval_s(req->checkpoint_interval_s());
+  if (!req->start_on().empty()) {
+    bool known = false;
+    for (const auto& n : info_.nodes) known = known || n == req->start_on();
+    if (!known) return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("no node '", req->start_on(), "' in the cluster"));
+    if (req->start_on() != info_.node) e.start_on = req->start_on();
+  }
   return ToGrpc(table_->Register(std::move(e)));
 }
 
@@ -54,7 +60,7 @@ grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest
     ProcessInfo* p = reply->add_processes();
     p->set_pid(e.pid);
     p->set_state(e.busy ? "busy" : e.state);
-    p->set_where(info_.node);
+    p->set_where(e.state == "remote" ? e.where : info_.node);
     p->set_from(info_.node);
     if (auto st = ReadStat(e.pid); st.ok()) {
       p->set_cpu_seconds(static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK));
@@ -81,6 +87,20 @@ grpc::Status AgentService::Migrate(grpc::ServerContext*, const MigrateRequest* r
   reply->set_state(r->state);
   reply->set_image(r->image);
   reply->set_seconds(r->seconds);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::PrepareArrival(grpc::ServerContext*, const PrepareArrivalRequest* req, PrepareArrivalReply* reply) {
+  auto r = arrivals_->Prepare(*req);
+  if (!r.ok()) return ToGrpc(r.status());
+  *reply = *r;
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::Arrive(grpc::ServerContext*, grpc::ServerReader<ArrivalChunk>* reader, ArrivalReply* reply) {
+  auto r = arrivals_->Arrive(reader);
+  if (!r.ok()) return ToGrpc(r.status());
+  *reply = *r;
   return grpc::Status::OK;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/arrivals.h"
 #include "agent/checkpointer.h"
 #include "agent/mover.h"
 #include "agent/process_table.h"
@@ -21,20 +22,23 @@ struct AgentInfo {
 
 class AgentService final : public mosix::agent::Agent::Service {
  public:
-  AgentService(AgentInfo info, ProcessTable* table, Checkpointer* checkpointer, Mover* mover)
-      : info_(std::move(info)), table_(table), checkpointer_(checkpointer), mover_(mover) {}
+  AgentService(AgentInfo info, ProcessTable* table, Checkpointer* checkpointer, Mover* mover, Arrivals* arrivals)
+      : info_(std::move(info)), table_(table), checkpointer_(checkpointer), mover_(mover), arrivals_(arrivals) {}
 
   grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
   grpc::Status Register(grpc::ServerContext*, const RegisterRequest*, RegisterReply*) override;
   grpc::Status Checkpoint(grpc::ServerContext*, const CheckpointRequest*, CheckpointReply*) override;
   grpc::Status ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply*) override;
   grpc::Status Migrate(grpc::ServerContext*, const MigrateRequest*, MigrateReply*) override;
+  grpc::Status PrepareArrival(grpc::ServerContext*, const PrepareArrivalRequest*, PrepareArrivalReply*) override;
+  grpc::Status Arrive(grpc::ServerContext*, grpc::ServerReader<ArrivalChunk>*, ArrivalReply*) override;
 
  private:
   AgentInfo info_;
   ProcessTable* table_;
   Checkpointer* checkpointer_;
   Mover* mover_;
+  Arrivals* arrivals_;
 };
 
 grpc::Status ToGrpc(const absl::Status& s);

@@ -42,6 +42,7 @@ absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd) {
   ASSIGN_OR_RETURN(uint64_t stack, internal::MapHole(task, rs, maps, kStackSize, PROT_READ | PROT_WRITE));
   std::vector<internal::Range> keep = {{stack, stack + kStackSize}};
   for (const MapEntry& e : shim.mappings) keep.push_back({e.start, e.end});
+  if (auto args = internal::ArgumentPages(task.pid()); args.ok()) keep.push_back(*args);
   // At a function's entry rsp + 8 is 16-byte aligned (as after a call).
   return internal::ReleaseAndJump(task, rs, maps, keep, info.deputy_entry, stack + kStackSize - 8, link_fd);
 }

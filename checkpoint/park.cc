@@ -48,11 +48,24 @@ absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<Ma
   rs.Forget();
   for (const MapEntry& e : maps) {
     if (e.IsSpecial()) continue;
-    bool kept = false;
-    for (const Range& k : keep) kept = kept || (e.start >= k.start && e.end <= k.end);
-    if (kept) continue;
-    auto r = rs.Call("munmap", absl::StrFormat("%#x-%#x", e.start, e.end), SYS_munmap, e.start, e.size());
-    if (!r.ok()) return absl::AbortedError(absl::StrCat("releasing memory failed: ", r.status().message()));
+    // The parts of the mapping outside every kept range go.
+    std::vector<Range> drop = {{e.start, e.end}};
+    for (const Range& k : keep) {
+      std::vector<Range> next;
+      for (const Range& d : drop) {
+        if (k.end <= d.start || k.start >= d.end) {
+          next.push_back(d);
+          continue;
+        }
+        if (d.start < k.start) next.push_back({d.start, k.start});
+        if (k.end < d.end) next.push_back({k.end, d.end});
+      }
+      drop = next;
+    }
+    for (const Range& d : drop) {
+      auto r = rs.Call("munmap", absl::StrFormat("%#x-%#x", d.start, d.end), SYS_munmap, d.start, d.end - d.start);
+      if (!r.ok()) return absl::AbortedError(absl::StrCat("releasing memory failed: ", r.status().message()));
+    }
   }
   user_regs_struct regs = rs.saved_regs();
   regs.rip = rip;
@@ -65,6 +78,12 @@ absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<Ma
   if (s.ok()) s = task.Detach();
   if (!s.ok()) return absl::AbortedError(absl::StrCat("releasing memory failed: ", s.message()));
   return absl::OkStatus();
+}
+
+absl::StatusOr<Range> ArgumentPages(pid_t pid) {
+  ASSIGN_OR_RETURN(ProcStat st, ReadStat(pid));
+  if (st.arg_start == 0 || st.env_end <= st.arg_start) return absl::NotFoundError("no argument area");
+  return Range{st.arg_start & ~(kPage - 1), (st.env_end + kPage - 1) & ~(kPage - 1)};
 }
 
 absl::StatusOr<uint64_t> MapHole(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps, uint64_t size,
@@ -86,16 +105,20 @@ absl::Status Park(Task& task) {
   ASSIGN_OR_RETURN(uint64_t park, internal::MapHole(task, rs, maps, kPage, PROT_READ | PROT_WRITE));
   RETURN_IF_ERROR(task.WriteMem(park, kParkCode, sizeof kParkCode));
   RETURN_IF_ERROR(rs.Call("mprotect", "parking page", SYS_mprotect, park, kPage, PROT_READ | PROT_EXEC).status());
-  return internal::ReleaseAndJump(task, rs, maps, {{park, park + kPage}}, park, park + kPage, 0);
+  std::vector<internal::Range> keep = {{park, park + kPage}};
+  if (auto args = internal::ArgumentPages(task.pid()); args.ok()) keep.push_back(*args);
+  return internal::ReleaseAndJump(task, rs, maps, keep, park, park + kPage, 0);
 }
 
 bool IsParked(pid_t pid) {
   auto maps = ReadMaps(pid);
   if (!maps.ok()) return false;
+  auto args = internal::ArgumentPages(pid);
   int own = 0;
   bool park = false;
   for (const MapEntry& e : *maps) {
     if (e.IsSpecial()) continue;
+    if (args.ok() && e.start >= args->start && e.end <= args->end) continue;  // the command line
     ++own;
     park = park || IsParkPage(e);
   }

@@ -11,11 +11,12 @@ namespace mosix {
 
 // Parks a seized, stopped process and detaches it. Interval timers are stopped (the image
 // holds them), glibc's rseq area is unregistered (it is about to be unmapped), and all memory
-// but one page of code and the kernel's special mappings is unmapped. On failure after the
+// but one page of code, the pages of its command line (for ps) and the kernel's special
+// mappings is unmapped. On failure after the
 // memory is gone the status IsAborted: the process cannot go on and should be killed.
 absl::Status Park(Task& task);
 
-// True if pid is parked (its only own mapping is the parking page).
+// True if pid is parked (its only own mappings are the parking page and its command line).
 bool IsParked(pid_t pid);
 
 }  // namespace mosix

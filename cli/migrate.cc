@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   if (auto s = mosix::cli::FromGrpc(conn->stub->Migrate(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
   if (reply.state() == "frozen") {
     printf("pid %d frozen: image %s (%.3f s)\n", pid, reply.image().c_str(), reply.seconds());
+  } else if (reply.state() == "remote") {
+    printf("pid %d runs on %s (%.3f s)\n", pid, target.c_str(), reply.seconds());
   } else {
     printf("pid %d is %s (%.3f s)\n", pid, reply.state().c_str(), reply.seconds());
   }

@@ -35,12 +35,13 @@ constexpr char kProg[] = "mosrun";
 
 int Usage() {
   fprintf(stderr,
-          "usage: mosrun [-C FILE] [-A MINUTES] [-e] [-h] PROGRAM [ARGS...]\n"
+          "usage: mosrun [-C FILE] [-A MINUTES] [-e] [-h | -r NODE] PROGRAM [ARGS...]\n"
           "       mosrun -R FILE [-O FD=PATH]...\n"
           "  -C FILE     checkpoints go to FILE.1, FILE.2, ...\n"
           "  -A MINUTES  take a checkpoint every MINUTES (fractions allowed)\n"
           "  -e          unsupported calls fail with an error instead of killing the program\n"
           "  -h          keep the program on its home node\n"
+          "  -r NODE     start at home and move to NODE as soon as the program runs\n"
           "  -R FILE     recover the process checkpointed in FILE\n"
           "  -O FD=PATH  with -R: open PATH as fd FD instead of what the image says\n");
   return 2;
@@ -133,7 +134,8 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string ckpt_file, recover;
+  std::string ckpt_file, recover, start_on;
+  bool error_on_unsupported = false;
   double minutes = 0;
   std::vector<std::string> overrides;
   int i = 1;
@@ -161,8 +163,12 @@ int main(int argc, char** argv) {
       recover = value("a FILE");
     } else if (a == "-O") {
       overrides.push_back(value("FD=PATH"));
-    } else if (a == "-e" || a == "-h") {
-      // Remote-execution options; accepted (they matter once processes migrate).
+    } else if (a == "-r") {
+      start_on = value("a NODE");
+    } else if (a == "-e") {
+      error_on_unsupported = true;
+    } else if (a == "-h") {
+      start_on.clear();  // stays home until told otherwise: the default
     } else {
       Die(absl::StrCat("unknown option ", a));
       return Usage();
@@ -182,6 +188,7 @@ int main(int argc, char** argv) {
   for (int k = i; k < argc; ++k) req.add_argv(argv[k]);
   req.set_checkpoint_file(ckpt_file);
   req.set_checkpoint_interval_s(minutes * 60);
+  req.set_start_on(start_on);
   mosix::agent::RegisterReply reply;
   grpc::ClientContext ctx;
   if (auto s = mosix::cli::FromGrpc(conn->stub->Register(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
@@ -192,6 +199,7 @@ int main(int argc, char** argv) {
     setenv("LD_PRELOAD", old && *old ? absl::StrCat(shim, ":", old).c_str() : shim.c_str(), 1);
   }
   setenv(MOSIX_CHANNEL_ENV, conn->info.channel_socket().c_str(), 1);
+  if (error_on_unsupported) setenv("MOSIX_ERROR_ON_UNSUPPORTED", "1", 1);
   execvp(argv[i], argv + i);
   int err = errno;
   return Die(absl::StrCat("cannot run '", argv[i], "': ", strerror(err)), err == ENOENT ? 127 : 126);

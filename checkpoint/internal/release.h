@@ -19,6 +19,10 @@ namespace mosix::internal {
 absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
                             const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi);
 
+// The pages holding the process's argv and environment: kept when the rest of its memory is
+// released, so `ps` still shows its command line.
+absl::StatusOr<Range> ArgumentPages(pid_t pid);
+
 // Maps `size` bytes of anonymous memory in a hole of the process and returns their address.
 absl::StatusOr<uint64_t> MapHole(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps, uint64_t size, int prot);
 

@@ -1,7 +1,9 @@
 // Moved away from home mid-run, this program checks that the system calls it makes there
 // behave as at home: its pid, its stdout, files in its cwd, its stdin, its exit status.
-// usage: remote_probe CONTROL_DIR   (prints "ready"; continues when CONTROL_DIR/go exists)
+// usage: remote_probe CONTROL_DIR [fork]  (prints "ready"; continues when CONTROL_DIR/go exists)
+// With "fork" it forks once it has moved, which is not supported away from home.
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +22,7 @@ static int fail(const char* why) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) return 2;
+  if (argc != 2 && argc != 3) return 2;
   setvbuf(stdout, NULL, _IOLBF, 0);
   pid_t pid = getpid();
   signal(SIGUSR1, on_usr1);
@@ -33,6 +35,16 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 200000; i++) spin++;
   }
   if (getpid() != pid) return fail("getpid changed");
+  if (argc == 3 && strcmp(argv[2], "fork") == 0) {
+    pid_t child = fork();
+    if (child < 0) {
+      printf("fork failed: %s\n", strerror(errno));
+      return 5;
+    }
+    if (child == 0) _exit(0);
+    printf("fork worked\n");
+    return 6;
+  }
   printf("after the move: pid %d\n", getpid());
   char path[4096];
   snprintf(path, sizeof path, "%s/written-away.txt", argv[1]);

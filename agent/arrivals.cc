@@ -1,0 +1,189 @@
+#include "agent/arrivals.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+#include "base/status.h"
+#include "checkpoint/image_format.h"
+#include "checkpoint/procfs.h"
+#include "checkpoint/restore.h"
+#include "checkpoint/task.h"
+#include "interceptor/channel_protocol.h"
+
+namespace mosix::agent {
+
+void RunStub() {
+  for (;;) pause();
+}
+
+namespace {
+
+// host of a "host:port" address, or 127.0.0.1 for a one-node cluster.
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return address.empty() || colon == std::string::npos ? "127.0.0.1" : address.substr(0, colon);
+}
+
+bool InPause(pid_t pid) {
+  auto text = ReadFileToString(absl::StrCat("/proc/", pid, "/syscall"));
+  return text.ok() && text->rfind("34 ", 0) == 0;
+}
+
+}  // namespace
+
+absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalRequest& req) {
+  std::string host = HostOf(node_address_);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus("socket", "link listener");
+  UniqueFd listener(fd);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("this node's address ", host, " is not IPv4"));
+  }
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return ErrnoStatus("bind", host);
+  if (::listen(fd, 1) != 0) return ErrnoStatus("listen", host);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  PrepareArrivalReply reply;
+  reply.set_link_address(absl::StrCat(host, ":", ntohs(addr.sin_port)));
+  absl::MutexLock lock(&mu_);
+  std::string token = absl::StrCat(req.home_node(), "-", req.home_pid(), "-", next_token_++);
+  reply.set_token(token);
+  pending_[token] = Pending{std::move(listener), absl::StrCat(req.home_node(), ":", req.home_pid())};
+  return reply;
+}
+
+absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return ErrnoStatus("readlink", "/proc/self/exe");
+  exe[n] = 0;
+  pid_t pid = fork();
+  if (pid < 0) return ErrnoStatus("fork", "stub");
+  if (pid == 0) {
+    // Only async-signal-safe calls here: this is a fork of a multi-threaded agent.
+    if (link != MOSIX_CHANNEL_FD) dup2(link, MOSIX_CHANNEL_FD);
+    syscall(SYS_close_range, 3, MOSIX_CHANNEL_FD - 1, 0);
+    syscall(SYS_close_range, MOSIX_CHANNEL_FD + 1, ~0u, 0);
+    char arg0[] = "mosixd", arg1[] = "--stub";
+    char* argv[] = {arg0, arg1, nullptr};
+    char* envp[] = {nullptr};
+    execve(exe, argv, envp);
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!InPause(pid)) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return absl::InternalError("the stub process died at start");
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return absl::DeadlineExceededError("the stub process did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return pid;
+}
+
+void Arrivals::Reap(pid_t pid) {
+  std::thread([this, pid] {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    absl::MutexLock lock(&mu_);
+    guests_.erase(pid);
+  }).detach();
+}
+
+absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader) {
+  ArrivalChunk chunk;
+  if (!reader->Read(&chunk) || !chunk.has_header()) return absl::InvalidArgumentError("arrival without a header");
+  ArrivalHeader header = chunk.header();
+  Pending pending;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = pending_.find(header.token());
+    if (it == pending_.end()) return absl::NotFoundError(absl::StrCat("no prepared arrival '", header.token(), "'"));
+    pending = std::move(it->second);
+    pending_.erase(it);
+  }
+  std::string dir = state_dir_ + "/arrivals";
+  RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  std::string path = absl::StrCat(dir, "/", header.token(), ".img");
+  {
+    ASSIGN_OR_RETURN(UniqueFd out, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    uint64_t got = 0;
+    if (!chunk.data().empty()) {
+      RETURN_IF_ERROR(WriteAll(out.get(), chunk.data().data(), chunk.data().size(), path));
+      got += chunk.data().size();
+    }
+    while (reader->Read(&chunk)) {
+      RETURN_IF_ERROR(WriteAll(out.get(), chunk.data().data(), chunk.data().size(), path));
+      got += chunk.data().size();
+    }
+    if (got != header.image_bytes()) {
+      ::unlink(path.c_str());
+      return absl::DataLossError(absl::StrCat("image arrived incomplete: ", got, " of ", header.image_bytes(), " bytes"));
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto image = LoadImage(path);
+  ::unlink(path.c_str());  // mapped now, or refused
+  if (!image.ok()) return image.status();
+  RestoreOptions options;
+  options.keep_fds = {MOSIX_CHANNEL_FD};
+  options.remote.enabled = true;
+  options.remote.shim_info = header.shim_info();
+  options.remote.text_start = header.text_start();
+  options.remote.text_end = header.text_end();
+  RETURN_IF_ERROR(CheckRestorable(**image, options));
+  // The deputy connected when the home agent injected its connection.
+  pollfd p{pending.listener.get(), POLLIN, 0};
+  if (::poll(&p, 1, 10000) != 1) return absl::DeadlineExceededError("the deputy never connected its link");
+  UniqueFd link(::accept4(pending.listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!link.valid()) return ErrnoStatus("accept", "link");
+  ASSIGN_OR_RETURN(pid_t stub, StartStub(link.get()));
+  link.reset();
+  auto task = Task::Seize(stub);
+  if (!task.ok()) {
+    kill(stub, SIGKILL);
+    Reap(stub);
+    return task.status();
+  }
+  absl::Status s = Restore(*task, **image, options);
+  if (!s.ok()) {
+    task->Kill();
+    Reap(stub);
+    return Annotate(s, "cannot start the arriving process");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    guests_[stub] = pending.home;
+  }
+  Reap(stub);
+  ArrivalReply reply;
+  reply.set_local_pid(stub);
+  reply.set_restore_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return reply;
+}
+
+std::map<pid_t, std::string> Arrivals::Guests() {
+  absl::MutexLock lock(&mu_);
+  return guests_;
+}
+
+}  // namespace mosix::agent

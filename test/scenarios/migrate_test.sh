@@ -1,0 +1,104 @@
+#!/bin/bash
+# Moving processes between the nodes of an emulated cluster: the program keeps its pid, stdin,
+# stdout, files (which exist only in the home node's /tmp) and exit status; it runs in the
+# target's cgroup; the deputy at home holds almost no memory; refusals and faults keep it home.
+source "$(dirname "$0")/lib.sh"
+export MOSIX_LOCALCLUSTER_DIR="/run/mosix-lc-mig.${T##*.}"
+LC="$MOSIX_LOCALCLUSTER_DIR"
+trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true; cleanup' EXIT
+"$MOSCTL" localcluster up --nodes 3 --port $((20000 + RANDOM % 20000)) >/dev/null
+on() { "$MOSCTL" localcluster exec "$@"; }
+cg_of() { grep ':cpu:' "/proc/$1/cgroup" | sed 's|.*/||'; }
+# The pid of the program's part that is not the given (home) pid.
+away_pid() { pgrep -f -- "remote_probe $1" | grep -vx "$2" | head -1; }
+
+# 1. migrate PID node2: everything stays the home's.
+mkdir -p "$LC/node1/tmp/p1"
+echo "typed at home" >"$T/in1"
+( exec </"$T/in1"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/remote_probe" /tmp/p1 ) >"$T/p1.out" 2>&1 &
+pid=$!
+track $pid
+wait_for_text "$T/p1.out" ready
+out=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "migrate: $out"
+[[ "$out" == "pid $pid runs on node2"* ]] || fail "migrate said: $out"
+ps_line=$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p')
+[[ "$ps_line" == *" node2 "*" node1 "*" remote "* ]] || fail "mosps: $ps_line"
+away=$(away_pid /tmp/p1 "$pid")
+[[ -n "$away" ]] || fail "no remote part of pid $pid"
+[[ "$(cg_of "$away")" == node2 && "$(cg_of "$pid")" == node1 ]] || fail "cgroups: away $(cg_of "$away"), home $(cg_of "$pid")"
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+[[ $rss -lt 600 ]] || fail "the deputy holds $rss kB"
+[[ "$(tr '\0' ' ' </proc/$pid/cmdline)" == *"remote_probe /tmp/p1"* ]] || fail "ps lost the deputy's command line"
+pass "moved to node2 (remote part pid $away in node2's cgroup); deputy $pid holds ${rss} kB"
+touch "$LC/node1/tmp/p1/go"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 7 ]] || fail "exit status $st, want 7: $(cat "$T/p1.out")"
+for want in "after the move: pid $pid" "stdin said: typed at home" "done, exiting with 7"; do
+  grep -q "$want" "$T/p1.out" || fail "missing '$want' in: $(cat "$T/p1.out")"
+done
+[[ "$(cat "$LC/node1/tmp/p1/written-away.txt")" == "hello from away" ]] || fail "file not written at home"
+[[ ! -e "$LC/node2/tmp/p1" ]] || fail "files appeared on node2"
+pass "after the move: same pid, home stdin/stdout, files in node1's /tmp only, exit status 7"
+
+# 2. mosrun -r NODE: starts home, moves as soon as it runs.
+mkdir -p "$LC/node1/tmp/p2"
+( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -r node3 "$PROGS/remote_probe" /tmp/p2 ) >"$T/p2.out" 2>&1 &
+pid=$!
+track $pid
+wait_until "pid $pid to be on node3" sh -c "'$MOSCTL' localcluster exec node1 -- '$MOSPS' | awk -v p=$pid '\$1 == p' | grep -q ' node3 .* remote '"
+echo "x" >/dev/null
+touch "$LC/node1/tmp/p2/go"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 3 ]] || fail "mosrun -r: status $st: $(cat "$T/p2.out")"  # its stdin was empty: PROBE FAIL stdin
+grep -q "PROBE FAIL: stdin" "$T/p2.out" || fail "mosrun -r: $(cat "$T/p2.out")"
+out=$(on node1 -- "$MOSRUN" -r nowhere /bin/true 2>&1) && fail "mosrun -r to an unknown node ran"
+[[ "$out" == *"no node 'nowhere'"* ]] || fail "mosrun -r nowhere: $out"
+pass "mosrun -r node3: moved as it started (and read EOF from its empty home stdin)"
+
+# 3. Unsupported calls away from home: killed with a message by default, ENOSYS with -e.
+mkdir -p "$LC/node1/tmp/p3" "$LC/node1/tmp/p4"
+for mode in kill enosys; do
+  dir=$([[ $mode == kill ]] && echo p3 || echo p4)
+  opt=$([[ $mode == kill ]] && printf %s -h || printf %s -e)
+  ( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" $opt "$PROGS/remote_probe" /tmp/$dir fork ) >"$T/$dir.out" 2>&1 &
+  pid=$!
+  track $pid
+  wait_for_text "$T/$dir.out" ready
+  on node1 -- "$MIGRATE" "$pid" node2 >/dev/null
+  touch "$LC/node1/tmp/$dir/go"
+  set +e; wait "$pid"; st=$?; set -e
+  if [[ $mode == kill ]]; then
+    [[ $st -eq 137 ]] || fail "unsupported fork: status $st: $(cat "$T/$dir.out")"
+    grep -q "system call clone is not supported away from home.*mosrun -e" "$T/$dir.out" || fail "no message: $(cat "$T/$dir.out")"
+  else
+    [[ $st -eq 5 ]] || fail "fork under -e: status $st: $(cat "$T/$dir.out")"
+    grep -q "fork failed: Function not implemented" "$T/$dir.out" || fail "-e: $(cat "$T/$dir.out")"
+  fi
+done
+pass "unsupported call away from home: killed with a message naming mosrun -e; under -e, ENOSYS"
+
+# 4. Refusals and faults keep the process home, running.
+mkdir -p "$LC/node1/tmp/p5"
+( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/remote_probe" /tmp/p5 ) >"$T/p5.out" 2>&1 &
+pid=$!
+track $pid
+wait_for_text "$T/p5.out" ready
+out=$(on node1 -- "$MIGRATE" "$pid" node9 2>&1) && fail "unknown node accepted"
+[[ "$out" == *"no node 'node9'"* ]] || fail "unknown node: $out"
+kill "$(cat "$LC/node3/pid")"
+wait_until "node3's agent to stop" sh -c "! kill -0 $(cat "$LC/node3/pid") 2>/dev/null"
+out=$(on node1 -- "$MIGRATE" "$pid" node3 2>&1) && fail "move to a dead node succeeded"
+[[ "$out" == *"node3"* ]] || fail "dead node: $out"
+ps_line=$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p')
+[[ "$ps_line" == *" node1 "*" home "* ]] || fail "after a failed move: $ps_line"
+touch "$LC/node1/tmp/p5/go"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 3 ]] && grep -q "PROBE FAIL: stdin" "$T/p5.out" || fail "after a failed move it did not go on at home: $st $(cat "$T/p5.out")"
+pass "unknown node and unreachable node: clear errors ($out), the process went on at home"
+
+bg_clean "$T/static.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/selfcheck_static" /tmp
+spid=$BG
+wait_for_text "$T/static.out" ready
+out=$(on node1 -- "$MIGRATE" "$spid" node2 2>&1) && fail "a static program moved"
+[[ "$out" == *"no mosix shim"* ]] || fail "static: $out"
+pass "a static program cannot move: $out"
