@@ -10,13 +10,18 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
+
+#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
 #include "base/status.h"
+#include "agent/cluster_config.h"
 #include "checkpoint/image_format.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/restore.h"
@@ -63,7 +68,7 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
   absl::MutexLock lock(&mu_);
   std::string token = absl::StrCat(req.home_node(), "-", req.home_pid(), "-", next_token_++);
   reply.set_token(token);
-  pending_[token] = Pending{std::move(listener), absl::StrCat(req.home_node(), ":", req.home_pid())};
+  pending_[token] = Pending{std::move(listener), Guest{req.home_node(), req.home_pid()}};
   return reply;
 }
 
@@ -99,14 +104,51 @@ absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
   return pid;
 }
 
+// Waits for a guest to end and tells its home node how (exit status or signal), so its deputy
+// can end the same way.
 void Arrivals::Reap(pid_t pid) {
   std::thread([this, pid] {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    absl::MutexLock lock(&mu_);
-    guests_.erase(pid);
+    Guest guest;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = guests_.find(pid);
+      if (it == guests_.end()) return;
+      guest = it->second;
+      guests_.erase(it);
+    }
+    const cluster::Node* home = FindNode(map_, guest.home_node);
+    if (!home) return;
+    EndedRequest req;
+    req.set_home_pid(guest.home_pid);
+    req.set_wait_status(status);
+    EndedReply reply;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto stub = Agent::NewStub(grpc::CreateChannel(home->address(), grpc::InsecureChannelCredentials()));
+    grpc::Status s = stub->Ended(&ctx, req, &reply);
+    if (!s.ok()) fprintf(stderr, "mosixd: cannot tell %s that pid %d ended: %s\n", home->name().c_str(), guest.home_pid, s.error_message().c_str());
   }).detach();
+}
+
+absl::Status Arrivals::Signal(pid_t local_pid, int signo) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!guests_.count(local_pid)) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));
+  }
+  // A guest lives in the agent's process group, which is orphaned: the kernel discards the
+  // terminal stop signals there unless the program catches them. The stop the user asked for
+  // at home is then a plain SIGSTOP here.
+  if (signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU) {
+    auto status = ReadFileToString(absl::StrCat("/proc/", local_pid, "/status"));
+    auto caught = status.ok() ? StatusField(*status, "SigCgt") : absl::StatusOr<std::string>(absl::NotFoundError(""));
+    uint64_t mask = caught.ok() ? strtoull(caught->c_str(), nullptr, 16) : 0;
+    if (!(mask & (1ull << (signo - 1)))) signo = SIGSTOP;
+  }
+  if (::kill(local_pid, signo) != 0) return ErrnoStatus("kill", absl::StrCat("pid ", local_pid));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader) {
@@ -181,7 +223,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   return reply;
 }
 
-std::map<pid_t, std::string> Arrivals::Guests() {
+std::map<pid_t, Arrivals::Guest> Arrivals::Guests() {
   absl::MutexLock lock(&mu_);
   return guests_;
 }

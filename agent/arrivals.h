@@ -12,33 +12,42 @@
 #include "absl/synchronization/mutex.h"
 #include "base/fd.h"
 #include "proto/agent.grpc.pb.h"
+#include "proto/cluster.pb.h"
 
 namespace mosix::agent {
 
 class Arrivals {
  public:
-  Arrivals(std::string state_dir, std::string node_address)
-      : state_dir_(std::move(state_dir)), node_address_(std::move(node_address)) {}
+  Arrivals(std::string state_dir, std::string node_address, cluster::ClusterMap map)
+      : state_dir_(std::move(state_dir)), node_address_(std::move(node_address)), map_(std::move(map)) {}
 
   absl::StatusOr<PrepareArrivalReply> Prepare(const PrepareArrivalRequest& req);
   absl::StatusOr<ArrivalReply> Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader);
 
-  // Guests running here: local pid -> "home_node:home_pid".
-  std::map<pid_t, std::string> Guests();
+  // Delivers a signal sent at home to a guest running here.
+  absl::Status Signal(pid_t local_pid, int signo);
+
+  struct Guest {
+    std::string home_node;
+    int32_t home_pid = 0;
+  };
+  // Guests running here, by local pid.
+  std::map<pid_t, Guest> Guests();
 
  private:
   struct Pending {
     UniqueFd listener;
-    std::string home;
+    Guest home;
   };
   absl::StatusOr<pid_t> StartStub(int link);
   void Reap(pid_t pid);
 
   std::string state_dir_;
   std::string node_address_;
+  cluster::ClusterMap map_;
   absl::Mutex mu_;
   std::map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
-  std::map<pid_t, std::string> guests_ ABSL_GUARDED_BY(mu_);
+  std::map<pid_t, Guest> guests_ ABSL_GUARDED_BY(mu_);
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

@@ -124,11 +124,21 @@ bool ChannelServer::Handle(int fd) {
       }
       memcpy(&hello, payload.data(), sizeof hello);
       std::string node = table_->SetChannel(cred.pid, fd);
-      if (!node.empty() && on_start_on_) on_start_on_(cred.pid, node);
+      if (!node.empty() && events_.start_on) events_.start_on(cred.pid, node);
       return true;
     }
     case MOSIX_MSG_RESTORE:
       HandleRestore(fd, cred.pid, payload);
+      return true;
+    case MOSIX_MSG_SIGNAL: {
+      mosix_signal sig{};
+      if (payload.size() != sizeof sig) return true;
+      memcpy(&sig, payload.data(), sizeof sig);
+      if (sig.signo > 0 && sig.signo < 65 && events_.signal) events_.signal(cred.pid, sig.signo);
+      return true;
+    }
+    case MOSIX_MSG_WAIT_END:
+      if (events_.wait_end) events_.wait_end(cred.pid, fd);
       return true;
     default:
       (void)SendMessage(fd, MOSIX_MSG_ERROR, absl::StrCat("unknown message type ", h.type));

@@ -14,9 +14,13 @@ namespace mosix::agent {
 
 class ChannelServer {
  public:
-  // on_start_on(pid, node): a process registered with mosrun -r NODE said hello.
-  ChannelServer(ProcessTable* table, std::function<void(pid_t, std::string)> on_start_on)
-      : table_(table), on_start_on_(std::move(on_start_on)) {}
+  // What the channel tells the rest of the agent.
+  struct Events {
+    std::function<void(pid_t, std::string)> start_on;  // a process under mosrun -r NODE said hello
+    std::function<void(pid_t, int)> signal;            // a deputy got a signal for its remote part
+    std::function<void(pid_t, int)> wait_end;          // a deputy's link closed; it waits on fd
+  };
+  ChannelServer(ProcessTable* table, Events events) : table_(table), events_(std::move(events)) {}
   ~ChannelServer();
 
   absl::Status Listen(const std::string& path);
@@ -30,7 +34,7 @@ class ChannelServer {
   void HandleRestore(int fd, pid_t pid, const std::string& payload);
 
   ProcessTable* table_;
-  std::function<void(pid_t, std::string)> on_start_on_;
+  Events events_;
   std::string path_;
   UniqueFd listener_;
   UniqueFd wake_;  // eventfd that Stop() signals

@@ -19,6 +19,11 @@ Checkpointer::~Checkpointer() {
 
 absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string& path) {
   ASSIGN_OR_RETURN(ProcessEntry entry, table_->Acquire(pid));
+  if (entry.state == "remote") {
+    table_->Release(entry);
+    return absl::UnimplementedError(
+        absl::StrCat("pid ", pid, " runs on ", entry.where, "; checkpoints of a process away from home are not supported yet"));
+  }
   if (entry.state == "frozen") {
     table_->Release(entry);
     return absl::FailedPreconditionError(

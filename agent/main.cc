@@ -96,19 +96,23 @@ int main(int argc, char** argv) {
   mosix::agent::ProcessTable table;
   mosix::agent::Checkpointer checkpointer(&table, state);
   mosix::agent::Mover* mover_ptr = nullptr;
-  mosix::agent::ChannelServer channels(&table, [&mover_ptr](pid_t pid, std::string node) {
+  mosix::agent::ChannelServer::Events events;
+  events.start_on = [&mover_ptr](pid_t pid, std::string node) {
     // mosrun -r NODE: the program runs; move it now, off the channel thread.
     std::thread([&mover_ptr, pid, node] {
       auto r = mover_ptr->Move(pid, node);
       if (!r.ok()) fprintf(stderr, "mosixd: mosrun -r %s: pid %d stays home: %s\n", node.c_str(), pid, std::string(r.status().message()).c_str());
     }).detach();
-  });
+  };
+  events.signal = [&mover_ptr](pid_t pid, int signo) { mover_ptr->ForwardSignal(pid, signo); };
+  events.wait_end = [&mover_ptr](pid_t pid, int fd) { mover_ptr->DeputyWaits(pid, fd); };
+  mosix::agent::ChannelServer channels(&table, events);
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};
   for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
   mosix::agent::Mover mover(&table, state, map);
   mover_ptr = &mover;
-  mosix::agent::Arrivals arrivals(state, address);
+  mosix::agent::Arrivals arrivals(state, address, map);
   mosix::agent::AgentService service(info, &table, &checkpointer, &mover, &arrivals);
 
   grpc::ServerBuilder builder;

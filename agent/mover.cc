@@ -4,7 +4,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
@@ -221,6 +225,60 @@ absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {
   entry.state = "home";
   entry.frozen_image.clear();
   return MoveResult{entry.state, "", Since(t0)};
+}
+
+}  // namespace mosix::agent
+
+namespace mosix::agent {
+namespace {
+
+void SendEnd(int fd, int wait_status, bool known) {
+  struct {
+    mosix_msg_header h;
+    mosix_end end;
+  } msg = {{MOSIX_MSG_END, sizeof(mosix_end)}, {0, -1}};
+  if (known) {
+    msg.end.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 0;
+    msg.end.signo = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+  }
+  (void)::send(fd, &msg, sizeof msg, MSG_NOSIGNAL);
+}
+
+}  // namespace
+
+void Mover::ForwardSignal(pid_t pid, int signo) {
+  auto entry = table_->Get(pid);
+  if (!entry || entry->state != "remote") return;
+  const cluster::Node* node = FindNode(map_, entry->where);
+  if (!node) return;
+  cluster::Node target = *node;
+  int32_t remote_pid = entry->remote_pid;
+  std::thread([target, remote_pid, signo, pid] {
+    SignalRequest req;
+    req.set_local_pid(remote_pid);
+    req.set_signo(signo);
+    SignalReply reply;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status s = PeerStub(target)->Signal(&ctx, req, &reply);
+    if (!s.ok()) {
+      fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, target.name().c_str(),
+              s.error_message().c_str());
+    }
+  }).detach();
+}
+
+void Mover::RemoteEnded(pid_t pid, int wait_status) {
+  if (auto fd = table_->RecordEnd(pid, wait_status)) SendEnd(*fd, wait_status, true);
+}
+
+void Mover::DeputyWaits(pid_t pid, int fd) {
+  auto entry = table_->Get(pid);
+  if (!entry || entry->state != "remote") {
+    SendEnd(fd, 0, false);
+    return;
+  }
+  if (auto status = table_->WaitForEnd(pid, fd)) SendEnd(fd, *status, true);
 }
 
 }  // namespace mosix::agent

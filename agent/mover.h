@@ -25,6 +25,13 @@ class Mover {
   // target: "freeze", "continue", "home", or a node name.
   absl::StatusOr<MoveResult> Move(pid_t pid, const std::string& target);
 
+  // A signal that reached the deputy of pid: delivered to its remote part (in the background).
+  void ForwardSignal(pid_t pid, int signo);
+  // The remote part of pid ended (reported by its node): tell the deputy if it is waiting.
+  void RemoteEnded(pid_t pid, int wait_status);
+  // pid's deputy waits on its channel fd to hear how its remote part ended.
+  void DeputyWaits(pid_t pid, int fd);
+
  private:
   absl::StatusOr<MoveResult> Freeze(ProcessEntry& entry);
   absl::StatusOr<MoveResult> Continue(ProcessEntry& entry);

@@ -90,3 +90,33 @@ std::vector<ProcessEntry> ProcessTable::Snapshot() {
 }
 
 }  // namespace mosix::agent
+
+namespace mosix::agent {
+
+std::optional<ProcessEntry> ProcessTable::Get(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<int> ProcessTable::RecordEnd(pid_t pid, int wait_status) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it == entries_.end()) return std::nullopt;
+  it->second.ended = true;
+  it->second.wait_status = wait_status;
+  if (it->second.end_waiter < 0) return std::nullopt;
+  return it->second.end_waiter;
+}
+
+std::optional<int> ProcessTable::WaitForEnd(pid_t pid, int fd) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it == entries_.end()) return std::nullopt;
+  it->second.end_waiter = fd;
+  if (!it->second.ended) return std::nullopt;
+  return it->second.wait_status;
+}
+
+}  // namespace mosix::agent

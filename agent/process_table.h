@@ -29,6 +29,9 @@ struct ProcessEntry {
   std::string where;           // while remote: the node its user context runs on
   int32_t remote_pid = 0;      // ... and its pid there
   std::string start_on;        // mosrun -r NODE, until the move is started
+  bool ended = false;          // while remote: its remote part ended, with wait_status
+  int wait_status = 0;
+  int end_waiter = -1;         // the deputy's channel, waiting to hear how it ended
 };
 
 class ProcessTable {
@@ -46,6 +49,12 @@ class ProcessTable {
   std::vector<ProcessEntry> Reap();
   // pids whose periodic checkpoint is due.
   std::vector<pid_t> Due(std::chrono::steady_clock::time_point now);
+  // A copy of pid's entry, busy or not.
+  std::optional<ProcessEntry> Get(pid_t pid);
+  // The remote part of pid ended with wait_status; returns the deputy's fd if it is waiting.
+  std::optional<int> RecordEnd(pid_t pid, int wait_status);
+  // The deputy on `fd` waits for the end of pid's remote part; returns its status if known.
+  std::optional<int> WaitForEnd(pid_t pid, int fd);
   std::vector<ProcessEntry> Snapshot();
 
  private:

@@ -104,4 +104,14 @@ grpc::Status AgentService::Arrive(grpc::ServerContext*, grpc::ServerReader<Arriv
   return grpc::Status::OK;
 }
 
+grpc::Status AgentService::Signal(grpc::ServerContext*, const SignalRequest* req, SignalReply*) {
+  if (req->signo() <= 0 || req->signo() > 64) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad signal number");
+  return ToGrpc(arrivals_->Signal(req->local_pid(), req->signo()));
+}
+
+grpc::Status AgentService::Ended(grpc::ServerContext*, const EndedRequest* req, EndedReply*) {
+  mover_->RemoteEnded(req->home_pid(), req->wait_status());
+  return grpc::Status::OK;
+}
+
 }  // namespace mosix::agent

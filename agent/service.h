@@ -32,6 +32,8 @@ class AgentService final : public mosix::agent::Agent::Service {
   grpc::Status Migrate(grpc::ServerContext*, const MigrateRequest*, MigrateReply*) override;
   grpc::Status PrepareArrival(grpc::ServerContext*, const PrepareArrivalRequest*, PrepareArrivalReply*) override;
   grpc::Status Arrive(grpc::ServerContext*, grpc::ServerReader<ArrivalChunk>*, ArrivalReply*) override;
+  grpc::Status Signal(grpc::ServerContext*, const SignalRequest*, SignalReply*) override;
+  grpc::Status Ended(grpc::ServerContext*, const EndedRequest*, EndedReply*) override;
 
  private:
   AgentInfo info_;

@@ -20,6 +20,19 @@ enum mosix_msg_type {
   MOSIX_MSG_RESTORE = 2, /* stub -> agent: make me the process of this image (payload: text) */
   MOSIX_MSG_ERROR = 3,   /* agent -> stub/shim: a one-line error (payload: text) */
   MOSIX_MSG_OK = 4,      /* agent -> shim: acknowledged */
+  MOSIX_MSG_SIGNAL = 5,  /* deputy -> agent: deliver this signal to my remote part (mosix_signal) */
+  MOSIX_MSG_WAIT_END = 6, /* deputy -> agent: my link closed; tell me how my remote part ended */
+  MOSIX_MSG_END = 7,     /* agent -> deputy: how it ended (mosix_end) */
+};
+
+struct mosix_signal {
+  int32_t signo;
+  int32_t pad;
+};
+
+struct mosix_end {
+  int32_t status; /* exit status, when signo is 0 */
+  int32_t signo;  /* death by this signal; -1: unknown (the remote part is lost) */
 };
 
 struct mosix_msg_header {

@@ -3,6 +3,7 @@
 // shim's own buffers. It executes the calls the remote part forwards, and ends as it ends.
 #include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "interceptor/channel_protocol.h"
@@ -36,16 +37,74 @@ char g_out[MOSIX_FWD_MAX_MSG];
   __builtin_unreachable();
 }
 
+bool SendChannel(const void* msg, size_t len) {
+  return Syscall(SYS_sendto, MOSIX_CHANNEL_FD, reinterpret_cast<long>(msg), static_cast<long>(len), MSG_NOSIGNAL, 0, 0) ==
+         static_cast<long>(len);
+}
+
+// The link closed without an exit message: the remote part died (by a signal), or its node
+// did. The agent knows which; it has 30 s to say.
+[[noreturn]] void EndAsRemoteEnded() {
+  mosix_msg_header ask{MOSIX_MSG_WAIT_END, 0};
+  if (!SendChannel(&ask, sizeof ask)) Lost();
+  long timeout[2] = {30, 0};
+  Syscall(SYS_setsockopt, MOSIX_CHANNEL_FD, SOL_SOCKET, SO_RCVTIMEO, reinterpret_cast<long>(timeout), sizeof timeout);
+  for (;;) {
+    struct {
+      mosix_msg_header h;
+      mosix_end end;
+    } reply;
+    long n = Syscall(SYS_recvfrom, MOSIX_CHANNEL_FD, reinterpret_cast<long>(&reply), sizeof reply, 0, 0, 0);
+    if (n == -EINTR) continue;
+    if (n != static_cast<long>(sizeof reply) || reply.h.type != MOSIX_MSG_END) Lost();
+    if (reply.end.signo > 0 && reply.end.signo < 65) DieBySignal(reply.end.signo);
+    if (reply.end.signo < 0) Lost();
+    Syscall(SYS_exit_group, reply.end.status);
+  }
+}
+
+// Signals sent to the home pid belong to the remote part: the agent delivers them there. A stop
+// signal also stops the deputy itself, so that the shell sees the job stopped.
+void OnSignal(int sig) {
+  if (g_serving) {  // it goes back with the call's result (see mosix_fwd_return)
+    __atomic_or_fetch(&g_signals_while_serving, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
+    return;
+  }
+  struct {
+    mosix_msg_header h;
+    mosix_signal s;
+  } msg = {{MOSIX_MSG_SIGNAL, sizeof(mosix_signal)}, {sig, 0}};
+  SendChannel(&msg, sizeof msg);
+  if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) Syscall(SYS_kill, Syscall(SYS_getpid), SIGSTOP);
+}
+
+void CatchSignals() {
+  struct {
+    uint64_t handler, flags, restorer, mask;
+  } act = {reinterpret_cast<uint64_t>(&OnSignal), 0x04000000 /* SA_RESTORER */, mosix_shim_info.sigreturn, ~0ull};
+  for (int sig = 1; sig < 65; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    Syscall(SYS_rt_sigaction, sig, reinterpret_cast<long>(&act), 0, 8);
+  }
+  uint64_t none = 0;
+  Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0, 8);
+}
+
 }  // namespace
 }  // namespace mosix::shim
 
 extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_main(long link) {
   using namespace mosix::shim;
   mosix_shim_info.mode = MOSIX_MODE_DEPUTY;
+  // Without SA_RESTART: a signal interrupts the call the deputy is blocked in at home, and the
+  // remote part decides, as the kernel would, whether the call restarts.
+  CatchSignals();
   for (;;) {
     mosix_fwd_header h;
-    if (!RecvAll(static_cast<int>(link), &h, sizeof h) || h.magic != MOSIX_FWD_MAGIC || h.len > sizeof g_in) Lost();
-    if (!RecvAll(static_cast<int>(link), g_in, h.len)) Lost();
+    if (!RecvAll(static_cast<int>(link), &h, sizeof h) || h.magic != MOSIX_FWD_MAGIC || h.len > sizeof g_in) {
+      EndAsRemoteEnded();
+    }
+    if (!RecvAll(static_cast<int>(link), g_in, h.len)) EndAsRemoteEnded();
     if (h.type == MOSIX_FWD_EXIT && h.len >= sizeof(mosix_fwd_exit)) {
       mosix_fwd_exit x;
       Copy(&x, g_in, sizeof x);
@@ -54,6 +113,11 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
     }
     if (h.type != MOSIX_FWD_CALL) continue;
     size_t n = ServeCall(g_in, h.len, h.id, g_out, sizeof g_out, static_cast<int>(link), MOSIX_CHANNEL_FD);
-    if (!SendAll(static_cast<int>(link), g_out, n)) Lost();
+    mosix_fwd_return sent;
+    Copy(&sent, g_out + sizeof(mosix_fwd_header), sizeof sent);
+    if (!SendAll(static_cast<int>(link), g_out, n)) EndAsRemoteEnded();
+    // A stop signal that interrupted the call stops the remote part; the deputy stops too.
+    constexpr uint64_t kStops = (1ull << (SIGTSTP - 1)) | (1ull << (SIGTTIN - 1)) | (1ull << (SIGTTOU - 1));
+    if (sent.signals & kStops) Syscall(SYS_kill, Syscall(SYS_getpid), SIGSTOP);
   }
 }

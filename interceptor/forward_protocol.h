@@ -36,7 +36,10 @@ struct mosix_fwd_call {
 };
 
 struct mosix_fwd_return {
-  int64_t ret; /* the kernel's result at home (-errno on failure) */
+  int64_t ret;      /* the kernel's result at home (-errno on failure) */
+  uint64_t signals; /* signals that reached the deputy while it ran the call (bit n-1 = signal n):
+                     * the remote part raises them before it returns, so an interrupted call and
+                     * the signal that interrupted it arrive together */
   /* then, for each kOut/kInOut/kIovOut argument in order, its bytes (see syscall_table.h) */
 };
 

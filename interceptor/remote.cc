@@ -244,6 +244,21 @@ long ForwardCall(const SyscallEntry& e, long nr, long args[6]) {
   return Forward(e, nr, args);
 }
 
+// A forwarded call interrupted at home by a signal (which is now pending here) restarts, as the
+// kernel would restart it, when every pending signal's handler asked for SA_RESTART.
+bool ShouldRestart() {
+  uint64_t pending = 0;
+  if (Syscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8) != 0 || pending == 0) return false;
+  for (int sig = 1; sig < 65; ++sig) {
+    if (!(pending & (1ull << (sig - 1)))) continue;
+    KernelSigaction act{};
+    Syscall(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&act), 8);
+    bool handled = act.handler > 1;
+    if (handled && !(act.flags & SA_RESTART)) return false;
+  }
+  return true;
+}
+
 long Dispatch(long nr, long args[6]) {
   const SyscallEntry* e = LookupSyscall(nr);
   if (!e) return Unsupported(nullptr, nr);
@@ -282,5 +297,12 @@ extern "C" __attribute__((visibility("hidden"))) void mosix_sigsys_handler(int, 
     return;
   }
   long args[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
-  g[REG_RAX] = mosix::shim::Dispatch(nr, args);
+  long r = mosix::shim::Dispatch(nr, args);
+  if (r == -EINTR && mosix::shim::ShouldRestart()) {
+    // Back onto the syscall instruction: the pending signal is handled first, then it reruns.
+    g[REG_RIP] -= 2;
+    g[REG_RAX] = nr;
+    return;
+  }
+  g[REG_RAX] = r;
 }

@@ -57,6 +57,9 @@ struct Reader {
 
 }  // namespace
 
+volatile int g_serving = 0;
+volatile uint64_t g_signals_while_serving = 0;
+
 long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char* out, size_t cap) {
   // Clamp what would not fit: reads become short reads, writes are split by the caller.
   size_t budget = MOSIX_FWD_MAX_DATA;
@@ -133,6 +136,14 @@ long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload,
   const char* head = r.Take(sizeof ret);
   if (!head) return -EIO;
   Copy(&ret, head, sizeof ret);
+  if (ret.signals) {
+    // Raised here, with every signal blocked (we are in the SIGSYS handler or the dispatcher):
+    // they are delivered when the program's own mask comes back.
+    long self = Syscall(SYS_getpid);
+    for (int sig = 1; sig < 65; ++sig) {
+      if (ret.signals & (1ull << (sig - 1))) Syscall(SYS_tgkill, self, self, sig);
+    }
+  }
   long nr = e.nr;
   for (int i = 0; i < 6; ++i) {
     const ArgSpec& a = e.args[i];
@@ -264,13 +275,15 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
     } else if (own_fd || onto_own) {
       result = -EBADF;
     } else {
+      g_serving = 1;
       result = Syscall(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+      g_serving = 0;
     }
   } else if (e) {
     result = -ENOSYS;
   }
   Writer w{out + sizeof(mosix_fwd_header), cap - sizeof(mosix_fwd_header)};
-  mosix_fwd_return ret{result};
+  mosix_fwd_return ret{result, __atomic_exchange_n(&g_signals_while_serving, 0, __ATOMIC_SEQ_CST)};
   w.Put(&ret, sizeof ret);
   if (e && e->policy == kForward) {
     for (int i = 0; i < 6; ++i) {

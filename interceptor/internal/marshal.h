@@ -17,8 +17,13 @@ long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char*
 // Copies a RETURN's out data into the program's buffers; returns the call's result.
 long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload, size_t len);
 
-// Deputy side. Decodes a CALL payload, runs it, and encodes the RETURN (header included) into
-// out; returns its length. fds in `refused` (the deputy's own) answer EBADF.
+// Deputy side. While a call runs, signals are collected here (by the deputy's handler) instead
+// of being sent through the agent; ServeCall puts them into the RETURN.
+extern volatile int g_serving;
+extern volatile uint64_t g_signals_while_serving;
+
+// Decodes a CALL payload, runs it, and encodes the RETURN (header included) into out; returns
+// its length. fds in `refused` (the deputy's own) answer EBADF.
 size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t cap, int refused_a, int refused_b);
 
 }  // namespace mosix::shim

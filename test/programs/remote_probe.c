@@ -1,7 +1,9 @@
 // Moved away from home mid-run, this program checks that the system calls it makes there
 // behave as at home: its pid, its stdout, files in its cwd, its stdin, its exit status.
 // usage: remote_probe CONTROL_DIR [fork]  (prints "ready"; continues when CONTROL_DIR/go exists)
-// With "fork" it forks once it has moved, which is not supported away from home.
+// With "fork" it forks once it has moved, which is not supported away from home. With
+// "signals" it reads a line from stdin (a SIGUSR1 meanwhile must be handled and the read go on),
+// reports, then computes until a signal ends it.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +37,14 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 200000; i++) spin++;
   }
   if (getpid() != pid) return fail("getpid changed");
+  if (argc == 3 && strcmp(argv[2], "signals") == 0) {
+    printf("reading\n");
+    char line[128] = {0};
+    if (!fgets(line, sizeof line, stdin)) return fail("stdin");
+    printf("usr1=%d line=%s", (int)got_usr1, line);
+    printf("computing\n");
+    for (;;) spin++;
+  }
   if (argc == 3 && strcmp(argv[2], "fork") == 0) {
     pid_t child = fork();
     if (child < 0) {

@@ -77,7 +77,39 @@ for mode in kill enosys; do
 done
 pass "unsupported call away from home: killed with a message naming mosrun -e; under -e, ENOSYS"
 
-# 4. Refusals and faults keep the process home, running.
+# 4. Signals sent at home reach the process away: during a forwarded read (handled, and the
+# read goes on, as with SA_RESTART), Ctrl-Z/fg (stop and continue both parts), and SIGTERM
+# (the shell sees death by SIGTERM).
+proc_state() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+mkdir -p "$LC/node1/tmp/p6"
+mkfifo "$T/sig.in"
+exec 7<>"$T/sig.in"
+( exec <"$T/sig.in" 7>&-; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/remote_probe" /tmp/p6 signals ) >"$T/p6.out" 2>&1 &
+pid=$!
+track $pid
+wait_for_text "$T/p6.out" ready
+on node1 -- "$MIGRATE" "$pid" node2 >/dev/null
+away=$(away_pid /tmp/p6 "$pid")
+touch "$LC/node1/tmp/p6/go"
+wait_for_text "$T/p6.out" reading
+wait_until "the deputy to read stdin for its remote part" in_syscall "$pid" 0
+kill -USR1 "$pid"
+echo "after the signal" >&7
+wait_for_text "$T/p6.out" "usr1=1 line=after the signal"
+wait_for_text "$T/p6.out" computing
+pass "SIGUSR1 at home reached the handler away; the interrupted read went on"
+kill -TSTP "$pid"
+wait_until "both parts stopped" sh -c "[ \"\$(awk '/^State:/ {print \$2}' /proc/$pid/status)\" = T ] && [ \"\$(awk '/^State:/ {print \$2}' /proc/$away/status)\" = T ]"
+kill -CONT "$pid"
+wait_until "the remote part to run again" sh -c "[ \"\$(awk '/^State:/ {print \$2}' /proc/$away/status)\" = R ]"
+pass "Ctrl-Z (SIGTSTP) stopped both parts; SIGCONT resumed the remote part"
+kill -TERM "$pid"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 143 ]] || fail "SIGTERM at home: status $st: $(cat "$T/p6.out")"
+exec 7>&-
+pass "kill -TERM at home: the process away died of it, and the shell saw status 143"
+
+# 5. Refusals and faults keep the process home, running.
 mkdir -p "$LC/node1/tmp/p5"
 ( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/remote_probe" /tmp/p5 ) >"$T/p5.out" 2>&1 &
 pid=$!
