@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -198,6 +199,8 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   if (::poll(&p, 1, 10000) != 1) return absl::DeadlineExceededError("the deputy never connected its link");
   UniqueFd link(::accept4(pending.listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!link.valid()) return ErrnoStatus("accept", "link");
+  int one = 1;
+  ::setsockopt(link.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ASSIGN_OR_RETURN(pid_t stub, StartStub(link.get()));
   link.reset();
   auto task = Task::Seize(stub);

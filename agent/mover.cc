@@ -193,6 +193,9 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
     if (!s.ok()) return cleanup(s.error_code() == grpc::StatusCode::UNAVAILABLE ? Unreachable(node, s) : absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
   }
   ::unlink(options.path.c_str());
+  double transferred = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fprintf(stderr, "mosixd: pid %d to %s: %.1f MiB image, checkpoint %.3f s, through restore %.3f s (restore %.3f s)\n", pid,
+          node.name().c_str(), dumped->bytes / 1048576.0, dumped->seconds, transferred, arrived.restore_seconds());
   // The process runs on the target now: this one becomes its deputy.
   absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD);
   if (!deputized.ok()) {

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Migration and forwarding on an emulated 2-node cluster (root: it makes namespaces and cgroups).
+#   bazel run //bench:migration_bench
+# Prints markdown tables: migration time and MB/s of dense memory, and the forwarding costs of a
+# moved program next to the same program at home.
+set -euo pipefail
+R="${RUNFILES_DIR:-$0.runfiles}/mosix"
+MOSCTL="$R/cli/mosctl" MOSRUN="$R/cli/mosrun" MIGRATE="$R/cli/migrate"
+export MOSIX_SHIM="$R/interceptor/libmosix.so" MOSIX_MOSIXD="$R/agent/mosixd"
+export MOSIX_LOCALCLUSTER_DIR="/run/mosix-bench.$$"
+LC="$MOSIX_LOCALCLUSTER_DIR"
+trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true' EXIT
+"$MOSCTL" localcluster up --nodes 2 --port $((30000 + RANDOM % 20000)) >/dev/null
+on() { "$MOSCTL" localcluster exec "$@"; }
+wait_text() { for _ in $(seq 1 3000); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done; echo "timeout: $2" >&2; exit 1; }
+# Runs with only stdio open, in the background; sets PID.
+start() { local out=$1; shift; ( for fd in /proc/self/fd/*; do n=${fd##*/}; [[ $n -gt 2 ]] && eval "exec $n>&-" 2>/dev/null; done; exec "$@" ) >"$out" 2>&1 </dev/null & PID=$!; }
+
+echo "| touched memory | migration | MB/s | image |"
+echo "|---|---|---|---|"
+for mib in 16 256 1024; do
+  dir="$LC/node1/tmp/m$mib"; mkdir -p "$dir"
+  start "$dir.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$R/test/programs/dense" "$mib" "/tmp/m$mib"
+  wait_text "$dir.out" ready
+  line=$(on node1 -- "$MIGRATE" "$PID" node2)
+  secs=$(sed -n 's/.*(\([0-9.]*\) s)/\1/p' <<<"$line")
+  touch "$dir/finish"
+  wait "$PID" || { echo "dense $mib MiB failed after the move: $(cat "$dir.out")" >&2; exit 1; }
+  grep -q "memory ok" "$dir.out" || { echo "memory differs after the move" >&2; exit 1; }
+  awk -v m="$mib" -v s="$secs" 'BEGIN {printf "| %d MiB | %.3f s | %.0f | self-contained |\n", m, s, m * 1.048576 / s}'
+done
+
+run_fwd() {  # run_fwd home|away
+  local dir="$LC/node1/tmp/f$1"; mkdir -p "$dir"
+  start "$dir.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$R/bench/fwd_bench" "/tmp/f$1" 20000 256
+  wait_text "$dir.out" ready
+  [[ $1 == away ]] && on node1 -- "$MIGRATE" "$PID" node2 >/dev/null
+  touch "$dir/go"
+  wait "$PID"
+  grep roundtrip_us "$dir.out"
+}
+home=$(run_fwd home); away=$(run_fwd away)
+field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}' <<<"$2"; }
+echo
+echo "| forwarding | at home | moved to node2 | ratio |"
+echo "|---|---|---|---|"
+for k in roundtrip_us write_MBps read_MBps; do
+  h=$(field $k "$home"); a=$(field $k "$away")
+  awk -v k="$k" -v h="$h" -v a="$a" 'BEGIN {
+    name = k == "roundtrip_us" ? "1-byte write round trip (us)" : (k == "write_MBps" ? "sequential write, 1 MiB blocks (MB/s)" : "sequential read, 1 MiB blocks (MB/s)")
+    printf "| %s | %s | %s | %.2fx |\n", name, h, a, a / h }'
+done
