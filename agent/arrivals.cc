@@ -23,7 +23,9 @@
 #include "base/file_util.h"
 #include "base/status.h"
 #include "agent/cluster_config.h"
+#include "checkpoint/dump.h"
 #include "checkpoint/image_format.h"
+#include "checkpoint/shim_locator.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/restore.h"
 #include "checkpoint/task.h"
@@ -107,8 +109,18 @@ absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
 
 // Waits for a guest to end and tells its home node how (exit status or signal), so its deputy
 // can end the same way.
+//
+// The wait is for its exit only (a pidfd turns readable then): a plain waitpid would also take
+// the ptrace stops that another thread of this agent expects while it checkpoints the guest.
 void Arrivals::Reap(pid_t pid) {
-  std::thread([this, pid] {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  std::thread([this, pid, pidfd] {
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+      }
+      ::close(pidfd);
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -217,13 +229,90 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   }
   {
     absl::MutexLock lock(&mu_);
-    guests_[stub] = pending.home;
+    Guest guest = pending.home;
+    guest.shim_text_start = header.text_start();
+    guest.shim_text_end = header.text_end();
+    guests_[stub] = guest;
   }
   Reap(stub);
   ArrivalReply reply;
   reply.set_local_pid(stub);
   reply.set_restore_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return reply;
+}
+
+absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer) {
+  Guest guest;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = guests_.find(local_pid);
+    if (it == guests_.end()) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));
+    guest = it->second;
+  }
+  std::string dir = state_dir_ + "/departures";
+  RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  DumpOptions options;
+  options.path = absl::StrCat(dir, "/", local_pid, ".img");
+  options.reason = "migration";
+  options.inline_files = true;
+  options.channel_fd = MOSIX_CHANNEL_FD;  // its link to the deputy: not part of the image
+  // A guest inside a forwarded call cannot move (its call is half-way to its home): catch it
+  // between calls, which a running program reaches in microseconds.
+  absl::StatusOr<DumpResult> dumped = absl::UnavailableError("");
+  for (int attempt = 0; attempt < 400; ++attempt) {
+    ASSIGN_OR_RETURN(Task task, Task::Seize(local_pid));
+    user_regs_struct regs;
+    RETURN_IF_ERROR(task.GetRegs(&regs));
+    if (regs.rip >= guest.shim_text_start && regs.rip < guest.shim_text_end) {
+      RETURN_IF_ERROR(task.Detach());
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (options.syscall_gadget == 0) {
+      std::string text(guest.shim_text_end - guest.shim_text_start, '\0');
+      RETURN_IF_ERROR(task.ReadMem(guest.shim_text_start, text.data(), text.size()));
+      size_t at = text.find("\x0f\x05");
+      if (at == std::string::npos) return absl::DataLossError("no syscall instruction in the guest's shim");
+      options.syscall_gadget = guest.shim_text_start + at;
+    }
+    dumped = DumpAttached(task, options);
+    if (dumped.ok()) ::kill(local_pid, SIGSTOP);  // stays here, stopped, until FinishDeparture
+    break;
+  }
+  if (!dumped.ok()) {
+    if (dumped.status().message().empty()) {
+      return absl::UnavailableError(absl::StrCat("pid ", local_pid, " stays inside a system call it forwarded home; try again"));
+    }
+    return dumped.status();
+  }
+  auto in = OpenFile(options.path, O_RDONLY | O_CLOEXEC);
+  ::unlink(options.path.c_str());
+  if (!in.ok()) return in.status();
+  std::string buf(1 << 20, '\0');
+  DepartChunk first;
+  first.set_image_bytes(dumped->bytes);
+  bool ok = writer->Write(first);
+  for (ssize_t n; ok && (n = ::read(in->get(), buf.data(), buf.size())) > 0;) {
+    DepartChunk c;
+    c.set_data(buf.data(), n);
+    ok = writer->Write(c);
+  }
+  if (!ok) {
+    ::kill(local_pid, SIGCONT);
+    return absl::UnavailableError("the home node stopped receiving the image");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = guests_.find(local_pid);
+    if (it == guests_.end()) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));
+    if (arrived) guests_.erase(it);  // gone home: its end here is not its end
+  }
+  ::kill(local_pid, arrived ? SIGKILL : SIGCONT);
+  return absl::OkStatus();
 }
 
 std::map<pid_t, Arrivals::Guest> Arrivals::Guests() {

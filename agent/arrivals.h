@@ -27,9 +27,15 @@ class Arrivals {
   // Delivers a signal sent at home to a guest running here.
   absl::Status Signal(pid_t local_pid, int signo);
 
+  // Checkpoints a guest that goes home (it stays here, stopped) and streams the image.
+  absl::Status Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer);
+  // After Depart: the guest runs at home now (end it here), or not (let it go on here).
+  absl::Status FinishDeparture(pid_t local_pid, bool arrived);
+
   struct Guest {
     std::string home_node;
     int32_t home_pid = 0;
+    uint64_t shim_text_start = 0, shim_text_end = 0;  // its shim (inlined, so nameless here)
   };
   // Guests running here, by local pid.
   std::map<pid_t, Guest> Guests();

@@ -49,8 +49,13 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
     result = entry.state == "frozen" ? absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is frozen already"))
                                      : Freeze(entry);
   } else if (target == "continue" || target == "home" || target == map_.this_node()) {
-    result = entry.state == "frozen" ? Continue(entry)
-                                     : absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is running at home already"));
+    if (entry.state == "frozen") {
+      result = Continue(entry);
+    } else if (entry.state == "remote" && target != "continue") {
+      result = BackHome(entry);
+    } else {
+      result = absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is running at home already"));
+    }
   } else if (const cluster::Node* node = FindNode(map_, target)) {
     if (entry.state == "frozen") {
       result = absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is frozen (migrate ", pid, " continue first)"));
@@ -127,10 +132,29 @@ absl::Status Unreachable(const cluster::Node& node, const grpc::Status& s) {
 absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Node& node) {
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = entry.pid;
-  auto shim = LocateShim(pid);
-  if (!shim.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " cannot move: ", shim.status().message()));
+  ShimLocation shim_here;
+  if (entry.shim_info) {
+    shim_here.info = entry.shim_info;
+    shim_here.text_start = entry.shim_text_start;
+    shim_here.text_end = entry.shim_text_end;
+    for (const auto& [start, end] : entry.shim_ranges) {
+      MapEntry e;
+      e.start = start;
+      e.end = end;
+      shim_here.mappings.push_back(e);
+    }
+  } else {
+    auto located = LocateShim(pid);
+    if (!located.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " cannot move: ", located.status().message()));
+    }
+    shim_here = *located;
+    entry.shim_info = located->info;
+    entry.shim_text_start = located->text_start;
+    entry.shim_text_end = located->text_end;
+    for (const MapEntry& e : located->mappings) entry.shim_ranges.push_back({e.start, e.end});
   }
+  const ShimLocation* shim = &shim_here;
   RETURN_IF_ERROR(Annotate(CheckCheckpointable(pid, entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1),
                            absl::StrCat("pid ", pid, " cannot move")));
   auto peer = PeerStub(node);
@@ -197,6 +221,8 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   fprintf(stderr, "mosixd: pid %d to %s: %.1f MiB image, checkpoint %.3f s, through restore %.3f s (restore %.3f s)\n", pid,
           node.name().c_str(), dumped->bytes / 1048576.0, dumped->seconds, transferred, arrived.restore_seconds());
   // The process runs on the target now: this one becomes its deputy.
+  // The deputy keeps the shim's mappings (after a round trip, the anonymous copies at the same
+  // addresses).
   absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD);
   if (!deputized.ok()) {
     fprintf(stderr, "mosixd: pid %d: its deputy could not be set up: %s\n", pid, std::string(deputized.message()).c_str());
@@ -206,6 +232,90 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   entry.state = "remote";
   entry.where = node.name();
   entry.remote_pid = arrived.local_pid();
+  return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+}
+
+// A process away comes back into its deputy. Until the deputy is touched, a failure leaves the
+// process running where it was.
+absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t pid = entry.pid;
+  const cluster::Node* node = FindNode(map_, entry.where);
+  if (!node) return absl::InternalError(absl::StrCat("pid ", pid, " is on an unknown node ", entry.where));
+  if (!entry.shim_info) return absl::InternalError(absl::StrCat("pid ", pid, ": where its shim is was not recorded"));
+  ShimLocation shim_here;
+  shim_here.info = entry.shim_info;
+  const ShimLocation* shim = &shim_here;
+  auto peer = PeerStub(*node);
+  std::string dir = state_dir_ + "/incoming";
+  RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  std::string path = absl::StrCat(dir, "/", pid, ".img");
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+    DepartRequest req;
+    req.set_local_pid(entry.remote_pid);
+    auto reader = peer->Depart(&ctx, req);
+    ASSIGN_OR_RETURN(UniqueFd out, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    DepartChunk chunk;
+    uint64_t want = 0, got = 0;
+    bool first = true;
+    while (reader->Read(&chunk)) {
+      if (first) want = chunk.image_bytes();
+      first = false;
+      RETURN_IF_ERROR(WriteAll(out.get(), chunk.data().data(), chunk.data().size(), path));
+      got += chunk.data().size();
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) {
+      ::unlink(path.c_str());
+      return Annotate(absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()),
+                      absl::StrCat("pid ", pid, " stays on ", node->name()));
+    }
+    if (got != want) {
+      ::unlink(path.c_str());
+      return absl::DataLossError(absl::StrCat("pid ", pid, ": its image came back incomplete"));
+    }
+  }
+  auto finish = [&](bool arrived) {
+    FinishDepartureRequest req;
+    req.set_local_pid(entry.remote_pid);
+    req.set_arrived(arrived);
+    FinishDepartureReply reply;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    (void)peer->FinishDeparture(&ctx, req, &reply);
+  };
+  auto image = LoadImage(path);
+  ::unlink(path.c_str());
+  RestoreOptions options;
+  options.home.enabled = true;
+  options.home.shim_info = shim->info;
+  absl::Status checked = image.ok() ? CheckRestorable(**image, options) : image.status();
+  if (!checked.ok()) {
+    finish(false);
+    return Annotate(checked, absl::StrCat("pid ", pid, " stays on ", node->name()));
+  }
+  auto task = Task::Seize(pid);
+  if (!task.ok()) {
+    finish(false);
+    return task.status();
+  }
+  absl::Status s = Restore(*task, **image, options);
+  if (!s.ok()) {
+    if (absl::IsAborted(s)) {
+      task->Kill();
+      finish(true);
+      return absl::InternalError(absl::StrCat("pid ", pid, " was lost coming home: ", s.message()));
+    }
+    finish(false);
+    return Annotate(s, absl::StrCat("pid ", pid, " stays on ", node->name()));
+  }
+  finish(true);
+  entry.state = "home";
+  entry.where.clear();
+  entry.remote_pid = 0;
+  entry.ended = false;
   return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 

@@ -36,6 +36,7 @@ class Mover {
   absl::StatusOr<MoveResult> Freeze(ProcessEntry& entry);
   absl::StatusOr<MoveResult> Continue(ProcessEntry& entry);
   absl::StatusOr<MoveResult> ToNode(ProcessEntry& entry, const cluster::Node& node);
+  absl::StatusOr<MoveResult> BackHome(ProcessEntry& entry);
 
   ProcessTable* table_;
   std::string state_dir_;

@@ -114,4 +114,12 @@ grpc::Status AgentService::Ended(grpc::ServerContext*, const EndedRequest* req, 
   return grpc::Status::OK;
 }
 
+grpc::Status AgentService::Depart(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
+  return ToGrpc(arrivals_->Depart(req->local_pid(), writer));
+}
+
+grpc::Status AgentService::FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest* req, FinishDepartureReply*) {
+  return ToGrpc(arrivals_->FinishDeparture(req->local_pid(), req->arrived()));
+}
+
 }  // namespace mosix::agent

@@ -34,6 +34,8 @@ class AgentService final : public mosix::agent::Agent::Service {
   grpc::Status Arrive(grpc::ServerContext*, grpc::ServerReader<ArrivalChunk>*, ArrivalReply*) override;
   grpc::Status Signal(grpc::ServerContext*, const SignalRequest*, SignalReply*) override;
   grpc::Status Ended(grpc::ServerContext*, const EndedRequest*, EndedReply*) override;
+  grpc::Status Depart(grpc::ServerContext*, const DepartRequest*, grpc::ServerWriter<DepartChunk>*) override;
+  grpc::Status FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest*, FinishDepartureReply*) override;
 
  private:
   AgentInfo info_;

@@ -335,7 +335,23 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   ASSIGN_OR_RETURN(uint64_t blocked, task.GetSigmask());
   core.mutable_signals()->set_blocked(blocked);
   ASSIGN_OR_RETURN(auto pending, task.PeekPendingSignals(false));
-  for (auto& s : pending) core.mutable_signals()->add_pending(s);
+  for (auto& s : pending) {
+    // A process away from home caught between a trapped system call (Syscall User Dispatch)
+    // and its SIGSYS: the call has not happened. The image re-issues it instead of carrying
+    // the signal, so wherever it is restored the call is made (natively at home).
+    siginfo_t info;
+    memcpy(&info, s.data(), std::min(s.size(), sizeof info));
+    constexpr int kSysUserDispatch = 2;
+    if (info.si_signo == SIGSYS && info.si_code == kSysUserDispatch) {
+      auto* g = cpu->mutable_regs();
+      g->set_rip(reinterpret_cast<uint64_t>(info.si_call_addr) - 2);
+      g->set_rax(static_cast<uint64_t>(info.si_syscall));
+      g->set_orig_rax(static_cast<uint64_t>(-1));
+      cpu->set_syscall_note(absl::StrCat("re-issue trapped ", internal::SyscallName(info.si_syscall)));
+      continue;
+    }
+    core.mutable_signals()->add_pending(s);
+  }
   ASSIGN_OR_RETURN(auto shared_pending, task.PeekPendingSignals(true));
   for (auto& s : shared_pending) core.mutable_signals()->add_shared_pending(s);
   ASSIGN_OR_RETURN(RseqConfig rseq, task.GetRseq());
@@ -362,7 +378,7 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   std::thread pages([&] { pages_status = DumpPages(task, mm, *writer, &result.pages); });
   absl::Status injected;
   {
-    auto rs = RemoteSyscalls::Create(&task);
+    auto rs = RemoteSyscalls::Create(&task, options.syscall_gadget);
     injected = rs.ok() ? DumpInjected(*rs, &core) : rs.status();
   }  // registers, code and mask are back as they were
   pages.join();

@@ -21,6 +21,7 @@
 #include "checkpoint/internal/layout.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/remote_syscalls.h"
+#include "interceptor/forward_protocol.h"
 #include "interceptor/shim_info.h"
 
 namespace mosix {
@@ -235,7 +236,8 @@ absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
 constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
 constexpr uint64_t kSaRestorer = 0x04000000;  // SA_RESTORER: not in glibc's headers
 
-absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, bool requeue_pending, bool remote) {
+absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, bool requeue_pending, bool keep_cwd_umask,
+                                   bool remote) {
   Task* task = rs.task();
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   for (const image::SigAction& a : core.signals().actions()) {
@@ -263,8 +265,8 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
     RETURN_IF_ERROR(rs.Call("setitimer", "", SYS_setitimer, t.which(), scratch, 0).status());
   }
   const image::Process& p = core.process();
-  RETURN_IF_ERROR(rs.Call("umask", "", SYS_umask, p.umask()).status());
-  if (!remote) {  // away from home the cwd is the deputy's
+  if (!keep_cwd_umask) {  // away from home, and back, they are the deputy's
+    RETURN_IF_ERROR(rs.Call("umask", "", SYS_umask, p.umask()).status());
     ASSIGN_OR_RETURN(uint64_t cwd, rs.PutString(p.cwd()));
     RETURN_IF_ERROR(rs.Call("chdir", p.cwd(), SYS_chdir, cwd).status());
   }
@@ -332,6 +334,20 @@ absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r) {
   return absl::OkStatus();
 }
 
+// A process back home: the link goes, the shim is in home mode again, and SIGSYS is the
+// program's own again.
+absl::Status BackHome(RemoteSyscalls& rs, Task& target, uint64_t info_addr) {
+  ASSIGN_OR_RETURN(mosix_shim_info info, target.Read(RemotePtr<mosix_shim_info>(info_addr)));
+  info.mode = MOSIX_MODE_HOME;
+  info.selector = 0;
+  RETURN_IF_ERROR(target.Write(RemotePtr<mosix_shim_info>(info_addr), info));
+  (void)rs.Raw(SYS_close, MOSIX_LINK_FD);
+  ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
+  KernelSigaction program{info.program_sigsys[0], info.program_sigsys[1], info.program_sigsys[2], info.program_sigsys[3]};
+  RETURN_IF_ERROR(target.Write(RemotePtr<KernelSigaction>(scratch), program));
+  return rs.Call("rt_sigaction", "SIGSYS", SYS_rt_sigaction, SIGSYS, scratch, 0, 8).status();
+}
+
 // Everything after the target's own memory is gone.
 absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& image, const RestoreOptions& options,
                          const std::vector<MapEntry>& cur_maps, uint64_t tramp, std::vector<Range> used) {
@@ -342,9 +358,13 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& im
   absl::Status pages_status;
   std::thread pages([&] { pages_status = WritePages(target, image); });
   bool remote = options.remote.enabled;
-  absl::Status status = options.same_process || remote ? absl::OkStatus() : RestoreFds(rs, core, options);
+  bool keep_fds = options.same_process || remote || options.home.enabled;
+  absl::Status status = keep_fds ? absl::OkStatus() : RestoreFds(rs, core, options);
   if (status.ok()) status = RestoreMm(rs, core);
-  if (status.ok()) status = RestoreSignalsAndMisc(rs, core, /*requeue_pending=*/!options.same_process, remote);
+  if (status.ok()) {
+    status = RestoreSignalsAndMisc(rs, core, /*requeue_pending=*/!options.same_process,
+                                   /*keep_cwd_umask=*/remote || options.home.enabled, /*strip_sigsys=*/remote);
+  }
   pages.join();
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(pages_status);
@@ -356,6 +376,7 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& im
     auto old = target.Read(tid);
     if (old.ok() && *old == core.process().pid()) RETURN_IF_ERROR(target.Write(tid, static_cast<int32_t>(target.pid())));
   }
+  if (options.home.enabled) RETURN_IF_ERROR(BackHome(rs, target, options.home.shim_info));
   // The trampoline unmaps itself; we are stopped at its exit.
   RETURN_IF_ERROR(rs.Call("munmap", "trampoline", SYS_munmap, tramp, kTrampolineSize).status());
   rs.Forget();
@@ -399,7 +420,7 @@ absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& opt
     }
   }
   for (const image::Fd& fd : core.files().fds()) {
-    if (options.same_process || options.remote.enabled) break;  // real fds stay home
+    if (options.same_process || options.remote.enabled || options.home.enabled) break;  // real fds stay home
     if (fd.kind() == image::Fd::STDIO || options.fd_overrides.count(fd.fd())) continue;
     struct stat st;
     if (::stat(fd.path().c_str(), &st) != 0) {
@@ -413,7 +434,8 @@ absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& opt
     if (fd < 0) return absl::InvalidArgumentError(absl::StrCat("-O: bad fd ", fd));
   }
   struct stat st;
-  if (!options.remote.enabled && (::stat(core.process().cwd().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+  if (!options.remote.enabled && !options.home.enabled &&
+      (::stat(core.process().cwd().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
     return absl::NotFoundError(absl::StrCat("working directory ", core.process().cwd(), " is missing"));
   }
   return absl::OkStatus();
@@ -445,7 +467,7 @@ absl::Status Restore(Task& target, const LoadedImage& image, const RestoreOption
   // The target's own fds (unless they are the real ones), rseq registration and memory go.
   ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(target.pid()));
   for (int fd : fds) {
-    if (options.same_process || options.keep_fds.count(fd)) continue;
+    if (options.same_process || options.home.enabled || options.keep_fds.count(fd)) continue;
     RETURN_IF_ERROR(rs.Call("close", absl::StrCat("fd ", fd), SYS_close, fd).status());
   }
   ASSIGN_OR_RETURN(RseqConfig rseq, target.GetRseq());

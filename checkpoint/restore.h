@@ -32,6 +32,13 @@ struct RestoreOptions {
     uint64_t shim_info = 0;  // address of mosix_shim_info in the image's address space
     uint64_t text_start = 0, text_end = 0;  // the shim's executable mapping
   } remote;
+  // Restore into the deputy of a process coming back home: its fds, cwd and umask are the real
+  // ones and stay; the image's pending signals are queued; at the end the link to the remote
+  // part is closed, the shim is back in home mode and the program's own SIGSYS action is back.
+  struct Home {
+    bool enabled = false;
+    uint64_t shim_info = 0;  // address of mosix_shim_info
+  } home;
 };
 
 // Everything that can be checked without touching a target: the image fits this machine

@@ -40,6 +40,31 @@ done
 [[ ! -e "$LC/node2/tmp/p1" ]] || fail "files appeared on node2"
 pass "after the move: same pid, home stdin/stdout, files in node1's /tmp only, exit status 7"
 
+# 1b. migrate PID home: out and back again, then it finishes at home.
+mkdir -p "$LC/node1/tmp/p7"
+echo "typed at home" >"$T/in7"
+( exec </"$T/in7"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/remote_probe" /tmp/p7 ) >"$T/p7.out" 2>&1 &
+pid=$!
+track $pid
+wait_for_text "$T/p7.out" ready
+on node1 -- "$MIGRATE" "$pid" node3 >/dev/null
+away=$(away_pid /tmp/p7 "$pid")
+[[ -n "$away" && "$(cg_of "$away")" == node3 ]] || fail "not on node3"
+out=$(on node1 -- "$MIGRATE" "$pid" home) || fail "migrate home: $out"
+[[ "$out" == "pid $pid is home"* ]] || fail "migrate home said: $out"
+wait_until "the remote part to be gone" sh -c "! kill -0 $away 2>/dev/null"
+ps_line=$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p')
+[[ "$ps_line" == *" node1 "*" node1 "*" home "* ]] || fail "mosps after home: '$ps_line'; probe: $(cat "$T/p7.out"); agents: $(cat "$LC"/node*/mosixd.log)"
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+[[ $rss -gt 1000 ]] || fail "back home it holds only $rss kB"
+out=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "out again after coming home: $out"
+[[ "$(cg_of "$(away_pid /tmp/p7 "$pid")")" == node2 ]] || fail "not on node2 the second time"
+touch "$LC/node1/tmp/p7/go"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 7 ]] || fail "after coming home: status $st: $(cat "$T/p7.out")"
+grep -q "stdin said: typed at home" "$T/p7.out" || fail "after coming home: $(cat "$T/p7.out")"
+pass "node1 -> node3 -> home (${rss} kB resident again) -> node2: finished with status 7"
+
 # 2. mosrun -r NODE: starts home, moves as soon as it runs.
 mkdir -p "$LC/node1/tmp/p2"
 ( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -r node3 "$PROGS/remote_probe" /tmp/p2 ) >"$T/p2.out" 2>&1 &
