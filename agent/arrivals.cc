@@ -30,6 +30,7 @@
 #include "checkpoint/restore.h"
 #include "checkpoint/task.h"
 #include "interceptor/channel_protocol.h"
+#include "interceptor/shim_info.h"
 
 namespace mosix::agent {
 
@@ -232,6 +233,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     Guest guest = pending.home;
     guest.shim_text_start = header.text_start();
     guest.shim_text_end = header.text_end();
+    guest.shim_info = header.shim_info();
     guests_[stub] = guest;
   }
   Reap(stub);
@@ -256,14 +258,14 @@ absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<Depar
   options.reason = "migration";
   options.inline_files = true;
   options.channel_fd = MOSIX_CHANNEL_FD;  // its link to the deputy: not part of the image
-  // A guest inside a forwarded call cannot move (its call is half-way to its home): catch it
-  // between calls, which a running program reaches in microseconds.
+  // A guest waiting for the reply to a forwarded call cannot move (the reply is owed on a link
+  // that will not exist at home): catch it between such calls. Local calls (a sleep) made
+  // from inside the shim are fine: they restart wherever the process is restored.
   absl::StatusOr<DumpResult> dumped = absl::UnavailableError("");
   for (int attempt = 0; attempt < 400; ++attempt) {
     ASSIGN_OR_RETURN(Task task, Task::Seize(local_pid));
-    user_regs_struct regs;
-    RETURN_IF_ERROR(task.GetRegs(&regs));
-    if (regs.rip >= guest.shim_text_start && regs.rip < guest.shim_text_end) {
+    ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(guest.shim_info)));
+    if (info.forwarding) {
       RETURN_IF_ERROR(task.Detach());
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       continue;

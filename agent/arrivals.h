@@ -36,6 +36,7 @@ class Arrivals {
     std::string home_node;
     int32_t home_pid = 0;
     uint64_t shim_text_start = 0, shim_text_end = 0;  // its shim (inlined, so nameless here)
+    uint64_t shim_info = 0;
   };
   // Guests running here, by local pid.
   std::map<pid_t, Guest> Guests();

@@ -51,12 +51,17 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
   uint32_t id = ++mosix_shim_info.call_id;
   long n = EncodeCall(e, nr, args, id, g_req, sizeof g_req);
   if (n < 0) return -E2BIG;
+  mosix_shim_info.forwarding = 1;
   if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
   for (;;) {
     mosix_fwd_header h;
     if (!RecvAll(kLink, &h, sizeof h) || h.magic != MOSIX_FWD_MAGIC || h.len > sizeof g_rep) LinkLost();
     if (!RecvAll(kLink, g_rep, h.len)) LinkLost();
-    if (h.type == MOSIX_FWD_RETURN && h.id == id) return ApplyReturn(e, args, g_rep, h.len);
+    if (h.type == MOSIX_FWD_RETURN && h.id == id) {
+      long r = ApplyReturn(e, args, g_rep, h.len);
+      mosix_shim_info.forwarding = 0;
+      return r;
+    }
     // Anything else is a reply to a call made before the process moved: already answered.
   }
 }

@@ -30,7 +30,7 @@ struct mosix_shim_info {
   uint64_t deputy_entry;   /* void (long link_fd), never returns */
   uint64_t program_sigsys[4]; /* the program's own SIGSYS action, kept aside while away */
   uint32_t call_id;
-  uint32_t pad2;
+  uint32_t forwarding; /* 1 while a forwarded call waits for its reply: the process cannot move */
 };
 
 #endif /* MOSIX_INTERCEPTOR_SHIM_INFO_H_ */

@@ -65,6 +65,31 @@ set +e; wait "$pid"; st=$?; set -e
 grep -q "stdin said: typed at home" "$T/p7.out" || fail "after coming home: $(cat "$T/p7.out")"
 pass "node1 -> node3 -> home (${rss} kB resident again) -> node2: finished with status 7"
 
+# 1c. A sleeping process (a local call made inside the shim) comes home; a process blocked
+# reading stdin at home moves, and the line typed afterwards is read once, over there.
+( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/sleeper" 2 ) >"$T/sl.out" 2>&1 &
+pid=$!
+track $pid
+wait_until "the sleeper to sleep" in_syscall "$pid" 230
+on node1 -- "$MIGRATE" "$pid" node2 >/dev/null
+on node1 -- "$MIGRATE" "$pid" home >/dev/null || fail "a sleeping process could not come home"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 0 ]] && grep -q "slept ok" "$T/sl.out" || fail "sleeper after node2 and back: $st $(cat "$T/sl.out")"
+mkfifo "$T/rd.in"
+exec 8<>"$T/rd.in"
+( exec <"$T/rd.in" 8>&-; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/reader" ) >"$T/rd.out" 2>&1 &
+pid=$!
+track $pid
+wait_until "the reader to block in read" in_syscall "$pid" 0
+on node1 -- "$MIGRATE" "$pid" node2 >/dev/null
+away=$(pgrep -f -- "$PROGS/reader" | grep -vx "$pid" | head -1)
+[[ -n "$away" && "$(cg_of "$away")" == node2 ]] || fail "the reader is not on node2"
+echo "typed after the move" >&8
+set +e; wait "$pid"; st=$?; set -e
+exec 8>&-
+[[ $st -eq 0 && "$(cat "$T/rd.out")" == $'waiting\ngot 21: typed after the move' ]] || fail "reader: $st $(cat "$T/rd.out")"
+pass "a sleeping process came home and slept on; a reader blocked on stdin moved and read its line once"
+
 # 2. mosrun -r NODE: starts home, moves as soon as it runs.
 mkdir -p "$LC/node1/tmp/p2"
 ( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -r node3 "$PROGS/remote_probe" /tmp/p2 ) >"$T/p2.out" 2>&1 &
