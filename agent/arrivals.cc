@@ -23,6 +23,7 @@
 #include "base/file_util.h"
 #include "base/status.h"
 #include "agent/cluster_config.h"
+#include "agent/peers.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/image_format.h"
 #include "checkpoint/shim_locator.h"
@@ -140,9 +141,8 @@ void Arrivals::Reap(pid_t pid) {
     req.set_wait_status(status);
     EndedReply reply;
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    auto stub = Agent::NewStub(grpc::CreateChannel(home->address(), grpc::InsecureChannelCredentials()));
-    grpc::Status s = stub->Ended(&ctx, req, &reply);
+    SetDeadline(&ctx, 10);
+    grpc::Status s = PeerStub(*home)->Ended(&ctx, req, &reply);
     if (!s.ok()) fprintf(stderr, "mosixd: cannot tell %s that pid %d ended: %s\n", home->name().c_str(), guest.home_pid, s.error_message().c_str());
   }).detach();
 }

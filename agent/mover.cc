@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "agent/cluster_config.h"
+#include "agent/peers.h"
 #include "base/file_util.h"
 #include "base/status.h"
 #include "checkpoint/deputy.h"
@@ -117,10 +118,6 @@ absl::StatusOr<sockaddr_in> ParseAddress(const std::string& address) {
   return a;
 }
 
-std::unique_ptr<Agent::Stub> PeerStub(const cluster::Node& node) {
-  return Agent::NewStub(grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
-}
-
 absl::Status Unreachable(const cluster::Node& node, const grpc::Status& s) {
   return absl::UnavailableError(absl::StrCat("node ", node.name(), " (", node.address(), "): ", s.error_message()));
 }
@@ -164,7 +161,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   PrepareArrivalReply prepared;
   {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    SetDeadline(&ctx, 10);
     grpc::Status s = peer->PrepareArrival(&ctx, prep, &prepared);
     if (!s.ok()) return Unreachable(node, s);
   }
@@ -192,7 +189,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   ArrivalReply arrived;
   {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+    SetDeadline(&ctx, 300);
     auto writer = peer->Arrive(&ctx, &arrived);
     ArrivalChunk first;
     ArrivalHeader* h = first.mutable_header();
@@ -252,7 +249,7 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   std::string path = absl::StrCat(dir, "/", pid, ".img");
   {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+    SetDeadline(&ctx, 300);
     DepartRequest req;
     req.set_local_pid(entry.remote_pid);
     auto reader = peer->Depart(&ctx, req);
@@ -283,7 +280,7 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
     req.set_arrived(arrived);
     FinishDepartureReply reply;
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    SetDeadline(&ctx, 10);
     (void)peer->FinishDeparture(&ctx, req, &reply);
   };
   auto image = LoadImage(path);
@@ -372,7 +369,7 @@ void Mover::ForwardSignal(pid_t pid, int signo) {
     req.set_signo(signo);
     SignalReply reply;
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    SetDeadline(&ctx, 10);
     grpc::Status s = PeerStub(target)->Signal(&ctx, req, &reply);
     if (!s.ok()) {
       fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, target.name().c_str(),

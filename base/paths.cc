@@ -1,5 +1,8 @@
 #include "base/paths.h"
 
+#include <limits.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +19,22 @@ std::string ChannelSocketPath(const std::string& agent_socket) { return agent_so
 std::string StateDir() {
   const char* s = getenv("MOSIX_STATE_DIR");
   return s && *s ? s : "/var/lib/mosix";
+}
+
+std::string FindBesideExecutable(const char* env_var, const std::vector<std::string>& relative, int mode,
+                                 const std::string& fallback) {
+  if (const char* s = getenv(env_var); s && *s) return s;
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return fallback;
+  exe[n] = 0;
+  std::string dir(exe);
+  dir = dir.substr(0, dir.find_last_of('/'));
+  for (const std::string& r : relative) {
+    std::string c = dir + "/" + r;
+    if (access(c.c_str(), mode) == 0) return c;
+  }
+  return fallback;
 }
 
 std::string NoAgentMessage(const std::string& socket) {

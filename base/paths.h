@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace mosix {
 
@@ -12,6 +13,12 @@ std::string AgentSocketPath();
 std::string ChannelSocketPath(const std::string& agent_socket);
 // MOSIX_STATE_DIR, default /var/lib/mosix.
 std::string StateDir();
+
+// A file that ships with the commands: the value of env_var if set, else the first of
+// `relative` (paths relative to this executable's directory) that exists with `mode` access,
+// else `fallback`.
+std::string FindBesideExecutable(const char* env_var, const std::vector<std::string>& relative, int mode,
+                                 const std::string& fallback);
 
 // The one-line advice printed when no agent answers.
 std::string NoAgentMessage(const std::string& socket);

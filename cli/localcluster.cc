@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
+#include "base/paths.h"
 #include "base/status.h"
 
 namespace mosix::cli {
@@ -59,19 +60,7 @@ absl::Status WriteFile(const std::string& path, const std::string& data) {
 }
 
 // The mosixd next to this mosctl (installed) or in the Bazel tree; MOSIX_MOSIXD overrides.
-std::string MosixdPath() {
-  if (const char* s = getenv("MOSIX_MOSIXD"); s && *s) return s;
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return "mosixd";
-  exe[n] = 0;
-  std::string dir(exe);
-  dir = dir.substr(0, dir.find_last_of('/'));
-  for (const std::string& c : {dir + "/mosixd", dir + "/../agent/mosixd"}) {
-    if (access(c.c_str(), X_OK) == 0) return c;
-  }
-  return "mosixd";
-}
+std::string MosixdPath() { return FindBesideExecutable("MOSIX_MOSIXD", {"mosixd", "../agent/mosixd"}, X_OK, "mosixd"); }
 
 // Nodes of the running cluster: node1..nodeN with a pid file.
 std::vector<int> Nodes() {

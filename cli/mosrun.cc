@@ -59,20 +59,11 @@ std::string Absolute(const std::string& p) {
   return absl::StrCat(cwd, "/", p);
 }
 
-// The shim: MOSIX_SHIM, else beside this binary, else ../lib/mosix/ from it.
+// The shim: MOSIX_SHIM, else beside this binary, else ../lib/mosix/ from it (installed), else
+// the Bazel tree.
 std::string ShimPath() {
-  if (const char* s = getenv("MOSIX_SHIM"); s && *s) return s;
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return "";
-  exe[n] = 0;
-  std::string dir(exe);
-  dir = dir.substr(0, dir.find_last_of('/'));
-  for (const std::string& c : {dir + "/libmosix.so", dir + "/../lib/mosix/libmosix.so",
-                               dir + "/../interceptor/libmosix.so"}) {
-    if (access(c.c_str(), R_OK) == 0) return c;
-  }
-  return "";
+  return mosix::FindBesideExecutable("MOSIX_SHIM", {"libmosix.so", "../lib/mosix/libmosix.so", "../interceptor/libmosix.so"},
+                                     R_OK, "");
 }
 
 int Recover(const std::string& file, const std::vector<std::string>& overrides) {

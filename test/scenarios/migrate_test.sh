@@ -9,15 +9,22 @@ trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true; cleanup' EXIT
 "$MOSCTL" localcluster up --nodes 3 --port $((20000 + RANDOM % 20000)) >/dev/null
 on() { "$MOSCTL" localcluster exec "$@"; }
 cg_of() { grep ':cpu:' "/proc/$1/cgroup" | sed 's|.*/||'; }
+# Starts `mosrun ARGS...` on node1 in the background with stdin from IN and output to OUT; sets
+# pid to its (home) pid.
+start_home() {  # start_home IN OUT ARGS...
+  local in=$1 out=$2
+  shift 2
+  ( exec <"$in"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$@" ) >"$out" 2>&1 &
+  pid=$!
+  track $pid
+}
 # The pid of the program's part that is not the given (home) pid.
 away_pid() { pgrep -f -- "remote_probe $1" | grep -vx "$2" | head -1; }
 
 # 1. migrate PID node2: everything stays the home's.
 mkdir -p "$LC/node1/tmp/p1"
 echo "typed at home" >"$T/in1"
-( exec </"$T/in1"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/remote_probe" /tmp/p1 ) >"$T/p1.out" 2>&1 &
-pid=$!
-track $pid
+start_home "$T/in1" "$T/p1.out" "$PROGS/remote_probe" /tmp/p1
 wait_for_text "$T/p1.out" ready
 out=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "migrate: $out"
 [[ "$out" == "pid $pid runs on node2"* ]] || fail "migrate said: $out"
@@ -43,9 +50,7 @@ pass "after the move: same pid, home stdin/stdout, files in node1's /tmp only, e
 # 1b. migrate PID home: out and back again, then it finishes at home.
 mkdir -p "$LC/node1/tmp/p7"
 echo "typed at home" >"$T/in7"
-( exec </"$T/in7"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/remote_probe" /tmp/p7 ) >"$T/p7.out" 2>&1 &
-pid=$!
-track $pid
+start_home "$T/in7" "$T/p7.out" "$PROGS/remote_probe" /tmp/p7
 wait_for_text "$T/p7.out" ready
 on node1 -- "$MIGRATE" "$pid" node3 >/dev/null
 away=$(away_pid /tmp/p7 "$pid")
@@ -67,9 +72,7 @@ pass "node1 -> node3 -> home (${rss} kB resident again) -> node2: finished with 
 
 # 1c. A sleeping process (a local call made inside the shim) comes home; a process blocked
 # reading stdin at home moves, and the line typed afterwards is read once, over there.
-( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/sleeper" 2 ) >"$T/sl.out" 2>&1 &
-pid=$!
-track $pid
+start_home /dev/null "$T/sl.out" "$PROGS/sleeper" 2
 wait_until "the sleeper to sleep" in_syscall "$pid" 230
 on node1 -- "$MIGRATE" "$pid" node2 >/dev/null
 on node1 -- "$MIGRATE" "$pid" home >/dev/null || fail "a sleeping process could not come home"
@@ -92,9 +95,7 @@ pass "a sleeping process came home and slept on; a reader blocked on stdin moved
 
 # 2. mosrun -r NODE: starts home, moves as soon as it runs.
 mkdir -p "$LC/node1/tmp/p2"
-( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -r node3 "$PROGS/remote_probe" /tmp/p2 ) >"$T/p2.out" 2>&1 &
-pid=$!
-track $pid
+start_home /dev/null "$T/p2.out" -r node3 "$PROGS/remote_probe" /tmp/p2
 wait_until "pid $pid to be on node3" sh -c "'$MOSCTL' localcluster exec node1 -- '$MOSPS' | awk -v p=$pid '\$1 == p' | grep -q ' node3 .* remote '"
 echo "x" >/dev/null
 touch "$LC/node1/tmp/p2/go"
@@ -161,9 +162,7 @@ pass "kill -TERM at home: the process away died of it, and the shell saw status 
 
 # 5. Refusals and faults keep the process home, running.
 mkdir -p "$LC/node1/tmp/p5"
-( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/remote_probe" /tmp/p5 ) >"$T/p5.out" 2>&1 &
-pid=$!
-track $pid
+start_home /dev/null "$T/p5.out" "$PROGS/remote_probe" /tmp/p5
 wait_for_text "$T/p5.out" ready
 out=$(on node1 -- "$MIGRATE" "$pid" node9 2>&1) && fail "unknown node accepted"
 [[ "$out" == *"no node 'node9'"* ]] || fail "unknown node: $out"
