@@ -26,6 +26,7 @@
 #include "agent/peers.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/image_format.h"
+#include "checkpoint/image_stream.h"
 #include "checkpoint/shim_locator.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/restore.h"
@@ -54,10 +55,12 @@ bool InPause(pid_t pid) {
 
 }  // namespace
 
-absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalRequest& req) {
-  std::string host = HostOf(node_address_);
+namespace {
+
+// A one-use TCP listener on this node's address; returns it and its host:port.
+absl::StatusOr<std::pair<UniqueFd, std::string>> Listen(const std::string& host) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoStatus("socket", "link listener");
+  if (fd < 0) return ErrnoStatus("socket", "listener");
   UniqueFd listener(fd);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -68,12 +71,31 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
   if (::listen(fd, 1) != 0) return ErrnoStatus("listen", host);
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return std::make_pair(std::move(listener), absl::StrCat(host, ":", ntohs(addr.sin_port)));
+}
+
+// Accepts the one connection a listener waits for, within 10 s.
+absl::StatusOr<UniqueFd> AcceptOne(int listener, const char* what) {
+  pollfd p{listener, POLLIN, 0};
+  if (::poll(&p, 1, 10000) != 1) return absl::DeadlineExceededError(absl::StrCat("the ", what, " never connected"));
+  UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("accept", what);
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalRequest& req) {
+  std::string host = HostOf(node_address_);
+  ASSIGN_OR_RETURN(auto link, Listen(host));
+  ASSIGN_OR_RETURN(auto data, Listen(host));
   PrepareArrivalReply reply;
-  reply.set_link_address(absl::StrCat(host, ":", ntohs(addr.sin_port)));
+  reply.set_link_address(link.second);
+  reply.set_data_address(data.second);
   absl::MutexLock lock(&mu_);
   std::string token = absl::StrCat(req.home_node(), "-", req.home_pid(), "-", next_token_++);
   reply.set_token(token);
-  pending_[token] = Pending{std::move(listener), Guest{req.home_node(), req.home_pid()}};
+  pending_[token] = Pending{std::move(link.first), std::move(data.first), Guest{req.home_node(), req.home_pid()}};
   return reply;
 }
 
@@ -177,43 +199,20 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     pending = std::move(it->second);
     pending_.erase(it);
   }
-  std::string dir = state_dir_ + "/arrivals";
-  RETURN_IF_ERROR(MakeDirs(dir, 0700));
-  std::string path = absl::StrCat(dir, "/", header.token(), ".img");
-  {
-    ASSIGN_OR_RETURN(UniqueFd out, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    uint64_t got = 0;
-    if (!chunk.data().empty()) {
-      RETURN_IF_ERROR(WriteAll(out.get(), chunk.data().data(), chunk.data().size(), path));
-      got += chunk.data().size();
-    }
-    while (reader->Read(&chunk)) {
-      RETURN_IF_ERROR(WriteAll(out.get(), chunk.data().data(), chunk.data().size(), path));
-      got += chunk.data().size();
-    }
-    if (got != header.image_bytes()) {
-      ::unlink(path.c_str());
-      return absl::DataLossError(absl::StrCat("image arrived incomplete: ", got, " of ", header.image_bytes(), " bytes"));
-    }
-  }
   auto t0 = std::chrono::steady_clock::now();
-  auto image = LoadImage(path);
-  ::unlink(path.c_str());  // mapped now, or refused
-  if (!image.ok()) return image.status();
   RestoreOptions options;
   options.keep_fds = {MOSIX_CHANNEL_FD};
   options.remote.enabled = true;
   options.remote.shim_info = header.shim_info();
   options.remote.text_start = header.text_start();
   options.remote.text_end = header.text_end();
-  RETURN_IF_ERROR(CheckRestorable(**image, options));
-  // The deputy connected when the home agent injected its connection.
-  pollfd p{pending.listener.get(), POLLIN, 0};
-  if (::poll(&p, 1, 10000) != 1) return absl::DeadlineExceededError("the deputy never connected its link");
-  UniqueFd link(::accept4(pending.listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!link.valid()) return ErrnoStatus("accept", "link");
+  // The deputy connected its link before the home agent began to stream the image.
+  ASSIGN_OR_RETURN(UniqueFd link, AcceptOne(pending.listener.get(), "deputy's link"));
   int one = 1;
   ::setsockopt(link.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ASSIGN_OR_RETURN(UniqueFd data, AcceptOne(pending.data_listener.get(), "image stream"));
+  ASSIGN_OR_RETURN(auto image, StreamImageReader::Open(data.get(), absl::StrCat("image of ", header.home_node(), ":", header.home_pid())));
+  RETURN_IF_ERROR(CheckRestorable(image->manifest(), image->core(), options));
   ASSIGN_OR_RETURN(pid_t stub, StartStub(link.get()));
   link.reset();
   auto task = Task::Seize(stub);
@@ -222,7 +221,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     Reap(stub);
     return task.status();
   }
-  absl::Status s = Restore(*task, **image, options);
+  absl::Status s = RestoreFromStream(*task, *image, options);
   if (!s.ok()) {
     task->Kill();
     Reap(stub);

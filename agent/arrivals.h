@@ -43,7 +43,8 @@ class Arrivals {
 
  private:
   struct Pending {
-    UniqueFd listener;
+    UniqueFd listener;       // for the link from the deputy
+    UniqueFd data_listener;  // for the image stream from the home agent
     Guest home;
   };
   absl::StatusOr<pid_t> StartStub(int link);

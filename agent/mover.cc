@@ -24,6 +24,7 @@
 #include "base/status.h"
 #include "checkpoint/deputy.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/image_stream.h"
 #include "checkpoint/remote_syscalls.h"
 #include "checkpoint/shim_locator.h"
 #include "checkpoint/image_format.h"
@@ -166,28 +167,24 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
     if (!s.ok()) return Unreachable(node, s);
   }
   ASSIGN_OR_RETURN(sockaddr_in link_addr, ParseAddress(prepared.link_address()));
+  ASSIGN_OR_RETURN(sockaddr_in data_addr, ParseAddress(prepared.data_address()));
 
-  std::string dir = state_dir_ + "/outgoing";
-  RETURN_IF_ERROR(MakeDirs(dir, 0700));
-  DumpOptions options;
-  options.path = absl::StrCat(dir, "/", pid, ".img");
-  options.reason = "migration";
-  options.inline_files = true;
-  options.channel_fd = entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1;
-  options.mosix_options = entry.options;
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
-  auto dumped = DumpAttached(task, options);
-  if (!dumped.ok()) return Annotate(dumped.status(), absl::StrCat("pid ", pid, " cannot move"));
-  auto cleanup = [&](const absl::Status& why) {
-    ::unlink(options.path.c_str());
+  auto stay_home = [&](const absl::Status& why) {
     if (auto rs = RemoteSyscalls::Create(&task); rs.ok()) (void)rs->Raw(SYS_close, MOSIX_LINK_FD);
     return Annotate(why, absl::StrCat("pid ", pid, " stays home"));
   };
+  // The link first: the target starts the process on it as soon as the image begins to arrive.
   absl::Status linked = InjectConnection(task, reinterpret_cast<sockaddr*>(&link_addr), sizeof link_addr, MOSIX_LINK_FD);
-  if (!linked.ok()) return cleanup(linked);
-
+  if (!linked.ok()) return stay_home(linked);
+  UniqueFd data(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!data.valid() || ::connect(data.get(), reinterpret_cast<sockaddr*>(&data_addr), sizeof data_addr) != 0) {
+    return stay_home(ErrnoStatus("connect", absl::StrCat("image stream to ", node.name())));
+  }
+  // The target restores while the image streams: the call returns when the process runs there.
   ArrivalReply arrived;
-  {
+  grpc::Status arrive_status;
+  std::thread arrival([&] {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 300);
     auto writer = peer->Arrive(&ctx, &arrived);
@@ -199,25 +196,30 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
     h->set_shim_info(shim->info);
     h->set_text_start(shim->text_start);
     h->set_text_end(shim->text_end);
-    h->set_image_bytes(dumped->bytes);
-    bool ok = writer->Write(first);
-    auto in = OpenFile(options.path, O_RDONLY | O_CLOEXEC);
-    if (!in.ok()) return cleanup(in.status());
-    std::string buf(1 << 20, '\0');
-    for (ssize_t n; ok && (n = ::read(in->get(), buf.data(), buf.size())) > 0;) {
-      ArrivalChunk c;
-      c.set_data(buf.data(), n);
-      ok = writer->Write(c);
-    }
+    writer->Write(first);
     writer->WritesDone();
-    grpc::Status s = writer->Finish();
-    if (!s.ok()) return cleanup(s.error_code() == grpc::StatusCode::UNAVAILABLE ? Unreachable(node, s) : absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
+    arrive_status = writer->Finish();
+  });
+  DumpOptions options;
+  options.reason = "migration";
+  options.inline_files = true;
+  options.channel_fd = entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1;
+  options.skip_fds = {MOSIX_LINK_FD};
+  options.mosix_options = entry.options;
+  StreamImageWriter sink(data.get(), absl::StrCat("image stream to ", node.name()));
+  options.sink = &sink;
+  auto dumped = DumpAttached(task, options);
+  data.reset();  // the end of the stream (or, on failure, its cut)
+  arrival.join();
+  if (!dumped.ok()) return stay_home(dumped.status());
+  if (!arrive_status.ok()) {
+    return stay_home(arrive_status.error_code() == grpc::StatusCode::UNAVAILABLE
+                         ? Unreachable(node, arrive_status)
+                         : absl::Status(static_cast<absl::StatusCode>(arrive_status.error_code()), arrive_status.error_message()));
   }
-  ::unlink(options.path.c_str());
-  double transferred = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fprintf(stderr, "mosixd: pid %d to %s: %.1f MiB image, checkpoint %.3f s, through restore %.3f s (restore %.3f s)\n", pid,
-          node.name().c_str(), dumped->bytes / 1048576.0, dumped->seconds, transferred, arrived.restore_seconds());
-  // The process runs on the target now: this one becomes its deputy.
+  double moved = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fprintf(stderr, "mosixd: pid %d to %s: %.1f MiB streamed, checkpoint and restore overlapped, %.3f s (target restore %.3f s)\n",
+          pid, node.name().c_str(), dumped->bytes / 1048576.0, moved, arrived.restore_seconds());
   // The deputy keeps the shim's mappings (after a round trip, the anonymous copies at the same
   // addresses).
   absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD);

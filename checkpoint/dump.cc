@@ -165,7 +165,7 @@ absl::StatusOr<std::vector<image::PageBatch>> CollectPages(pid_t pid, const imag
 }
 
 // Copies the pages of every batch from the (stopped) process straight into the image.
-absl::Status DumpPages(Task& task, const image::Mm& mm, ImageWriter& writer, uint64_t* pages) {
+absl::Status DumpPages(Task& task, const image::Mm& mm, ImageSink& writer, uint64_t* pages) {
   ASSIGN_OR_RETURN(std::vector<image::PageBatch> batches, CollectPages(task.pid(), mm));
   absl::Status status = writer.WritePageBatches(batches, [&](size_t i, char* dest) -> absl::Status {
     std::vector<RemoteRange> ranges;
@@ -307,7 +307,7 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   // Everything that can refuse comes first, so a refusal writes nothing.
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
   RETURN_IF_ERROR(DumpVmas(maps, options.inline_files, core.mutable_mm()));
-  ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(pid, options.channel_fd));
+  ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(pid, options.channel_fd, options.skip_fds));
   for (auto& fd : fds) *core.mutable_files()->add_fds() = fd;
 
   RETURN_IF_ERROR(DumpProcess(pid, &core));
@@ -368,26 +368,39 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
     }
   }
 
-  // Pages are copied by worker threads while this (the tracer) thread asks the process for the
-  // rest of its state; the process is stopped throughout, so both see the same instant.
-  ASSIGN_OR_RETURN(auto writer, ImageWriter::Create(options.path));
-  RETURN_IF_ERROR(writer->WriteManifest(MakeManifest(options.reason)));
+  std::unique_ptr<ImageWriter> file;
+  ImageSink* sink = options.sink;
+  if (!sink) {
+    ASSIGN_OR_RETURN(file, ImageWriter::Create(options.path));
+    sink = file.get();
+  }
+  RETURN_IF_ERROR(sink->WriteManifest(MakeManifest(options.reason)));
   DumpResult result;
-  absl::Status pages_status;
-  const image::Mm mm = core.mm();  // the workers' own copy: `core` is being filled meanwhile
-  std::thread pages([&] { pages_status = DumpPages(task, mm, *writer, &result.pages); });
-  absl::Status injected;
-  {
+  auto inject = [&]() -> absl::Status {
     auto rs = RemoteSyscalls::Create(&task, options.syscall_gadget);
-    injected = rs.ok() ? DumpInjected(*rs, &core) : rs.status();
-  }  // registers, code and mask are back as they were
-  pages.join();
-  RETURN_IF_ERROR(injected);
-  RETURN_IF_ERROR(pages_status);
+    return rs.ok() ? DumpInjected(*rs, &core) : rs.status();
+  };  // registers, code and mask are back as they were after it
+  if (sink->CoreMayFollowPages()) {
+    // Pages are copied by worker threads while this (the tracer) thread asks the process for
+    // the rest of its state; the process is stopped throughout, so both see the same instant.
+    absl::Status pages_status;
+    const image::Mm mm = core.mm();  // the workers' own copy: `core` is being filled meanwhile
+    std::thread pages([&] { pages_status = DumpPages(task, mm, *sink, &result.pages); });
+    absl::Status injected = inject();
+    pages.join();
+    RETURN_IF_ERROR(injected);
+    RETURN_IF_ERROR(pages_status);
+    RETURN_IF_ERROR(sink->WriteCore(core));
+  } else {
+    // A stream: the reader needs the core before the pages.
+    RETURN_IF_ERROR(inject());
+    RETURN_IF_ERROR(sink->WriteCore(core));
+    RETURN_IF_ERROR(DumpPages(task, core.mm(), *sink, &result.pages));
+  }
   // The live process re-enters its sleep for the time left as well (see ResumeSleepFromRemaining).
   if (resume_sleep) RETURN_IF_ERROR(task.SetRegs(live));
-  RETURN_IF_ERROR(writer->WriteCore(core));
-  ASSIGN_OR_RETURN(result.bytes, writer->Finish());
+  ASSIGN_OR_RETURN(result.bytes, sink->Finish());
+
   result.path = options.path;
   result.syscall_note = cpu->syscall_note();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

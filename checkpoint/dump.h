@@ -4,8 +4,10 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "checkpoint/image_format.h"
 #include "proto/image/process.pb.h"
 
 namespace mosix {
@@ -23,6 +25,10 @@ struct DumpOptions {
   // Address of a `syscall` instruction to inject through (0: find one). A process away from
   // home must be given one in its shim's text: Syscall User Dispatch traps any other.
   uint64_t syscall_gadget = 0;
+  // Write into this sink (a stream) instead of the file at `path`.
+  ImageSink* sink = nullptr;
+  // More fds that are mosix's own, not the program's (the link, during a move).
+  std::vector<int> skip_fds;
 };
 
 struct DumpResult {

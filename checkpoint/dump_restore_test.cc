@@ -2,7 +2,10 @@
 // moments, killed, and restored into a blank process; each verifies its own state and prints
 // a verdict.
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <thread>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/image_format.h"
+#include "checkpoint/image_stream.h"
 #include "checkpoint/park.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/restore.h"
@@ -196,6 +200,52 @@ TEST_CASE("a process parked after its checkpoint comes back in place: same pid, 
   REQUIRE(!IsParked(c.pid));
   testing::Touch(dir + "/finish");
   RequireCleanExit(c, out, "usr2=1");
+}
+
+TEST_CASE("an image streamed through a socket restores as it arrives", "[e2e]") {
+  std::string dir = testing::MakeTempDir("stream");
+  std::string out = dir + "/out.txt";
+  Child c = testing::Spawn({testing::Runfile("test/programs/selfcheck"), dir}, out);
+  REQUIRE(testing::WaitForText(out, "ready"));
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  Child blank = testing::SpawnBlank(dir + "/rout.txt");
+  absl::Status restored;
+  std::thread reader([&] {
+    auto target = Task::Seize(blank.pid);
+    if (!target.ok()) {
+      restored = target.status();
+      return;
+    }
+    auto stream = StreamImageReader::Open(sv[1], "test stream");
+    restored = stream.ok() ? RestoreFromStream(*target, **stream, RestoreOptions()) : stream.status();
+  });
+  StreamImageWriter sink(sv[0], "test stream");
+  DumpOptions o;
+  o.sink = &sink;
+  auto dumped = Dump(c.pid, o);
+  reader.join();
+  INFO(dumped.status().message() << " / " << restored.message());
+  REQUIRE(dumped.ok());
+  REQUIRE(restored.ok());
+  REQUIRE(dumped->pages > 2000);
+  KillAndReap(c.pid);
+  testing::Touch(dir + "/finish");
+  RequireCleanExit(blank, dir + "/rout.txt", "VERDICT OK");
+  close(sv[0]);
+  close(sv[1]);
+}
+
+TEST_CASE("a corrupted image stream is refused before the target runs it", "[e2e]") {
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  const char junk[64] = "this is not a mosix image stream at all, nor anything like one";
+  REQUIRE(write(sv[0], junk, sizeof junk) == sizeof junk);
+  close(sv[0]);
+  auto stream = StreamImageReader::Open(sv[1], "junk stream");
+  REQUIRE(!stream.ok());
+  REQUIRE(absl::StrContains(stream.status().message(), "junk stream"));
+  close(sv[1]);
 }
 
 TEST_CASE("an unknown pid is a clear error", "[e2e]") {

@@ -44,26 +44,39 @@ struct FrameHeader {
 };
 static_assert(sizeof(FrameHeader) == 24);
 
+// Where a dump goes: a file (ImageWriter) or a stream (StreamImageWriter, image_stream.h).
+class ImageSink {
+ public:
+  virtual ~ImageSink() = default;
+  virtual absl::Status WriteManifest(const image::Manifest& manifest) = 0;
+  virtual absl::Status WriteCore(const image::Core& core) = 0;
+  // Fills page memory into the image. fill(i, dest) must write batch i's pages (its runs'
+  // pages back to back) to dest.
+  using FillFn = std::function<absl::Status(size_t batch, char* dest)>;
+  virtual absl::Status WritePageBatches(const std::vector<image::PageBatch>& batches, const FillFn& fill) = 0;
+  // Writes the trailer and completes the image; returns its size in bytes.
+  virtual absl::StatusOr<uint64_t> Finish() = 0;
+  // A file may have its core after the pages (gathered while they are copied); a stream's
+  // reader restores pages as they come, so it needs the core first.
+  virtual bool CoreMayFollowPages() const = 0;
+};
+
 // Writes an image to PATH.tmp and renames it to PATH on Finish, so a failed or refused
 // checkpoint never leaves a partial image under the final name.
-class ImageWriter {
+class ImageWriter : public ImageSink {
  public:
   static absl::StatusOr<std::unique_ptr<ImageWriter>> Create(const std::string& path);
-  ~ImageWriter();
+  ~ImageWriter() override;
 
-  absl::Status WriteManifest(const image::Manifest& manifest);
+  absl::Status WriteManifest(const image::Manifest& manifest) override;
   // Before or after WritePageBatches.
-  absl::Status WriteCore(const image::Core& core);
-
-  // Fills page memory into the image. fill(i, dest) must write batch i's pages (its runs'
-  // pages back to back) to dest. The whole file is sized and mapped first, so pages are
-  // copied once, straight from the process into the image (no write() copy, no file growth
-  // page by page).
-  using FillFn = std::function<absl::Status(size_t batch, char* dest)>;
-  absl::Status WritePageBatches(const std::vector<image::PageBatch>& batches, const FillFn& fill);
-
-  // Writes the trailer, flushes, renames into place. Returns the image's size in bytes.
-  absl::StatusOr<uint64_t> Finish();
+  absl::Status WriteCore(const image::Core& core) override;
+  // The whole file is sized and mapped first, so pages are copied once, straight from the
+  // process into the image (no write() copy, no file growth page by page), on all CPUs.
+  absl::Status WritePageBatches(const std::vector<image::PageBatch>& batches, const FillFn& fill) override;
+  // Writes the trailer, flushes, renames into place.
+  absl::StatusOr<uint64_t> Finish() override;
+  bool CoreMayFollowPages() const override { return true; }
 
  private:
   ImageWriter(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}

@@ -16,8 +16,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "base/parallel.h"
 #include "base/status.h"
+#include "checkpoint/image_stream.h"
 #include "checkpoint/internal/layout.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/remote_syscalls.h"
@@ -146,10 +148,10 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
 }
 
 // Maps every region of the image at its address, with its protection.
-absl::Status MapRegions(RemoteSyscalls& rs, const LoadedImage& image) {
+absl::Status MapRegions(RemoteSyscalls& rs, const image::Core& core) {
   std::map<std::string, long> files;  // path -> fd in the target
   absl::Status status;
-  for (const image::Vma& v : image.core().mm().vmas()) {
+  for (const image::Vma& v : core.mm().vmas()) {
     uint64_t len = v.end() - v.start();
     std::string what = absl::StrFormat("%#x-%#x %s", v.start(), v.end(), v.path());
     long fd = -1;
@@ -349,14 +351,14 @@ absl::Status BackHome(RemoteSyscalls& rs, Task& target, uint64_t info_addr) {
 }
 
 // Everything after the target's own memory is gone.
-absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& image, const RestoreOptions& options,
+absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& core, const PageWriter& write_pages,
+                         const RestoreOptions& options,
                          const std::vector<MapEntry>& cur_maps, uint64_t tramp, std::vector<Range> used) {
-  const image::Core& core = image.core();
   RETURN_IF_ERROR(MoveSpecials(rs, internal::SpecialsOf(cur_maps), internal::SpecialsOf(core.mm()), used));
-  RETURN_IF_ERROR(MapRegions(rs, image));
-  // Worker threads fill the pages while this (the tracer) thread restores the rest.
+  RETURN_IF_ERROR(MapRegions(rs, core));
+  // Other threads fill the pages while this (the tracer) thread restores the rest.
   absl::Status pages_status;
-  std::thread pages([&] { pages_status = WritePages(target, image); });
+  std::thread pages([&] { pages_status = write_pages(target); });
   bool remote = options.remote.enabled;
   bool keep_fds = options.same_process || remote || options.home.enabled;
   absl::Status status = keep_fds ? absl::OkStatus() : RestoreFds(rs, core, options);
@@ -390,8 +392,10 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const LoadedImage& im
 }  // namespace
 
 absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& options) {
-  const image::Manifest& m = image.manifest();
-  const image::Core& core = image.core();
+  return CheckRestorable(image.manifest(), image.core(), options);
+}
+
+absl::Status CheckRestorable(const image::Manifest& m, const image::Core& core, const RestoreOptions& options) {
   if (!m.arch().empty() && m.arch() != "x86_64") {
     return absl::FailedPreconditionError(absl::StrCat("image is for ", m.arch(), ", this node is x86_64"));
   }
@@ -442,8 +446,43 @@ absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& opt
 }
 
 absl::Status Restore(Task& target, const LoadedImage& image, const RestoreOptions& options) {
-  RETURN_IF_ERROR(CheckRestorable(image, options));
-  const image::Core& core = image.core();
+  return Restore(target, image.manifest(), image.core(), [&](Task& t) { return WritePages(t, image); }, options);
+}
+
+// Workers take turns reading the next batch from the stream (under a lock) and write their
+// batches into the target side by side: writing into the target's fresh memory is the slow
+// part, and it spreads over CPUs.
+absl::Status RestoreFromStream(Task& target, StreamImageReader& reader, const RestoreOptions& options) {
+  return Restore(target, reader.manifest(), reader.core(),
+                 [&](Task& t) -> absl::Status {
+                   absl::Mutex mu;
+                   bool done = false;
+                   return ParallelFor(CopyThreads(), CopyThreads(), [&](size_t) -> absl::Status {
+                     image::PageBatch batch;
+                     std::string data;
+                     for (;;) {
+                       {
+                         absl::MutexLock lock(&mu);
+                         if (done) return absl::OkStatus();
+                         auto more = reader.Next(&batch, &data);
+                         if (!more.ok() || !*more) {
+                           done = true;
+                           return more.status();
+                         }
+                       }
+                       std::vector<RemoteRange> ranges;
+                       ranges.reserve(batch.runs_size());
+                       for (const auto& run : batch.runs()) ranges.push_back({run.vaddr(), run.npages() * kPage});
+                       RETURN_IF_ERROR(t.WriteRanges(ranges, data.data()));
+                     }
+                   });
+                 },
+                 options);
+}
+
+absl::Status Restore(Task& target, const image::Manifest& manifest, const image::Core& core, const PageWriter& write_pages,
+                     const RestoreOptions& options) {
+  RETURN_IF_ERROR(CheckRestorable(manifest, core, options));
   ASSIGN_OR_RETURN(std::vector<MapEntry> cur_maps, ReadMaps(target.pid()));
   std::vector<Range> used;
   for (const image::Vma& v : core.mm().vmas()) used.push_back({v.start(), v.end()});
@@ -487,7 +526,7 @@ absl::Status Restore(Task& target, const LoadedImage& image, const RestoreOption
     auto s = rs.Call("munmap", absl::StrFormat("%#x-%#x", r.start, r.end), SYS_munmap, r.start, r.end - r.start);
     if (!s.ok()) return absl::AbortedError(absl::StrCat("restore failed: ", s.status().message()));
   }
-  absl::Status s = RestoreInto(target, rs, image, options, cur_maps, tramp, used);
+  absl::Status s = RestoreInto(target, rs, core, write_pages, options, cur_maps, tramp, used);
   if (!s.ok()) return absl::AbortedError(absl::StrCat("restore failed: ", s.message()));
   return absl::OkStatus();
 }

@@ -3,6 +3,7 @@
 // had (memory, handlers, other fds, ...) is replaced by what the image holds.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -45,10 +46,21 @@ struct RestoreOptions {
 // (architecture, vDSO, CPU features), mapped files and open files are there and unchanged,
 // the cwd exists. A failure here means nothing was started.
 absl::Status CheckRestorable(const LoadedImage& image, const RestoreOptions& options);
+absl::Status CheckRestorable(const image::Manifest& manifest, const image::Core& core, const RestoreOptions& options);
 
 // Restores image into target (seized and stopped by the caller) and detaches it, running.
 // On failure after the target's memory was replaced the target cannot go on: the caller
 // must kill it (the returned status says so with IsAborted).
 absl::Status Restore(Task& target, const LoadedImage& image, const RestoreOptions& options);
+
+// The same from an image stream: each batch of pages goes into the target as it arrives.
+class StreamImageReader;
+absl::Status RestoreFromStream(Task& target, StreamImageReader& reader, const RestoreOptions& options);
+
+// The general form: write_pages(target) puts every page in place (on another thread, while
+// the tracer thread restores the rest).
+using PageWriter = std::function<absl::Status(Task& target)>;
+absl::Status Restore(Task& target, const image::Manifest& manifest, const image::Core& core, const PageWriter& write_pages,
+                     const RestoreOptions& options);
 
 }  // namespace mosix

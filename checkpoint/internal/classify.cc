@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -36,11 +38,11 @@ absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e) {
   return image::Vma::FILE_PRIVATE;
 }
 
-absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd) {
+absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip) {
   ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(pid));
   std::vector<image::Fd> out;
   for (int fd : fds) {
-    if (fd == channel_fd) continue;
+    if (fd == channel_fd || std::find(skip.begin(), skip.end(), fd) != skip.end()) continue;
     std::string link_path = absl::StrCat("/proc/", pid, "/fd/", fd);
     auto target = ReadLink(link_path);
     if (!target.ok()) {

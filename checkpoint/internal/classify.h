@@ -18,7 +18,7 @@ absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e);
 
 // Reads pid's fd table into image form; FailedPrecondition for an fd that cannot be stored.
 // channel_fd (if >= 0) is skipped: the restore gives the process a new channel.
-absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd);
+absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip = {});
 
 // Number of threads, from /proc/PID/task.
 absl::StatusOr<int> CountThreads(pid_t pid);

@@ -1,0 +1,119 @@
+#include "checkpoint/image_stream.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "base/crc32c.h"
+#include "base/file_util.h"
+#include "base/status.h"
+
+namespace mosix {
+namespace {
+
+constexpr uint64_t kMaxFrame = 256ull << 20;
+
+}  // namespace
+
+absl::Status StreamImageWriter::Send(FrameKind kind, const void* data, size_t len) {
+  char header[sizeof(FrameHeader)];
+  PutFrameHeader(header, kind, data, len);
+  RETURN_IF_ERROR(WriteAll(fd_, header, sizeof header, what_));
+  RETURN_IF_ERROR(WriteAll(fd_, data, len, what_));
+  bytes_ += sizeof header + len;
+  if (kind != FrameKind::kTrailer) ++frames_;
+  return absl::OkStatus();
+}
+
+absl::Status StreamImageWriter::SendMessage(FrameKind kind, const google::protobuf::MessageLite& msg) {
+  std::string buf;
+  if (!msg.SerializeToString(&buf)) return absl::InternalError("cannot serialize image frame");
+  return Send(kind, buf.data(), buf.size());
+}
+
+absl::Status StreamImageWriter::WriteManifest(const image::Manifest& manifest) {
+  return SendMessage(FrameKind::kManifest, manifest);
+}
+
+absl::Status StreamImageWriter::WriteCore(const image::Core& core) { return SendMessage(FrameKind::kCore, core); }
+
+absl::Status StreamImageWriter::WritePageBatches(const std::vector<image::PageBatch>& batches, const FillFn& fill) {
+  std::string buf;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    uint64_t len = 0;
+    for (const auto& r : batches[i].runs()) len += r.npages() * 4096;
+    buf.resize(len);
+    RETURN_IF_ERROR(fill(i, buf.data()));
+    RETURN_IF_ERROR(SendMessage(FrameKind::kPageMap, batches[i]));
+    RETURN_IF_ERROR(Send(FrameKind::kPages, buf.data(), len));
+    pages_ += len / 4096;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> StreamImageWriter::Finish() {
+  image::Trailer t;
+  t.set_frame_count(frames_);
+  t.set_page_count(pages_);
+  RETURN_IF_ERROR(SendMessage(FrameKind::kTrailer, t));
+  return bytes_;
+}
+
+absl::StatusOr<uint32_t> StreamImageReader::ReadFrame(std::string* payload) {
+  FrameHeader h;
+  RETURN_IF_ERROR(Annotate(ReadAll(fd_, &h, sizeof h, what_), "image stream"));
+  if (h.magic != kFrameMagic || Crc32c(0, &h, offsetof(FrameHeader, header_crc)) != h.header_crc) {
+    return absl::DataLossError(absl::StrCat(what_, ": corrupted image stream (bad frame header)"));
+  }
+  if (h.length > kMaxFrame) return absl::DataLossError(absl::StrCat(what_, ": image frame too large"));
+  payload->resize(h.length);
+  RETURN_IF_ERROR(Annotate(ReadAll(fd_, payload->data(), h.length, what_), "image stream"));
+  if (Crc32c(0, payload->data(), payload->size()) != h.payload_crc) {
+    return absl::DataLossError(absl::StrCat(what_, ": corrupted image stream (checksum mismatch in a ", FrameKindName(h.kind), " frame)"));
+  }
+  return h.kind;
+}
+
+absl::StatusOr<std::unique_ptr<StreamImageReader>> StreamImageReader::Open(int fd, std::string what) {
+  auto r = std::unique_ptr<StreamImageReader>(new StreamImageReader(fd, std::move(what)));
+  std::string payload;
+  ASSIGN_OR_RETURN(uint32_t kind, r->ReadFrame(&payload));
+  if (static_cast<FrameKind>(kind) != FrameKind::kManifest || !r->manifest_.ParseFromString(payload)) {
+    return absl::DataLossError(absl::StrCat(r->what_, ": an image stream must start with its manifest"));
+  }
+  if (r->manifest_.format_version() != kImageFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(r->what_, ": image format version ", r->manifest_.format_version(),
+                                                      " is not readable by this mosix (it reads version ", kImageFormatVersion, ")"));
+  }
+  ASSIGN_OR_RETURN(kind, r->ReadFrame(&payload));
+  if (static_cast<FrameKind>(kind) != FrameKind::kCore || !r->core_.ParseFromString(payload)) {
+    return absl::DataLossError(absl::StrCat(r->what_, ": an image stream must have its core second"));
+  }
+  r->frames_ = 2;
+  return r;
+}
+
+absl::StatusOr<bool> StreamImageReader::Next(image::PageBatch* batch, std::string* data) {
+  std::string payload;
+  ASSIGN_OR_RETURN(uint32_t kind, ReadFrame(&payload));
+  if (static_cast<FrameKind>(kind) == FrameKind::kTrailer) {
+    image::Trailer t;
+    if (!t.ParseFromString(payload) || t.frame_count() != frames_ || t.page_count() != pages_) {
+      return absl::DataLossError(absl::StrCat(what_, ": image stream incomplete (trailer does not match)"));
+    }
+    return false;
+  }
+  if (static_cast<FrameKind>(kind) != FrameKind::kPageMap || !batch->ParseFromString(payload)) {
+    return absl::DataLossError(absl::StrCat(what_, ": image stream out of order (pagemap expected)"));
+  }
+  ASSIGN_OR_RETURN(kind, ReadFrame(data));
+  uint64_t n = 0;
+  for (const auto& r : batch->runs()) n += r.npages();
+  if (static_cast<FrameKind>(kind) != FrameKind::kPages || n * 4096 != data->size()) {
+    return absl::DataLossError(absl::StrCat(what_, ": image stream out of order (pages expected)"));
+  }
+  frames_ += 2;
+  pages_ += n;
+  return true;
+}
+
+}  // namespace mosix
