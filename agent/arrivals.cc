@@ -276,6 +276,11 @@ absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<Depar
       if (at == std::string::npos) return absl::DataLossError("no syscall instruction in the guest's shim");
       options.syscall_gadget = guest.shim_text_start + at;
     }
+    // In stream order (core first): the home agent may pass it on to another node as it is.
+    auto file = OpenFile(options.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (!file.ok()) return file.status();
+    StreamImageWriter sink(file->get(), options.path);
+    options.sink = &sink;
     dumped = DumpAttached(task, options);
     if (dumped.ok()) ::kill(local_pid, SIGSTOP);  // stays here, stopped, until FinishDeparture
     break;

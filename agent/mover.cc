@@ -62,8 +62,8 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
     if (entry.state == "frozen") {
       result = absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is frozen (migrate ", pid, " continue first)"));
     } else if (entry.state == "remote") {
-      result = absl::UnimplementedError(absl::StrCat("pid ", pid, " is on ", entry.where,
-                                                     " already; moving it on from there is not implemented yet"));
+      result = entry.where == target ? absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is on ", target, " already"))
+                                     : OnToNode(entry, *node);
     } else {
       result = ToNode(entry, *node);
     }
@@ -314,6 +314,109 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   entry.state = "home";
   entry.where.clear();
   entry.remote_pid = 0;
+  entry.ended = false;
+  return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+}
+
+// From one remote node straight to another: the image goes from the first, through this agent,
+// into the second as a stream; the deputy gets a link to the new node on a spare fd, which
+// replaces its link only once the new node runs the process. Until then a failure leaves the
+// process running where it was.
+absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::Node& to) {
+  constexpr int kSpareLink = MOSIX_LINK_FD - 1;
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t pid = entry.pid;
+  const cluster::Node* from = FindNode(map_, entry.where);
+  if (!from) return absl::InternalError(absl::StrCat("pid ", pid, " is on an unknown node ", entry.where));
+  if (!entry.shim_info) return absl::InternalError(absl::StrCat("pid ", pid, ": where its shim is was not recorded"));
+  auto source = PeerStub(*from);
+  auto target = PeerStub(to);
+  PrepareArrivalReply prepared;
+  {
+    PrepareArrivalRequest prep;
+    prep.set_home_node(map_.this_node());
+    prep.set_home_pid(pid);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 10);
+    grpc::Status s = target->PrepareArrival(&ctx, prep, &prepared);
+    if (!s.ok()) return Unreachable(to, s);
+  }
+  ASSIGN_OR_RETURN(sockaddr_in link_addr, ParseAddress(prepared.link_address()));
+  ASSIGN_OR_RETURN(sockaddr_in data_addr, ParseAddress(prepared.data_address()));
+  auto finish = [&](bool arrived) {
+    FinishDepartureRequest req;
+    req.set_local_pid(entry.remote_pid);
+    req.set_arrived(arrived);
+    FinishDepartureReply reply;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 10);
+    (void)source->FinishDeparture(&ctx, req, &reply);
+  };
+  // The deputy's new link, on a spare fd for now.
+  {
+    ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
+    RETURN_IF_ERROR(InjectConnection(deputy, reinterpret_cast<sockaddr*>(&link_addr), sizeof link_addr, kSpareLink));
+  }
+  auto drop_spare = [&](const absl::Status& why) {
+    if (auto deputy = Task::Seize(pid); deputy.ok()) {
+      if (auto rs = RemoteSyscalls::Create(&*deputy); rs.ok()) (void)rs->Raw(SYS_close, kSpareLink);
+    }
+    return Annotate(why, absl::StrCat("pid ", pid, " stays on ", from->name()));
+  };
+  UniqueFd data(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!data.valid() || ::connect(data.get(), reinterpret_cast<sockaddr*>(&data_addr), sizeof data_addr) != 0) {
+    return drop_spare(ErrnoStatus("connect", absl::StrCat("image stream to ", to.name())));
+  }
+  ArrivalReply arrived;
+  grpc::Status arrive_status;
+  std::thread arrival([&] {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 300);
+    auto writer = target->Arrive(&ctx, &arrived);
+    ArrivalChunk first;
+    ArrivalHeader* h = first.mutable_header();
+    h->set_token(prepared.token());
+    h->set_home_node(map_.this_node());
+    h->set_home_pid(pid);
+    h->set_shim_info(entry.shim_info);
+    h->set_text_start(entry.shim_text_start);
+    h->set_text_end(entry.shim_text_end);
+    writer->Write(first);
+    writer->WritesDone();
+    arrive_status = writer->Finish();
+  });
+  // Relay: the first node checkpoints its guest (which stays there, stopped) in stream order.
+  grpc::Status depart_status;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 300);
+    DepartRequest req;
+    req.set_local_pid(entry.remote_pid);
+    auto reader = source->Depart(&ctx, req);
+    DepartChunk chunk;
+    bool ok = true;
+    while (reader->Read(&chunk)) {
+      if (ok && !chunk.data().empty()) ok = WriteAll(data.get(), chunk.data().data(), chunk.data().size(), "image stream").ok();
+    }
+    depart_status = reader->Finish();
+  }
+  data.reset();
+  arrival.join();
+  if (!depart_status.ok() || !arrive_status.ok()) {
+    finish(false);
+    const grpc::Status& bad = depart_status.ok() ? arrive_status : depart_status;
+    return drop_spare(absl::Status(static_cast<absl::StatusCode>(bad.error_code()), bad.error_message()));
+  }
+  // The new node runs it: the new link replaces the old one, and the first node lets it go.
+  {
+    ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
+    ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
+    RETURN_IF_ERROR(rs.Call("dup3", "link", SYS_dup3, kSpareLink, MOSIX_LINK_FD, O_CLOEXEC).status());
+    (void)rs.Raw(SYS_close, kSpareLink);
+  }
+  finish(true);
+  entry.where = to.name();
+  entry.remote_pid = arrived.local_pid();
   entry.ended = false;
   return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }

@@ -37,6 +37,7 @@ class Mover {
   absl::StatusOr<MoveResult> Continue(ProcessEntry& entry);
   absl::StatusOr<MoveResult> ToNode(ProcessEntry& entry, const cluster::Node& node);
   absl::StatusOr<MoveResult> BackHome(ProcessEntry& entry);
+  absl::StatusOr<MoveResult> OnToNode(ProcessEntry& entry, const cluster::Node& node);
 
   ProcessTable* table_;
   std::string state_dir_;

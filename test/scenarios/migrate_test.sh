@@ -63,12 +63,16 @@ ps_line=$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p')
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
 [[ $rss -gt 1000 ]] || fail "back home it holds only $rss kB"
 out=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "out again after coming home: $out"
-[[ "$(cg_of "$(away_pid /tmp/p7 "$pid")")" == node2 ]] || fail "not on node2 the second time"
+away=$(away_pid /tmp/p7 "$pid")
+[[ "$(cg_of "$away")" == node2 ]] || fail "not on node2 the second time"
+out=$(on node1 -- "$MIGRATE" "$pid" node3) || fail "node2 -> node3: $out"
+wait_until "the part on node2 to be gone" sh -c "! kill -0 $away 2>/dev/null"
+[[ "$(cg_of "$(away_pid /tmp/p7 "$pid")")" == node3 ]] || fail "not on node3 after node2 -> node3"
 touch "$LC/node1/tmp/p7/go"
 set +e; wait "$pid"; st=$?; set -e
 [[ $st -eq 7 ]] || fail "after coming home: status $st: $(cat "$T/p7.out")"
 grep -q "stdin said: typed at home" "$T/p7.out" || fail "after coming home: $(cat "$T/p7.out")"
-pass "node1 -> node3 -> home (${rss} kB resident again) -> node2: finished with status 7"
+pass "node1 -> node3 -> home (${rss} kB resident again) -> node2 -> node3 directly: finished with status 7"
 
 # 1c. A sleeping process (a local call made inside the shim) comes home; a process blocked
 # reading stdin at home moves, and the line typed afterwards is read once, over there.
