@@ -48,10 +48,21 @@ constexpr SyscallEntry kIntsOnly = {0, kForward, {{kInt, 0, 0}, {kInt, 0, 0}, {k
 }
 
 long Forward(const SyscallEntry& e, long nr, long args[6]) {
+  // The flag first, then the mode: a process caught with the flag up is not moved (the agent
+  // waits for its reply); one caught before may have come home since, where the call is simply
+  // made (its arguments are in its own memory).
+  mosix_shim_info.forwarding = 1;
+  asm volatile("" ::: "memory");
+  if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) {
+    mosix_shim_info.forwarding = 0;
+    return Syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  }
   uint32_t id = ++mosix_shim_info.call_id;
   long n = EncodeCall(e, nr, args, id, g_req, sizeof g_req);
-  if (n < 0) return -E2BIG;
-  mosix_shim_info.forwarding = 1;
+  if (n < 0) {
+    mosix_shim_info.forwarding = 0;
+    return -E2BIG;
+  }
   if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
   for (;;) {
     mosix_fwd_header h;
@@ -74,6 +85,7 @@ long ForwardInts(long nr, long a0, long a1 = 0, long a2 = 0, long a3 = 0) {
 }
 
 void SendExit(int status, int sig) {
+  if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) return;  // came home: nobody to tell
   struct {
     mosix_fwd_header h;
     mosix_fwd_exit x;
