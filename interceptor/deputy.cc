@@ -17,7 +17,7 @@ extern "C" mosix_shim_info mosix_shim_info;
 namespace mosix::shim {
 namespace {
 
-char g_in[MOSIX_FWD_MAX_MSG];
+char g_msg[MOSIX_FWD_MAX_MSG + sizeof(mosix_fwd_header)];
 char g_out[MOSIX_FWD_MAX_MSG];
 
 [[noreturn]] void DieBySignal(int sig) {
@@ -100,11 +100,12 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
   // remote part decides, as the kernel would, whether the call restarts.
   CatchSignals();
   for (;;) {
+    // Calls tend to come in runs: poll a little for the next one before sleeping.
+    long got = RecvMessage(static_cast<int>(link), g_msg, sizeof g_msg, 64);
+    if (got < 0) EndAsRemoteEnded();
     mosix_fwd_header h;
-    if (!RecvAll(static_cast<int>(link), &h, sizeof h) || h.magic != MOSIX_FWD_MAGIC || h.len > sizeof g_in) {
-      EndAsRemoteEnded();
-    }
-    if (!RecvAll(static_cast<int>(link), g_in, h.len)) EndAsRemoteEnded();
+    Copy(&h, g_msg, sizeof h);
+    const char* g_in = g_msg + sizeof h;
     if (h.type == MOSIX_FWD_EXIT && h.len >= sizeof(mosix_fwd_exit)) {
       mosix_fwd_exit x;
       Copy(&x, g_in, sizeof x);

@@ -33,6 +33,7 @@ namespace mosix::shim {
 namespace {
 
 constexpr int kLink = MOSIX_CHANNEL_FD;  // away from home the channel is the link to the deputy
+constexpr int kSpins = 64;               // non-blocking polls for a reply before sleeping on it
 constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
 
 char g_req[MOSIX_FWD_MAX_MSG];
@@ -65,11 +66,12 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
   }
   if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
   for (;;) {
+    long got = RecvMessage(kLink, g_rep, sizeof g_rep, kSpins);
+    if (got < 0) LinkLost();
     mosix_fwd_header h;
-    if (!RecvAll(kLink, &h, sizeof h) || h.magic != MOSIX_FWD_MAGIC || h.len > sizeof g_rep) LinkLost();
-    if (!RecvAll(kLink, g_rep, h.len)) LinkLost();
+    Copy(&h, g_rep, sizeof h);
     if (h.type == MOSIX_FWD_RETURN && h.id == id) {
-      long r = ApplyReturn(e, args, g_rep, h.len);
+      long r = ApplyReturn(e, args, g_rep + sizeof h, h.len);
       mosix_shim_info.forwarding = 0;
       return r;
     }

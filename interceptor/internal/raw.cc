@@ -1,5 +1,7 @@
 #include "interceptor/internal/raw.h"
 
+#include "interceptor/forward_protocol.h"
+
 #include <errno.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -28,6 +30,29 @@ bool RecvAll(int fd, void* buf, size_t n) {
     n -= static_cast<size_t>(r);
   }
   return true;
+}
+
+long RecvMessage(int fd, char* buf, size_t cap, int spins) {
+  constexpr size_t kHeader = sizeof(mosix_fwd_header);
+  long got = -EAGAIN;
+  for (int i = 0; i < spins && got == -EAGAIN; ++i) {
+    got = Syscall(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(cap), MSG_DONTWAIT, 0, 0);
+  }
+  while (got == -EAGAIN || got == -EINTR) {
+    got = Syscall(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(cap), 0, 0, 0);
+  }
+  if (got <= 0) return -1;
+  size_t have = static_cast<size_t>(got);
+  if (have < kHeader && !RecvAll(fd, buf + have, kHeader - have)) return -1;
+  if (have < kHeader) have = kHeader;
+  mosix_fwd_header h;
+  Copy(&h, buf, kHeader);
+  if (h.magic != MOSIX_FWD_MAGIC || kHeader + h.len > cap) return -1;
+  size_t total = kHeader + h.len;
+  // A stream may hold more than one message only if the peer sent two without waiting; the
+  // protocol never does (call/return alternate, exit ends it).
+  if (have < total && !RecvAll(fd, buf + have, total - have)) return -1;
+  return static_cast<long>(total);
 }
 
 void Say(const char* a, const char* b, const char* c, const char* d) {
