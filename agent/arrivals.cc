@@ -242,7 +242,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   return reply;
 }
 
-absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer) {
+absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving) {
   Guest guest;
   {
     absl::MutexLock lock(&mu_);
@@ -281,8 +281,9 @@ absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<Depar
     if (!file.ok()) return file.status();
     StreamImageWriter sink(file->get(), options.path);
     options.sink = &sink;
+    options.reason = leaving ? "migration" : "checkpoint";
     dumped = DumpAttached(task, options);
-    if (dumped.ok()) ::kill(local_pid, SIGSTOP);  // stays here, stopped, until FinishDeparture
+    if (dumped.ok() && leaving) ::kill(local_pid, SIGSTOP);  // stays here, stopped, until FinishDeparture
     break;
   }
   if (!dumped.ok()) {
@@ -304,7 +305,7 @@ absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<Depar
     ok = writer->Write(c);
   }
   if (!ok) {
-    ::kill(local_pid, SIGCONT);
+    if (leaving) ::kill(local_pid, SIGCONT);
     return absl::UnavailableError("the home node stopped receiving the image");
   }
   return absl::OkStatus();

@@ -27,8 +27,9 @@ class Arrivals {
   // Delivers a signal sent at home to a guest running here.
   absl::Status Signal(pid_t local_pid, int signo);
 
-  // Checkpoints a guest that goes home (it stays here, stopped) and streams the image.
-  absl::Status Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer);
+  // Checkpoints a guest and streams the image: one that goes home stays here, stopped, until
+  // FinishDeparture; otherwise (a checkpoint) it goes on.
+  absl::Status Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving = true);
   // After Depart: the guest runs at home now (end it here), or not (let it go on here).
   absl::Status FinishDeparture(pid_t local_pid, bool arrived);
 

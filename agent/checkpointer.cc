@@ -1,5 +1,7 @@
 #include "agent/checkpointer.h"
 
+#include "agent/mover.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,11 +21,6 @@ Checkpointer::~Checkpointer() {
 
 absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string& path) {
   ASSIGN_OR_RETURN(ProcessEntry entry, table_->Acquire(pid));
-  if (entry.state == "remote") {
-    table_->Release(entry);
-    return absl::UnimplementedError(
-        absl::StrCat("pid ", pid, " runs on ", entry.where, "; checkpoints of a process away from home are not supported yet"));
-  }
   if (entry.state == "frozen") {
     table_->Release(entry);
     return absl::FailedPreconditionError(
@@ -48,7 +45,20 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
   image::MosixOptions saved = entry.options;
   saved.set_checkpoint_count(n);
   options.mosix_options = saved;
-  absl::StatusOr<DumpResult> result = Dump(pid, options);
+  absl::StatusOr<DumpResult> result;
+  if (entry.state == "remote") {
+    // Taken where it runs, streamed here. (It holds no fds of its own there: restoring it is
+    // for its deputy, when that node is gone; mosrun -R cannot use it.)
+    auto bytes = mover_ ? mover_->CheckpointRemote(entry, options.path)
+                        : absl::StatusOr<uint64_t>(absl::InternalError("no mover"));
+    if (bytes.ok()) {
+      result = DumpResult{options.path, *bytes, 0, 0, "taken on " + entry.where};
+    } else {
+      result = bytes.status();
+    }
+  } else {
+    result = Dump(pid, options);
+  }
   if (result.ok()) {
     entry.options.set_checkpoint_count(n);
     entry.last_checkpoint = result->path;

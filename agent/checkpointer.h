@@ -22,11 +22,14 @@ class Checkpointer {
 
   // Starts the thread that takes periodic checkpoints and forgets exited processes.
   void Start();
+  // Checkpoints of processes away from home are taken over there, through the mover.
+  void SetMover(class Mover* mover) { mover_ = mover; }
 
  private:
   void Loop();
 
   ProcessTable* table_;
+  class Mover* mover_ = nullptr;
   std::string state_dir_;
   absl::Notification stop_;
   std::thread thread_;

@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
   mosix::agent::Mover mover(&table, state, map);
   mover_ptr = &mover;
+  checkpointer.SetMover(&mover);
   mosix::agent::Arrivals arrivals(state, address, map);
   mosix::agent::AgentService service(info, &table, &checkpointer, &mover, &arrivals);
 

@@ -242,40 +242,10 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   const cluster::Node* node = FindNode(map_, entry.where);
   if (!node) return absl::InternalError(absl::StrCat("pid ", pid, " is on an unknown node ", entry.where));
   if (!entry.shim_info) return absl::InternalError(absl::StrCat("pid ", pid, ": where its shim is was not recorded"));
-  ShimLocation shim_here;
-  shim_here.info = entry.shim_info;
-  const ShimLocation* shim = &shim_here;
   auto peer = PeerStub(*node);
   std::string dir = state_dir_ + "/incoming";
   RETURN_IF_ERROR(MakeDirs(dir, 0700));
   std::string path = absl::StrCat(dir, "/", pid, ".img");
-  {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 300);
-    DepartRequest req;
-    req.set_local_pid(entry.remote_pid);
-    auto reader = peer->Depart(&ctx, req);
-    ASSIGN_OR_RETURN(UniqueFd out, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    DepartChunk chunk;
-    uint64_t want = 0, got = 0;
-    bool first = true;
-    while (reader->Read(&chunk)) {
-      if (first) want = chunk.image_bytes();
-      first = false;
-      RETURN_IF_ERROR(WriteAll(out.get(), chunk.data().data(), chunk.data().size(), path));
-      got += chunk.data().size();
-    }
-    grpc::Status s = reader->Finish();
-    if (!s.ok()) {
-      ::unlink(path.c_str());
-      return Annotate(absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()),
-                      absl::StrCat("pid ", pid, " stays on ", node->name()));
-    }
-    if (got != want) {
-      ::unlink(path.c_str());
-      return absl::DataLossError(absl::StrCat("pid ", pid, ": its image came back incomplete"));
-    }
-  }
   auto finish = [&](bool arrived) {
     FinishDepartureRequest req;
     req.set_local_pid(entry.remote_pid);
@@ -285,25 +255,19 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
     SetDeadline(&ctx, 10);
     (void)peer->FinishDeparture(&ctx, req, &reply);
   };
-  auto image = LoadImage(path);
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 300);
+    DepartRequest req;
+    req.set_local_pid(entry.remote_pid);
+    auto reader = peer->Depart(&ctx, req);
+    auto got = ReceiveImage(reader.get(), path);
+    if (!got.ok()) return Annotate(got.status(), absl::StrCat("pid ", pid, " stays on ", node->name()));
+  }
+  absl::Status s = RestoreIntoDeputy(pid, entry.shim_info, path);
   ::unlink(path.c_str());
-  RestoreOptions options;
-  options.home.enabled = true;
-  options.home.shim_info = shim->info;
-  absl::Status checked = image.ok() ? CheckRestorable(**image, options) : image.status();
-  if (!checked.ok()) {
-    finish(false);
-    return Annotate(checked, absl::StrCat("pid ", pid, " stays on ", node->name()));
-  }
-  auto task = Task::Seize(pid);
-  if (!task.ok()) {
-    finish(false);
-    return task.status();
-  }
-  absl::Status s = Restore(*task, **image, options);
   if (!s.ok()) {
     if (absl::IsAborted(s)) {
-      task->Kill();
       finish(true);
       return absl::InternalError(absl::StrCat("pid ", pid, " was lost coming home: ", s.message()));
     }
@@ -493,7 +457,83 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
     SendEnd(fd, 0, false);
     return;
   }
-  if (auto status = table_->WaitForEnd(pid, fd)) SendEnd(fd, *status, true);
+  if (auto status = table_->WaitForEnd(pid, fd)) {
+    SendEnd(fd, *status, true);
+    return;
+  }
+  // Its node will say how it ended, unless the node is gone: ask it, off the channel thread.
+  std::thread([this, pid, fd, where = entry->where] {
+    const cluster::Node* node = FindNode(map_, where);
+    PingReply pong;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 3);
+    if (node && PeerStub(*node)->Ping(&ctx, PingRequest(), &pong).ok()) return;
+    auto acquired = table_->Acquire(pid);
+    if (!acquired.ok()) return;
+    ProcessEntry e = *acquired;
+    if (!e.last_checkpoint.empty() && e.state == "remote") {
+      absl::Status s = RestoreIntoDeputy(pid, e.shim_info, e.last_checkpoint);
+      if (s.ok()) {
+        fprintf(stderr, "mosixd: %s is gone; pid %d is back home from %s\n", where.c_str(), pid, e.last_checkpoint.c_str());
+        e.state = "home";
+        e.where.clear();
+        e.remote_pid = 0;
+        table_->Release(e);
+        return;
+      }
+      fprintf(stderr, "mosixd: %s is gone; pid %d could not come back from %s: %s\n", where.c_str(), pid,
+              e.last_checkpoint.c_str(), std::string(s.message()).c_str());
+    }
+    table_->Release(e);
+    SendEnd(fd, 0, false);  // the deputy says the process is lost
+  }).detach();
+}
+
+template <typename Reader>
+absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& path) {
+  std::string tmp = path + ".tmp";
+  ASSIGN_OR_RETURN(UniqueFd out, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  DepartChunk chunk;
+  uint64_t want = 0, got = 0;
+  bool first = true;
+  absl::Status written;
+  while (reader->Read(&chunk)) {
+    if (first) want = chunk.image_bytes();
+    first = false;
+    if (written.ok()) written = WriteAll(out.get(), chunk.data().data(), chunk.data().size(), tmp);
+    got += chunk.data().size();
+  }
+  grpc::Status s = reader->Finish();
+  if (s.ok() && written.ok() && got != want) written = absl::DataLossError("the image came incomplete");
+  if (!s.ok() || !written.ok()) {
+    ::unlink(tmp.c_str());
+    return s.ok() ? written : absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename", tmp);
+  return got;
+}
+
+absl::StatusOr<uint64_t> Mover::CheckpointRemote(const ProcessEntry& entry, const std::string& path) {
+  const cluster::Node* node = FindNode(map_, entry.where);
+  if (!node) return absl::InternalError(absl::StrCat("pid ", entry.pid, " is on an unknown node ", entry.where));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 300);
+  DepartRequest req;
+  req.set_local_pid(entry.remote_pid);
+  auto reader = PeerStub(*node)->CheckpointGuest(&ctx, req);
+  return ReceiveImage(reader.get(), path);
+}
+
+absl::Status Mover::RestoreIntoDeputy(pid_t pid, uint64_t shim_info, const std::string& path) {
+  ASSIGN_OR_RETURN(auto image, LoadImage(path));
+  RestoreOptions options;
+  options.home.enabled = true;
+  options.home.shim_info = shim_info;
+  RETURN_IF_ERROR(CheckRestorable(*image, options));
+  ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+  absl::Status s = Restore(task, *image, options);
+  if (absl::IsAborted(s)) task.Kill();
+  return s;
 }
 
 }  // namespace mosix::agent

@@ -29,8 +29,12 @@ class Mover {
   void ForwardSignal(pid_t pid, int signo);
   // The remote part of pid ended (reported by its node): tell the deputy if it is waiting.
   void RemoteEnded(pid_t pid, int wait_status);
-  // pid's deputy waits on its channel fd to hear how its remote part ended.
+  // pid's deputy waits on its channel fd to hear how its remote part ended. If that node is
+  // gone, the process comes back from its newest checkpoint, or the deputy hears it is lost.
   void DeputyWaits(pid_t pid, int fd);
+
+  // A checkpoint of a process away from home, taken there and written to `path` here.
+  absl::StatusOr<uint64_t> CheckpointRemote(const ProcessEntry& entry, const std::string& path);
 
  private:
   absl::StatusOr<MoveResult> Freeze(ProcessEntry& entry);
@@ -38,6 +42,11 @@ class Mover {
   absl::StatusOr<MoveResult> ToNode(ProcessEntry& entry, const cluster::Node& node);
   absl::StatusOr<MoveResult> BackHome(ProcessEntry& entry);
   absl::StatusOr<MoveResult> OnToNode(ProcessEntry& entry, const cluster::Node& node);
+  // Receives a checkpoint streamed by `call` (Depart or CheckpointGuest) into `path`.
+  template <typename Reader>
+  absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path);
+  // Restores an image at `path` into pid's deputy (back home).
+  absl::Status RestoreIntoDeputy(pid_t pid, uint64_t shim_info, const std::string& path);
 
   ProcessTable* table_;
   std::string state_dir_;

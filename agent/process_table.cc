@@ -75,7 +75,7 @@ std::vector<pid_t> ProcessTable::Due(std::chrono::steady_clock::time_point now) 
   std::vector<pid_t> due;
   absl::MutexLock lock(&mu_);
   for (auto& [pid, e] : entries_) {
-    if (e.options.checkpoint_interval_s() > 0 && !e.busy && e.state == "home" && e.next_checkpoint <= now) {
+    if (e.options.checkpoint_interval_s() > 0 && !e.busy && e.state != "frozen" && e.next_checkpoint <= now) {
       due.push_back(pid);
     }
   }

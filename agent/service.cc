@@ -118,6 +118,10 @@ grpc::Status AgentService::Depart(grpc::ServerContext*, const DepartRequest* req
   return ToGrpc(arrivals_->Depart(req->local_pid(), writer));
 }
 
+grpc::Status AgentService::CheckpointGuest(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
+  return ToGrpc(arrivals_->Depart(req->local_pid(), writer, /*leaving=*/false));
+}
+
 grpc::Status AgentService::FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest* req, FinishDepartureReply*) {
   return ToGrpc(arrivals_->FinishDeparture(req->local_pid(), req->arrived()));
 }

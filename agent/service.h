@@ -36,6 +36,7 @@ class AgentService final : public mosix::agent::Agent::Service {
   grpc::Status Ended(grpc::ServerContext*, const EndedRequest*, EndedReply*) override;
   grpc::Status Depart(grpc::ServerContext*, const DepartRequest*, grpc::ServerWriter<DepartChunk>*) override;
   grpc::Status FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest*, FinishDepartureReply*) override;
+  grpc::Status CheckpointGuest(grpc::ServerContext*, const DepartRequest*, grpc::ServerWriter<DepartChunk>*) override;
 
  private:
   AgentInfo info_;

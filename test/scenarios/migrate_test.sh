@@ -164,13 +164,29 @@ set +e; wait "$pid"; st=$?; set -e
 exec 7>&-
 pass "kill -TERM at home: the process away died of it, and the shell saw status 143"
 
-# 5. Refusals and faults keep the process home, running.
+# 5. The node a process runs on dies (its agent and the process with it).
+node_dies() { kill -9 "$(cat "$LC/$1/pid")" "$2" 2>/dev/null || true; }
+# With checkpoints (-C/-A, taken over there and kept at home): it comes back from the newest.
+mkdir -p "$LC/node1/tmp/d2"
+start_home /dev/null "$T/d2.out" -C /tmp/d2/ck -A 0.005 "$PROGS/exiter" /tmp/d2 exit 9
+wait_for_text "$T/d2.out" ready
+on node1 -- "$MIGRATE" "$pid" node3 >/dev/null
+away=$(pgrep -f -- "$PROGS/exiter /tmp/d2" | grep -vx "$pid" | head -1)
+wait_until "a checkpoint taken on node3" test -f "$LC/node1/tmp/d2/ck.2"
+node_dies node3 "$away"
+wait_until "pid $pid back home from its checkpoint" sh -c "'$MOSCTL' localcluster exec node1 -- '$MOSPS' | awk -v p=$pid '\$1 == p' | grep -q ' node1 .* home '"
+touch "$LC/node1/tmp/d2/finish"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 9 ]] || fail "after its node died: status $st: $(cat "$T/d2.out"; cat "$LC"/node1/mosixd.log)"
+pass "node3 died: pid $pid came back home from its newest checkpoint and ended with its own status 9"
+
+# 6. Refusals and faults keep the process home, running.
 mkdir -p "$LC/node1/tmp/p5"
 start_home /dev/null "$T/p5.out" "$PROGS/remote_probe" /tmp/p5
 wait_for_text "$T/p5.out" ready
 out=$(on node1 -- "$MIGRATE" "$pid" node9 2>&1) && fail "unknown node accepted"
 [[ "$out" == *"no node 'node9'"* ]] || fail "unknown node: $out"
-kill "$(cat "$LC/node3/pid")"
+kill "$(cat "$LC/node3/pid")" 2>/dev/null || true  # (dead already if section 5 ran)
 wait_until "node3's agent to stop" sh -c "! kill -0 $(cat "$LC/node3/pid") 2>/dev/null"
 out=$(on node1 -- "$MIGRATE" "$pid" node3 2>&1) && fail "move to a dead node succeeded"
 [[ "$out" == *"node3"* ]] || fail "dead node: $out"
@@ -187,3 +203,16 @@ wait_for_text "$T/static.out" ready
 out=$(on node1 -- "$MIGRATE" "$spid" node2 2>&1) && fail "a static program moved"
 [[ "$out" == *"no mosix shim"* ]] || fail "static: $out"
 pass "a static program cannot move: $out"
+
+# 7. Without checkpoints, a process whose node dies is lost: the deputy says so at once and
+# exits 112 (never a silent hang).
+mkdir -p "$LC/node1/tmp/d1"
+start_home /dev/null "$T/d1.out" "$PROGS/exiter" /tmp/d1 exit 0
+wait_for_text "$T/d1.out" ready
+on node1 -- "$MIGRATE" "$pid" node2 >/dev/null
+away=$(pgrep -f -- "$PROGS/exiter /tmp/d1" | grep -vx "$pid" | head -1)
+node_dies node2 "$away"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 112 ]] || fail "lost process: status $st: $(cat "$T/d1.out")"
+grep -q "the remote part of this process is gone" "$T/d1.out" || fail "no message: $(cat "$T/d1.out")"
+pass "node2 died under a process without checkpoints: it said so and exited 112"
