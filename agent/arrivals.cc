@@ -242,7 +242,8 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   return reply;
 }
 
-absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving) {
+absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving,
+                              bool in_flight_ok) {
   Guest guest;
   {
     absl::MutexLock lock(&mu_);
@@ -264,7 +265,7 @@ absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<Depar
   for (int attempt = 0; attempt < 400; ++attempt) {
     ASSIGN_OR_RETURN(Task task, Task::Seize(local_pid));
     ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(guest.shim_info)));
-    if (info.forwarding) {
+    if (info.forwarding && !in_flight_ok) {
       RETURN_IF_ERROR(task.Detach());
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       continue;

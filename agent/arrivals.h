@@ -29,7 +29,8 @@ class Arrivals {
 
   // Checkpoints a guest and streams the image: one that goes home stays here, stopped, until
   // FinishDeparture; otherwise (a checkpoint) it goes on.
-  absl::Status Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving = true);
+  absl::Status Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving = true,
+                      bool in_flight_ok = false);
   // After Depart: the guest runs at home now (end it here), or not (let it go on here).
   absl::Status FinishDeparture(pid_t local_pid, bool arrived);
 

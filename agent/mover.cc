@@ -283,11 +283,12 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
 }
 
 // From one remote node straight to another: the image goes from the first, through this agent,
-// into the second as a stream; the deputy gets a link to the new node on a spare fd, which
-// replaces its link only once the new node runs the process. Until then a failure leaves the
-// process running where it was.
+// into the second as a stream. The deputy answers on a link to the new node from the start (a
+// call in flight completes over there, once); its old link is kept aside and put back if the
+// move fails, which leaves the process running where it was.
 absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::Node& to) {
   constexpr int kSpareLink = MOSIX_LINK_FD - 1;
+  constexpr int kOldLink = MOSIX_LINK_FD - 2;
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = entry.pid;
   const cluster::Node* from = FindNode(map_, entry.where);
@@ -316,15 +317,28 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     SetDeadline(&ctx, 10);
     (void)source->FinishDeparture(&ctx, req, &reply);
   };
-  // The deputy's new link, on a spare fd for now.
+  // The deputy answers on the new link from now on (the old one is kept aside): a call the
+  // process is waiting on when it is caught gets its reply over there, once.
+  auto relink = [&](int from_fd, bool close_from) -> absl::Status {
+    ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
+    ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
+    RETURN_IF_ERROR(rs.Call("dup3", "link", SYS_dup3, from_fd, MOSIX_LINK_FD, O_CLOEXEC).status());
+    if (close_from) (void)rs.Raw(SYS_close, from_fd);
+    return absl::OkStatus();
+  };
+  {
+    ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
+    ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
+    RETURN_IF_ERROR(rs.Call("dup3", "old link", SYS_dup3, MOSIX_LINK_FD, kOldLink, O_CLOEXEC).status());
+  }
   {
     ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
     RETURN_IF_ERROR(InjectConnection(deputy, reinterpret_cast<sockaddr*>(&link_addr), sizeof link_addr, kSpareLink));
   }
+  RETURN_IF_ERROR(relink(kSpareLink, /*close_from=*/true));
   auto drop_spare = [&](const absl::Status& why) {
-    if (auto deputy = Task::Seize(pid); deputy.ok()) {
-      if (auto rs = RemoteSyscalls::Create(&*deputy); rs.ok()) (void)rs->Raw(SYS_close, kSpareLink);
-    }
+    absl::Status back = relink(kOldLink, /*close_from=*/true);
+    if (!back.ok()) fprintf(stderr, "mosixd: pid %d: cannot put its old link back: %s\n", pid, std::string(back.message()).c_str());
     return Annotate(why, absl::StrCat("pid ", pid, " stays on ", from->name()));
   };
   UniqueFd data(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -356,6 +370,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     SetDeadline(&ctx, 300);
     DepartRequest req;
     req.set_local_pid(entry.remote_pid);
+    req.set_in_flight_ok(true);
     auto reader = source->Depart(&ctx, req);
     DepartChunk chunk;
     bool ok = true;
@@ -371,12 +386,9 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     const grpc::Status& bad = depart_status.ok() ? arrive_status : depart_status;
     return drop_spare(absl::Status(static_cast<absl::StatusCode>(bad.error_code()), bad.error_message()));
   }
-  // The new node runs it: the new link replaces the old one, and the first node lets it go.
-  {
-    ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
-    ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
-    RETURN_IF_ERROR(rs.Call("dup3", "link", SYS_dup3, kSpareLink, MOSIX_LINK_FD, O_CLOEXEC).status());
-    (void)rs.Raw(SYS_close, kSpareLink);
+  // The new node runs it: the old link goes, and the first node lets it go.
+  if (auto deputy = Task::Seize(pid); deputy.ok()) {
+    if (auto rs = RemoteSyscalls::Create(&*deputy); rs.ok()) (void)rs->Raw(SYS_close, kOldLink);
   }
   finish(true);
   entry.where = to.name();

@@ -115,7 +115,7 @@ grpc::Status AgentService::Ended(grpc::ServerContext*, const EndedRequest* req, 
 }
 
 grpc::Status AgentService::Depart(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
-  return ToGrpc(arrivals_->Depart(req->local_pid(), writer));
+  return ToGrpc(arrivals_->Depart(req->local_pid(), writer, /*leaving=*/true, req->in_flight_ok()));
 }
 
 grpc::Status AgentService::CheckpointGuest(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {

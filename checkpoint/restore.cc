@@ -323,6 +323,7 @@ absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r) {
   ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&target, r.text_start + at));
   info.mode = MOSIX_MODE_REMOTE;
   info.selector = 1;  // SYSCALL_DISPATCH_FILTER_BLOCK
+  ++info.link_epoch;  // a call in flight is sent again on this link
   RETURN_IF_ERROR(target.Write(RemotePtr<mosix_shim_info>(r.shim_info), info));
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   KernelSigaction ka{info.sigsys_handler, SA_SIGINFO | kSaRestorer, info.sigreturn, ~0ull};

@@ -19,6 +19,11 @@ namespace {
 
 char g_msg[MOSIX_FWD_MAX_MSG + sizeof(mosix_fwd_header)];
 char g_out[MOSIX_FWD_MAX_MSG];
+// The last reply sent, and its call's id: a call sent again after a move (the remote part
+// could not know whether it arrived) is answered from here, never run twice.
+char g_last[MOSIX_FWD_MAX_MSG];
+size_t g_last_len = 0;
+uint32_t g_last_id = 0;
 
 [[noreturn]] void DieBySignal(int sig) {
   long dfl[4] = {0, 0, 0, 0};  // SIG_DFL
@@ -113,7 +118,14 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
       Syscall(SYS_exit_group, x.status);
     }
     if (h.type != MOSIX_FWD_CALL) continue;
+    if (g_last_len > 0 && h.id == g_last_id) {
+      if (!SendAll(static_cast<int>(link), g_last, g_last_len)) EndAsRemoteEnded();
+      continue;
+    }
     size_t n = ServeCall(g_in, h.len, h.id, g_out, sizeof g_out, static_cast<int>(link), MOSIX_CHANNEL_FD);
+    Copy(g_last, g_out, n);
+    g_last_len = n;
+    g_last_id = h.id;
     mosix_fwd_return sent;
     Copy(&sent, g_out + sizeof(mosix_fwd_header), sizeof sent);
     if (!SendAll(static_cast<int>(link), g_out, n)) EndAsRemoteEnded();

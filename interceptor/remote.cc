@@ -3,6 +3,7 @@
 // forward it to the deputy at home over the link, or refuse it. Freestanding: see shim.cc.
 #include <errno.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -64,9 +65,25 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
     mosix_shim_info.forwarding = 0;
     return -E2BIG;
   }
+  uint32_t epoch = mosix_shim_info.link_epoch;
   if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
   for (;;) {
-    long got = RecvMessage(kLink, g_rep, sizeof g_rep, kSpins);
+    // Wake once a second: if the process was moved meanwhile (a new link), the request may
+    // not have reached the deputy; it is sent again (same id: the deputy never runs it twice).
+    long got = -1;
+    for (;;) {
+      pollfd p{kLink, POLLIN, 0};
+      long ready = Syscall(SYS_poll, reinterpret_cast<long>(&p), 1, 1000);
+      if (ready > 0) {
+        got = RecvMessage(kLink, g_rep, sizeof g_rep, kSpins);
+        break;
+      }
+      if (ready < 0 && ready != -EINTR) break;
+      if (mosix_shim_info.link_epoch != epoch) {
+        epoch = mosix_shim_info.link_epoch;
+        if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
+      }
+    }
     if (got < 0) LinkLost();
     mosix_fwd_header h;
     Copy(&h, g_rep, sizeof h);

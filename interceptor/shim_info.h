@@ -30,7 +30,11 @@ struct mosix_shim_info {
   uint64_t deputy_entry;   /* void (long link_fd), never returns */
   uint64_t program_sigsys[4]; /* the program's own SIGSYS action, kept aside while away */
   uint32_t call_id;
-  uint32_t forwarding; /* 1 while a forwarded call waits for its reply: the process cannot move */
+  uint32_t forwarding; /* 1 while a forwarded call waits for its reply */
+  /* Bumped by the agent each time the process is restored away from home: a call in flight is
+   * sent again on the new link (the deputy answers a repeated call id from its last reply). */
+  uint32_t link_epoch;
+  uint32_t pad3;
 };
 
 #endif /* MOSIX_INTERCEPTOR_SHIM_INFO_H_ */
