@@ -59,7 +59,7 @@ grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest
   for (const ProcessEntry& e : table_->Snapshot()) {
     ProcessInfo* p = reply->add_processes();
     p->set_pid(e.pid);
-    p->set_state(e.busy ? "busy" : e.state);
+    p->set_state(e.busy ? "migrating" : e.state);  // busy: being moved or checkpointed
     p->set_where(e.state == "remote" ? e.where : info_.node);
     p->set_from(info_.node);
     if (auto st = ReadStat(e.pid); st.ok()) {
