@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "agent/cluster_config.h"
+#include "agent/internal/arrival_client.h"
 #include "agent/peers.h"
 #include "base/file_util.h"
 #include "base/status.h"
@@ -37,6 +38,11 @@
 
 namespace mosix::agent {
 namespace {
+
+using internal::Arrival;
+using internal::FinishDeparture;
+using internal::FromGrpc;
+using internal::Unreachable;
 
 double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -106,23 +112,6 @@ absl::StatusOr<MoveResult> Mover::Freeze(ProcessEntry& entry) {
 
 namespace {
 
-absl::StatusOr<sockaddr_in> ParseAddress(const std::string& address) {
-  size_t colon = address.rfind(':');
-  int port = 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-      inet_pton(AF_INET, address.substr(0, colon).c_str(), &a.sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("bad link address '", address, "'"));
-  }
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  return a;
-}
-
-absl::Status Unreachable(const cluster::Node& node, const grpc::Status& s) {
-  return absl::UnavailableError(absl::StrCat("node ", node.name(), " (", node.address(), "): ", s.error_message()));
-}
-
 }  // namespace
 
 // Home side of a move to another node. Until the target has the process running, nothing of
@@ -155,71 +144,33 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   const ShimLocation* shim = &shim_here;
   RETURN_IF_ERROR(Annotate(CheckCheckpointable(pid, entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1),
                            absl::StrCat("pid ", pid, " cannot move")));
-  auto peer = PeerStub(node);
-  PrepareArrivalRequest prep;
-  prep.set_home_node(map_.this_node());
-  prep.set_home_pid(pid);
-  PrepareArrivalReply prepared;
-  {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 10);
-    grpc::Status s = peer->PrepareArrival(&ctx, prep, &prepared);
-    if (!s.ok()) return Unreachable(node, s);
-  }
-  ASSIGN_OR_RETURN(sockaddr_in link_addr, ParseAddress(prepared.link_address()));
-  ASSIGN_OR_RETURN(sockaddr_in data_addr, ParseAddress(prepared.data_address()));
-
+  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid));
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
   auto stay_home = [&](const absl::Status& why) {
     if (auto rs = RemoteSyscalls::Create(&task); rs.ok()) (void)rs->Raw(SYS_close, MOSIX_LINK_FD);
     return Annotate(why, absl::StrCat("pid ", pid, " stays home"));
   };
   // The link first: the target starts the process on it as soon as the image begins to arrive.
-  absl::Status linked = InjectConnection(task, reinterpret_cast<sockaddr*>(&link_addr), sizeof link_addr, MOSIX_LINK_FD);
+  absl::Status linked = InjectConnection(task, arrival->link(), arrival->link_len(), MOSIX_LINK_FD);
   if (!linked.ok()) return stay_home(linked);
-  UniqueFd data(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!data.valid() || ::connect(data.get(), reinterpret_cast<sockaddr*>(&data_addr), sizeof data_addr) != 0) {
-    return stay_home(ErrnoStatus("connect", absl::StrCat("image stream to ", node.name())));
-  }
   // The target restores while the image streams: the call returns when the process runs there.
-  ArrivalReply arrived;
-  grpc::Status arrive_status;
-  std::thread arrival([&] {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 300);
-    auto writer = peer->Arrive(&ctx, &arrived);
-    ArrivalChunk first;
-    ArrivalHeader* h = first.mutable_header();
-    h->set_token(prepared.token());
-    h->set_home_node(map_.this_node());
-    h->set_home_pid(pid);
-    h->set_shim_info(shim->info);
-    h->set_text_start(shim->text_start);
-    h->set_text_end(shim->text_end);
-    writer->Write(first);
-    writer->WritesDone();
-    arrive_status = writer->Finish();
-  });
+  absl::Status begun = arrival->Begin(shim->info, shim->text_start, shim->text_end);
+  if (!begun.ok()) return stay_home(begun);
   DumpOptions options;
   options.reason = "migration";
   options.inline_files = true;
   options.channel_fd = entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1;
   options.skip_fds = {MOSIX_LINK_FD};
   options.mosix_options = entry.options;
-  StreamImageWriter sink(data.get(), absl::StrCat("image stream to ", node.name()));
+  StreamImageWriter sink(arrival->data_fd(), arrival->what());
   options.sink = &sink;
   auto dumped = DumpAttached(task, options);
-  data.reset();  // the end of the stream (or, on failure, its cut)
-  arrival.join();
+  auto arrived = arrival->End();
   if (!dumped.ok()) return stay_home(dumped.status());
-  if (!arrive_status.ok()) {
-    return stay_home(arrive_status.error_code() == grpc::StatusCode::UNAVAILABLE
-                         ? Unreachable(node, arrive_status)
-                         : absl::Status(static_cast<absl::StatusCode>(arrive_status.error_code()), arrive_status.error_message()));
-  }
+  if (!arrived.ok()) return stay_home(arrived.status());
   double moved = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fprintf(stderr, "mosixd: pid %d to %s: %.1f MiB streamed, checkpoint and restore overlapped, %.3f s (target restore %.3f s)\n",
-          pid, node.name().c_str(), dumped->bytes / 1048576.0, moved, arrived.restore_seconds());
+          pid, node.name().c_str(), dumped->bytes / 1048576.0, moved, arrived->restore_seconds());
   // The deputy keeps the shim's mappings (after a round trip, the anonymous copies at the same
   // addresses).
   absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD);
@@ -230,7 +181,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   }
   entry.state = "remote";
   entry.where = node.name();
-  entry.remote_pid = arrived.local_pid();
+  entry.remote_pid = arrived->local_pid();
   return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 
@@ -246,15 +197,7 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   std::string dir = state_dir_ + "/incoming";
   RETURN_IF_ERROR(MakeDirs(dir, 0700));
   std::string path = absl::StrCat(dir, "/", pid, ".img");
-  auto finish = [&](bool arrived) {
-    FinishDepartureRequest req;
-    req.set_local_pid(entry.remote_pid);
-    req.set_arrived(arrived);
-    FinishDepartureReply reply;
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 10);
-    (void)peer->FinishDeparture(&ctx, req, &reply);
-  };
+  auto finish = [&](bool arrived) { FinishDeparture(peer.get(), entry.remote_pid, arrived); };
   {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 300);
@@ -295,28 +238,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   if (!from) return absl::InternalError(absl::StrCat("pid ", pid, " is on an unknown node ", entry.where));
   if (!entry.shim_info) return absl::InternalError(absl::StrCat("pid ", pid, ": where its shim is was not recorded"));
   auto source = PeerStub(*from);
-  auto target = PeerStub(to);
-  PrepareArrivalReply prepared;
-  {
-    PrepareArrivalRequest prep;
-    prep.set_home_node(map_.this_node());
-    prep.set_home_pid(pid);
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 10);
-    grpc::Status s = target->PrepareArrival(&ctx, prep, &prepared);
-    if (!s.ok()) return Unreachable(to, s);
-  }
-  ASSIGN_OR_RETURN(sockaddr_in link_addr, ParseAddress(prepared.link_address()));
-  ASSIGN_OR_RETURN(sockaddr_in data_addr, ParseAddress(prepared.data_address()));
-  auto finish = [&](bool arrived) {
-    FinishDepartureRequest req;
-    req.set_local_pid(entry.remote_pid);
-    req.set_arrived(arrived);
-    FinishDepartureReply reply;
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 10);
-    (void)source->FinishDeparture(&ctx, req, &reply);
-  };
+  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(to, map_.this_node(), pid));
   // The deputy answers on the new link from now on (the old one is kept aside): a call the
   // process is waiting on when it is caught gets its reply over there, once.
   auto relink = [&](int from_fd, bool close_from) -> absl::Status {
@@ -333,7 +255,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   }
   {
     ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
-    RETURN_IF_ERROR(InjectConnection(deputy, reinterpret_cast<sockaddr*>(&link_addr), sizeof link_addr, kSpareLink));
+    RETURN_IF_ERROR(InjectConnection(deputy, arrival->link(), arrival->link_len(), kSpareLink));
   }
   RETURN_IF_ERROR(relink(kSpareLink, /*close_from=*/true));
   auto drop_spare = [&](const absl::Status& why) {
@@ -341,28 +263,8 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     if (!back.ok()) fprintf(stderr, "mosixd: pid %d: cannot put its old link back: %s\n", pid, std::string(back.message()).c_str());
     return Annotate(why, absl::StrCat("pid ", pid, " stays on ", from->name()));
   };
-  UniqueFd data(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!data.valid() || ::connect(data.get(), reinterpret_cast<sockaddr*>(&data_addr), sizeof data_addr) != 0) {
-    return drop_spare(ErrnoStatus("connect", absl::StrCat("image stream to ", to.name())));
-  }
-  ArrivalReply arrived;
-  grpc::Status arrive_status;
-  std::thread arrival([&] {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 300);
-    auto writer = target->Arrive(&ctx, &arrived);
-    ArrivalChunk first;
-    ArrivalHeader* h = first.mutable_header();
-    h->set_token(prepared.token());
-    h->set_home_node(map_.this_node());
-    h->set_home_pid(pid);
-    h->set_shim_info(entry.shim_info);
-    h->set_text_start(entry.shim_text_start);
-    h->set_text_end(entry.shim_text_end);
-    writer->Write(first);
-    writer->WritesDone();
-    arrive_status = writer->Finish();
-  });
+  absl::Status begun = arrival->Begin(entry.shim_info, entry.shim_text_start, entry.shim_text_end);
+  if (!begun.ok()) return drop_spare(begun);
   // Relay: the first node checkpoints its guest (which stays there, stopped) in stream order.
   grpc::Status depart_status;
   {
@@ -375,24 +277,22 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     DepartChunk chunk;
     bool ok = true;
     while (reader->Read(&chunk)) {
-      if (ok && !chunk.data().empty()) ok = WriteAll(data.get(), chunk.data().data(), chunk.data().size(), "image stream").ok();
+      if (ok && !chunk.data().empty()) ok = WriteAll(arrival->data_fd(), chunk.data().data(), chunk.data().size(), arrival->what()).ok();
     }
     depart_status = reader->Finish();
   }
-  data.reset();
-  arrival.join();
-  if (!depart_status.ok() || !arrive_status.ok()) {
-    finish(false);
-    const grpc::Status& bad = depart_status.ok() ? arrive_status : depart_status;
-    return drop_spare(absl::Status(static_cast<absl::StatusCode>(bad.error_code()), bad.error_message()));
+  auto arrived = arrival->End();
+  if (!depart_status.ok() || !arrived.ok()) {
+    FinishDeparture(source.get(), entry.remote_pid, false);
+    return drop_spare(depart_status.ok() ? arrived.status() : FromGrpc(*from, depart_status));
   }
   // The new node runs it: the old link goes, and the first node lets it go.
   if (auto deputy = Task::Seize(pid); deputy.ok()) {
     if (auto rs = RemoteSyscalls::Create(&*deputy); rs.ok()) (void)rs->Raw(SYS_close, kOldLink);
   }
-  finish(true);
+  FinishDeparture(source.get(), entry.remote_pid, true);
   entry.where = to.name();
-  entry.remote_pid = arrived.local_pid();
+  entry.remote_pid = arrived->local_pid();
   entry.ended = false;
   return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
