@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
+#include "base/paths.h"
 #include "base/status.h"
 #include "agent/cluster_config.h"
 #include "agent/peers.h"
@@ -100,10 +101,16 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
 }
 
 absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return ErrnoStatus("readlink", "/proc/self/exe");
-  exe[n] = 0;
+  // mosix-stub beside this mosixd (installed, or in the Bazel tree); else mosixd --stub.
+  static const std::string stub = FindBesideExecutable("MOSIX_STUB", {"mosix-stub"}, X_OK, "");
+  std::string path = stub;
+  if (path.empty()) {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return ErrnoStatus("readlink", "/proc/self/exe");
+    path.assign(exe, n);
+  }
+  const char* exe = path.c_str();
   pid_t pid = fork();
   if (pid < 0) return ErrnoStatus("fork", "stub");
   if (pid == 0) {

@@ -11,9 +11,8 @@
 
 namespace mosix::agent {
 
-inline std::unique_ptr<Agent::Stub> PeerStub(const cluster::Node& node) {
-  return Agent::NewStub(grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
-}
+// A stub on a channel kept per address: a new channel costs a TCP and HTTP/2 handshake.
+std::unique_ptr<Agent::Stub> PeerStub(const cluster::Node& node);
 
 // A call context that gives up after `seconds`.
 inline void SetDeadline(grpc::ClientContext* ctx, int seconds) {

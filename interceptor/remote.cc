@@ -70,16 +70,15 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
   for (;;) {
     // Wake once a second: if the process was moved meanwhile (a new link), the request may
     // not have reached the deputy; it is sent again (same id: the deputy never runs it twice).
-    long got = -1;
-    for (;;) {
+    long got = RecvMessage(kLink, g_rep, sizeof g_rep, kSpins, /*block=*/false);  // usually here
+    while (got == -EAGAIN) {
       pollfd p{kLink, POLLIN, 0};
       long ready = Syscall(SYS_poll, reinterpret_cast<long>(&p), 1, 1000);
       if (ready > 0) {
-        got = RecvMessage(kLink, g_rep, sizeof g_rep, kSpins);
-        break;
-      }
-      if (ready < 0 && ready != -EINTR) break;
-      if (mosix_shim_info.link_epoch != epoch) {
+        got = RecvMessage(kLink, g_rep, sizeof g_rep, 0);
+      } else if (ready < 0 && ready != -EINTR) {
+        got = -1;
+      } else if (mosix_shim_info.link_epoch != epoch) {
         epoch = mosix_shim_info.link_epoch;
         if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
       }

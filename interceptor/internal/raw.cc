@@ -32,12 +32,13 @@ bool RecvAll(int fd, void* buf, size_t n) {
   return true;
 }
 
-long RecvMessage(int fd, char* buf, size_t cap, int spins) {
+long RecvMessage(int fd, char* buf, size_t cap, int spins, bool block) {
   constexpr size_t kHeader = sizeof(mosix_fwd_header);
   long got = -EAGAIN;
   for (int i = 0; i < spins && got == -EAGAIN; ++i) {
     got = Syscall(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(cap), MSG_DONTWAIT, 0, 0);
   }
+  if (got == -EAGAIN && !block) return -EAGAIN;
   while (got == -EAGAIN || got == -EINTR) {
     got = Syscall(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(cap), 0, 0, 0);
   }
