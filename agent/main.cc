@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   mover_ptr = &mover;
   checkpointer.SetMover(&mover);
   mosix::agent::Arrivals arrivals(state, address, map);
-  mosix::agent::AgentService service(info, &table, &checkpointer, &mover, &arrivals);
+  mosix::agent::AgentService service(info, map, &table, &checkpointer, &mover, &arrivals);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());

@@ -6,6 +6,9 @@
 #include "absl/strings/str_join.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/procfs.h"
+#include "agent/peers.h"
+
+#include <map>
 #include "interceptor/channel_protocol.h"
 
 namespace mosix::agent {
@@ -55,17 +58,69 @@ grpc::Status AgentService::Checkpoint(grpc::ServerContext*, const CheckpointRequ
   return grpc::Status::OK;
 }
 
+namespace {
+
+// CPU seconds and resident kB of a local pid.
+void StatsOf(pid_t pid, double* cpu, uint64_t* rss_kb) {
+  if (auto st = ReadStat(pid); st.ok()) {
+    *cpu = static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK);
+    *rss_kb = st->rss_pages * 4;
+  }
+}
+
+}  // namespace
+
+grpc::Status AgentService::Guests(grpc::ServerContext*, const GuestsRequest*, GuestsReply* reply) {
+  for (const auto& [pid, guest] : arrivals_->Guests()) {
+    GuestInfo* g = reply->add_guests();
+    g->set_local_pid(pid);
+    g->set_home_node(guest.home_node);
+    g->set_home_pid(guest.home_pid);
+    double cpu = 0;
+    uint64_t rss = 0;
+    StatsOf(pid, &cpu, &rss);
+    g->set_cpu_seconds(cpu);
+    g->set_rss_kb(rss);
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply* reply) {
+  // A process away from home uses CPU and memory where it runs: ask each node it runs on once.
+  std::map<std::string, std::map<int32_t, GuestInfo>> away;
+  for (const ProcessEntry& e : table_->Snapshot()) {
+    if (e.state != "remote" || away.count(e.where)) continue;
+    auto& guests = away[e.where];
+    for (const auto& n : map_.nodes()) {
+      if (n.name() != e.where) continue;
+      GuestsReply r;
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, 2);
+      if (!PeerStub(n)->Guests(&ctx, GuestsRequest(), &r).ok()) break;
+      for (const GuestInfo& g : r.guests()) {
+        if (g.home_node() == info_.node) guests[g.home_pid()] = g;
+      }
+    }
+  }
   for (const ProcessEntry& e : table_->Snapshot()) {
     ProcessInfo* p = reply->add_processes();
     p->set_pid(e.pid);
     p->set_state(e.busy ? "migrating" : e.state);  // busy: being moved or checkpointed
     p->set_where(e.state == "remote" ? e.where : info_.node);
     p->set_from(info_.node);
-    if (auto st = ReadStat(e.pid); st.ok()) {
-      p->set_cpu_seconds(static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK));
-      p->set_rss_kb(st->rss_pages * 4);
+    double cpu = 0;
+    uint64_t rss = 0;
+    StatsOf(e.pid, &cpu, &rss);
+    if (e.state == "remote") {
+      auto node = away.find(e.where);
+      auto g = node == away.end() ? std::map<int32_t, GuestInfo>::const_iterator() : node->second.find(e.pid);
+      if (node != away.end() && g != node->second.end()) {
+        cpu += g->second.cpu_seconds();  // its deputy's (next to nothing) and its own over there
+        rss = g->second.rss_kb();
+      }
     }
+    p->set_cpu_seconds(cpu);
+    p->set_rss_kb(rss);
     p->set_command(absl::StrJoin(e.argv, " "));
     p->set_checkpoint_file(e.options.checkpoint_file());
     p->set_checkpoint_interval_s(e.options.checkpoint_interval_s());

@@ -22,8 +22,10 @@ struct AgentInfo {
 
 class AgentService final : public mosix::agent::Agent::Service {
  public:
-  AgentService(AgentInfo info, ProcessTable* table, Checkpointer* checkpointer, Mover* mover, Arrivals* arrivals)
-      : info_(std::move(info)), table_(table), checkpointer_(checkpointer), mover_(mover), arrivals_(arrivals) {}
+  AgentService(AgentInfo info, cluster::ClusterMap map, ProcessTable* table, Checkpointer* checkpointer, Mover* mover,
+               Arrivals* arrivals)
+      : info_(std::move(info)), map_(std::move(map)), table_(table), checkpointer_(checkpointer), mover_(mover),
+        arrivals_(arrivals) {}
 
   grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
   grpc::Status Register(grpc::ServerContext*, const RegisterRequest*, RegisterReply*) override;
@@ -37,9 +39,11 @@ class AgentService final : public mosix::agent::Agent::Service {
   grpc::Status Depart(grpc::ServerContext*, const DepartRequest*, grpc::ServerWriter<DepartChunk>*) override;
   grpc::Status FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest*, FinishDepartureReply*) override;
   grpc::Status CheckpointGuest(grpc::ServerContext*, const DepartRequest*, grpc::ServerWriter<DepartChunk>*) override;
+  grpc::Status Guests(grpc::ServerContext*, const GuestsRequest*, GuestsReply*) override;
 
  private:
   AgentInfo info_;
+  cluster::ClusterMap map_;
   ProcessTable* table_;
   Checkpointer* checkpointer_;
   Mover* mover_;

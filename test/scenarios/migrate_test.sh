@@ -30,6 +30,8 @@ out=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "migrate: $out"
 [[ "$out" == "pid $pid runs on node2"* ]] || fail "migrate said: $out"
 ps_line=$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p')
 [[ "$ps_line" == *" node2 "*" node1 "*" remote "* ]] || fail "mosps: $ps_line"
+mem=$(awk '{print $6}' <<<"$ps_line" | tr -d K)
+[[ $mem -gt 1000 ]] || fail "mosps shows the deputy's memory ($mem K) for a process away, not its own: $ps_line"
 away=$(away_pid /tmp/p1 "$pid")
 [[ -n "$away" ]] || fail "no remote part of pid $pid"
 [[ "$(cg_of "$away")" == node2 && "$(cg_of "$pid")" == node1 ]] || fail "cgroups: away $(cg_of "$away"), home $(cg_of "$pid")"
