@@ -18,10 +18,12 @@ namespace mosix::shim {
 namespace {
 
 char g_msg[MOSIX_FWD_MAX_MSG + sizeof(mosix_fwd_header)];
-char g_out[MOSIX_FWD_MAX_MSG];
-// The last reply sent, and its call's id: a call sent again after a move (the remote part
-// could not know whether it arrived) is answered from here, never run twice.
-char g_last[MOSIX_FWD_MAX_MSG];
+// Two reply buffers, used in turn: the one not being written holds the last reply sent, with
+// its call's id. A call sent again after a move (the remote part could not know whether it
+// arrived) is answered from it, never run twice; taking turns keeps that copy-free.
+char g_reply_a[MOSIX_FWD_MAX_MSG];
+char g_reply_b[MOSIX_FWD_MAX_MSG];
+char* g_last = g_reply_a;
 size_t g_last_len = 0;
 uint32_t g_last_id = 0;
 
@@ -122,13 +124,14 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
       if (!SendAll(static_cast<int>(link), g_last, g_last_len)) EndAsRemoteEnded();
       continue;
     }
-    size_t n = ServeCall(g_in, h.len, h.id, g_out, sizeof g_out, static_cast<int>(link), MOSIX_CHANNEL_FD);
-    Copy(g_last, g_out, n);
+    char* reply = g_last == g_reply_a ? g_reply_b : g_reply_a;
+    size_t n = ServeCall(g_in, h.len, h.id, reply, MOSIX_FWD_MAX_MSG, static_cast<int>(link), MOSIX_CHANNEL_FD);
+    g_last = reply;
     g_last_len = n;
     g_last_id = h.id;
     mosix_fwd_return sent;
-    Copy(&sent, g_out + sizeof(mosix_fwd_header), sizeof sent);
-    if (!SendAll(static_cast<int>(link), g_out, n)) EndAsRemoteEnded();
+    Copy(&sent, reply + sizeof(mosix_fwd_header), sizeof sent);
+    if (!SendAll(static_cast<int>(link), reply, n)) EndAsRemoteEnded();
     // A stop signal that interrupted the call stops the remote part; the deputy stops too.
     constexpr uint64_t kStops = (1ull << (SIGTSTP - 1)) | (1ull << (SIGTTIN - 1)) | (1ull << (SIGTTOU - 1));
     if (sent.signals & kStops) Syscall(SYS_kill, Syscall(SYS_getpid), SIGSTOP);
