@@ -30,6 +30,7 @@
 #include "checkpoint/image_stream.h"
 #include "checkpoint/shim_locator.h"
 #include "checkpoint/procfs.h"
+#include "checkpoint/remote_syscalls.h"
 #include "checkpoint/restore.h"
 #include "checkpoint/task.h"
 #include "interceptor/channel_protocol.h"
@@ -278,11 +279,8 @@ absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<Depar
       continue;
     }
     if (options.syscall_gadget == 0) {
-      std::string text(guest.shim_text_end - guest.shim_text_start, '\0');
-      RETURN_IF_ERROR(task.ReadMem(guest.shim_text_start, text.data(), text.size()));
-      size_t at = text.find("\x0f\x05");
-      if (at == std::string::npos) return absl::DataLossError("no syscall instruction in the guest's shim");
-      options.syscall_gadget = guest.shim_text_start + at;
+      ASSIGN_OR_RETURN(options.syscall_gadget,
+                       FindSyscallInstruction(&task, guest.shim_text_start, guest.shim_text_end, "the guest's shim"));
     }
     // In stream order (core first): the home agent may pass it on to another node as it is.
     auto file = OpenFile(options.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

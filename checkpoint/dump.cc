@@ -20,6 +20,7 @@
 #include "base/file_util.h"
 #include "base/status.h"
 #include "checkpoint/image_format.h"
+#include "checkpoint/internal/kernel_abi.h"
 #include "checkpoint/internal/classify.h"
 #include "checkpoint/internal/syscall_restart.h"
 #include "checkpoint/procfs.h"
@@ -34,12 +35,7 @@ constexpr size_t kPage = 4096;
 // 16 MiB process keeps both CPUs busy, large enough that per-frame costs vanish.
 constexpr size_t kBatchBytes = 8 << 20;
 
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
+using internal::KernelSigaction;
 
 absl::Status CheckSingleThreaded(pid_t pid) {
   ASSIGN_OR_RETURN(int threads, internal::CountThreads(pid));

@@ -19,16 +19,20 @@ uint64_t FindVdsoSyscall(Task* task) {
   if (!maps.ok()) return 0;
   for (const MapEntry& e : *maps) {
     if (e.path != "[vdso]" || !(e.prot & PROT_EXEC)) continue;
-    std::string bytes(e.size(), '\0');
-    if (!task->ReadMem(e.start, bytes.data(), bytes.size()).ok()) return 0;
-    for (size_t i = 0; i + 1 < bytes.size(); ++i) {
-      if (bytes[i] == '\x0f' && bytes[i + 1] == '\x05') return e.start + i;
-    }
+    return FindSyscallInstruction(task, e.start, e.end, "the vDSO").value_or(0);
   }
   return 0;
 }
 
 }  // namespace
+
+absl::StatusOr<uint64_t> FindSyscallInstruction(Task* task, uint64_t start, uint64_t end, const std::string& what) {
+  std::string bytes(end - start, '\0');
+  RETURN_IF_ERROR(task->ReadMem(start, bytes.data(), bytes.size()));
+  size_t at = bytes.find("\x0f\x05");
+  if (at == std::string::npos) return absl::NotFoundError(absl::StrCat("no syscall instruction in ", what));
+  return start + at;
+}
 
 absl::StatusOr<RemoteSyscalls> RemoteSyscalls::Create(Task* task, uint64_t gadget) {
   RemoteSyscalls rs(task);

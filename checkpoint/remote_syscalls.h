@@ -17,6 +17,10 @@
 
 namespace mosix {
 
+// The address of a `syscall` instruction (the bytes 0f 05, wherever they fall: a gadget is
+// jumped to directly) in [start, end) of the tracee, or NotFound naming `what`.
+absl::StatusOr<uint64_t> FindSyscallInstruction(Task* task, uint64_t start, uint64_t end, const std::string& what);
+
 class RemoteSyscalls {
  public:
   // gadget: address of a `syscall` instruction in the tracee, or 0 to find or make one.

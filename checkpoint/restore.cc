@@ -20,6 +20,7 @@
 #include "base/parallel.h"
 #include "base/status.h"
 #include "checkpoint/image_stream.h"
+#include "checkpoint/internal/kernel_abi.h"
 #include "checkpoint/internal/layout.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/remote_syscalls.h"
@@ -41,9 +42,7 @@ constexpr uint64_t kSearchLimit = 0x7ffffffff000;
 // kernel tid, used by raise() and recursive mutexes. A new pid must be written there.
 constexpr uint64_t kGlibcTidOffset = 0x2d0;
 
-struct KernelSigaction {
-  uint64_t handler, flags, restorer, mask;
-};
+using internal::KernelSigaction;
 
 struct PrctlMmMap {
   uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
@@ -236,7 +235,6 @@ absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
 }
 
 constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
-constexpr uint64_t kSaRestorer = 0x04000000;  // SA_RESTORER: not in glibc's headers
 
 absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, bool requeue_pending, bool keep_cwd_umask,
                                    bool remote) {
@@ -311,22 +309,19 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
 // outside the shim's text. The calls go through a `syscall` inside that text, so that once the
 // dispatch is on they are not trapped themselves.
 absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r) {
-  std::string text(r.text_end - r.text_start, '\0');
-  RETURN_IF_ERROR(target.ReadMem(r.text_start, text.data(), text.size()));
-  size_t at = text.find("\x0f\x05");
-  if (at == std::string::npos) return absl::DataLossError("no syscall instruction in the shim's text");
+  ASSIGN_OR_RETURN(uint64_t gadget, FindSyscallInstruction(&target, r.text_start, r.text_end, "the shim's text"));
   ASSIGN_OR_RETURN(mosix_shim_info info, target.Read(RemotePtr<mosix_shim_info>(r.shim_info)));
   if (info.version != MOSIX_SHIM_INFO_VERSION) {
     return absl::FailedPreconditionError(absl::StrCat("the process's shim is version ", info.version, ", this agent speaks ",
                                                       MOSIX_SHIM_INFO_VERSION));
   }
-  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&target, r.text_start + at));
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&target, gadget));
   info.mode = MOSIX_MODE_REMOTE;
   info.selector = 1;  // SYSCALL_DISPATCH_FILTER_BLOCK
   ++info.link_epoch;  // a call in flight is sent again on this link
   RETURN_IF_ERROR(target.Write(RemotePtr<mosix_shim_info>(r.shim_info), info));
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
-  KernelSigaction ka{info.sigsys_handler, SA_SIGINFO | kSaRestorer, info.sigreturn, ~0ull};
+  KernelSigaction ka{info.sigsys_handler, SA_SIGINFO | internal::kSaRestorer, info.sigreturn, ~0ull};
   RETURN_IF_ERROR(target.Write(RemotePtr<KernelSigaction>(scratch), ka));
   RETURN_IF_ERROR(rs.Call("rt_sigaction", "SIGSYS", SYS_rt_sigaction, SIGSYS, scratch, 0, 8).status());
   RETURN_IF_ERROR(rs.Call("munmap", "scratch", SYS_munmap, scratch, kPage).status());
