@@ -41,7 +41,7 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
     }
     options.path = absl::StrCat(dir, "/", pid, ".", n);
   }
-  options.channel_fd = entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1;
+  options.channel_fd = entry.ChannelFdInProcess();
   image::MosixOptions saved = entry.options;
   saved.set_checkpoint_count(n);
   options.mosix_options = saved;

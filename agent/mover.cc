@@ -90,7 +90,7 @@ absl::StatusOr<MoveResult> Mover::Freeze(ProcessEntry& entry) {
   DumpOptions options;
   options.path = absl::StrCat(dir, "/", entry.pid, ".img");
   options.reason = "freeze";
-  options.channel_fd = entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1;
+  options.channel_fd = entry.ChannelFdInProcess();
   options.mosix_options = entry.options;
   ASSIGN_OR_RETURN(Task task, Task::Seize(entry.pid));
   auto dumped = DumpAttached(task, options);
@@ -142,7 +142,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
     for (const MapEntry& e : located->mappings) entry.shim_ranges.push_back({e.start, e.end});
   }
   const ShimLocation* shim = &shim_here;
-  RETURN_IF_ERROR(Annotate(CheckCheckpointable(pid, entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1),
+  RETURN_IF_ERROR(Annotate(CheckCheckpointable(pid, entry.ChannelFdInProcess()),
                            absl::StrCat("pid ", pid, " cannot move")));
   ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid));
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
@@ -159,7 +159,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   DumpOptions options;
   options.reason = "migration";
   options.inline_files = true;
-  options.channel_fd = entry.channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1;
+  options.channel_fd = entry.ChannelFdInProcess();
   options.skip_fds = {MOSIX_LINK_FD};
   options.mosix_options = entry.options;
   StreamImageWriter sink(arrival->data_fd(), arrival->what());
@@ -299,15 +299,11 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
 
 absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {
   auto t0 = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(auto image, LoadImage(entry.frozen_image));
   RestoreOptions options;
   options.same_process = true;
-  RETURN_IF_ERROR(CheckRestorable(*image, options));
-  ASSIGN_OR_RETURN(Task task, Task::Seize(entry.pid));
-  absl::Status s = Restore(task, *image, options);
+  absl::Status s = RestoreInPlace(entry.pid, entry.frozen_image, options);
   if (!s.ok()) {
     if (absl::IsAborted(s)) {
-      task.Kill();
       return absl::InternalError(absl::StrCat("continuing pid ", entry.pid, " failed half-way and it was killed: ", s.message()));
     }
     return Annotate(s, absl::StrCat("cannot continue pid ", entry.pid));
@@ -437,10 +433,14 @@ absl::StatusOr<uint64_t> Mover::CheckpointRemote(const ProcessEntry& entry, cons
 }
 
 absl::Status Mover::RestoreIntoDeputy(pid_t pid, uint64_t shim_info, const std::string& path) {
-  ASSIGN_OR_RETURN(auto image, LoadImage(path));
   RestoreOptions options;
   options.home.enabled = true;
   options.home.shim_info = shim_info;
+  return RestoreInPlace(pid, path, options);
+}
+
+absl::Status Mover::RestoreInPlace(pid_t pid, const std::string& path, const RestoreOptions& options) {
+  ASSIGN_OR_RETURN(auto image, LoadImage(path));
   RETURN_IF_ERROR(CheckRestorable(*image, options));
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
   absl::Status s = Restore(task, *image, options);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "checkpoint/restore.h"
 #include "agent/process_table.h"
 #include "proto/cluster.pb.h"
 
@@ -47,6 +48,9 @@ class Mover {
   absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path);
   // Restores an image at `path` into pid's deputy (back home).
   absl::Status RestoreIntoDeputy(pid_t pid, uint64_t shim_info, const std::string& path);
+  // Loads and checks the image at `path`, then restores it into pid itself. A restore that
+  // failed half-way kills pid (the status says so: IsAborted).
+  absl::Status RestoreInPlace(pid_t pid, const std::string& path, const RestoreOptions& options);
 
   ProcessTable* table_;
   std::string state_dir_;

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "interceptor/channel_protocol.h"
 #include "proto/image/process.pb.h"
 
 namespace mosix::agent {
@@ -37,6 +38,9 @@ struct ProcessEntry {
   bool ended = false;          // while remote: its remote part ended, with wait_status
   int wait_status = 0;
   int end_waiter = -1;         // the deputy's channel, waiting to hear how it ended
+
+  // The fd its channel has inside the process (mosix's own, not the program's), or -1.
+  int ChannelFdInProcess() const { return channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1; }
 };
 
 class ProcessTable {
