@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/paths.h"
-#include "checkpoint/image_format.h"
-#include "checkpoint/restore.h"
 #include "cli/client.h"
 #include "interceptor/channel_protocol.h"
 
@@ -67,24 +66,18 @@ std::string ShimPath() {
 }
 
 int Recover(const std::string& file, const std::vector<std::string>& overrides) {
-  // Everything that can be refused is refused here, before this process is touched.
+  // The agent loads and checks the image (every checksum, the version, the files it needs)
+  // before it touches this process, and answers a refusal on the channel: nothing starts.
   std::string path = Absolute(file);
-  auto image = mosix::LoadImage(path);
-  if (!image.ok()) return Die(absl::StrCat("cannot recover: ", image.status().message()));
-  mosix::RestoreOptions options;
-  options.keep_fds = {0, 1, 2, MOSIX_CHANNEL_FD};
+  std::map<int, std::string> fd_overrides;
   for (const std::string& o : overrides) {
     size_t eq = o.find('=');
     int fd;
     if (eq == std::string::npos || !absl::SimpleAtoi(o.substr(0, eq), &fd) || fd < 0 || eq + 1 == o.size()) {
       return Die(absl::StrCat("bad -O '", o, "' (want FD=PATH)"), 2);
     }
-    options.fd_overrides[fd] = Absolute(o.substr(eq + 1));
+    fd_overrides[fd] = Absolute(o.substr(eq + 1));
   }
-  if (auto s = mosix::CheckRestorable(**image, options); !s.ok()) {
-    return Die(absl::StrCat("cannot recover ", path, ": ", s.message()));
-  }
-  image->reset();
 
   std::string channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -101,7 +94,7 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
   syscall(SYS_close_range, MOSIX_CHANNEL_FD + 1, ~0u, 0);
 
   std::string payload = path + '\0';
-  for (const auto& [n, p] : options.fd_overrides) payload += absl::StrCat(n, "=", p) + '\0';
+  for (const auto& [n, p] : fd_overrides) payload += absl::StrCat(n, "=", p) + '\0';
   std::string msg(sizeof(mosix_msg_header), '\0');
   mosix_msg_header h{MOSIX_MSG_RESTORE, static_cast<uint32_t>(payload.size())};
   memcpy(msg.data(), &h, sizeof h);
