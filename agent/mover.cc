@@ -90,6 +90,7 @@ absl::StatusOr<MoveResult> Mover::Freeze(ProcessEntry& entry) {
   DumpOptions options;
   options.path = absl::StrCat(dir, "/", entry.pid, ".img");
   options.reason = "freeze";
+  options.fds_stay_home = true;
   options.channel_fd = entry.ChannelFdInProcess();
   options.mosix_options = entry.options;
   ASSIGN_OR_RETURN(Task task, Task::Seize(entry.pid));
@@ -142,7 +143,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
     for (const MapEntry& e : located->mappings) entry.shim_ranges.push_back({e.start, e.end});
   }
   const ShimLocation* shim = &shim_here;
-  RETURN_IF_ERROR(Annotate(CheckCheckpointable(pid, entry.ChannelFdInProcess()),
+  RETURN_IF_ERROR(Annotate(CheckMovable(pid, entry.ChannelFdInProcess()),
                            absl::StrCat("pid ", pid, " cannot move")));
   ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid));
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
@@ -161,6 +162,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   options.inline_files = true;
   options.channel_fd = entry.ChannelFdInProcess();
   options.skip_fds = {MOSIX_LINK_FD};
+  options.fds_stay_home = true;
   options.mosix_options = entry.options;
   StreamImageWriter sink(arrival->data_fd(), arrival->what());
   options.sink = &sink;

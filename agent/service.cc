@@ -127,7 +127,7 @@ grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest
     p->set_checkpoints(e.options.checkpoint_count());
     p->set_last_checkpoint(e.last_checkpoint);
     if (e.state != "home") continue;
-    absl::Status why = CheckCheckpointable(e.pid, e.ChannelFdInProcess());
+    absl::Status why = CheckMovable(e.pid, e.ChannelFdInProcess());
     if (!why.ok()) p->set_cannot_migrate(std::string(why.message()));
   }
   return grpc::Status::OK;

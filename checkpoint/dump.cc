@@ -303,7 +303,9 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   // Everything that can refuse comes first, so a refusal writes nothing.
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
   RETURN_IF_ERROR(DumpVmas(maps, options.inline_files, core.mutable_mm()));
-  ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(pid, options.channel_fd, options.skip_fds));
+  ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(pid, options.channel_fd, options.skip_fds,
+                                               options.fds_stay_home ? internal::FdFate::kStayHome
+                                                                     : internal::FdFate::kReopened));
   for (auto& fd : fds) *core.mutable_files()->add_fds() = fd;
 
   RETURN_IF_ERROR(DumpProcess(pid, &core));
@@ -414,11 +416,23 @@ absl::StatusOr<DumpResult> Dump(pid_t pid, const DumpOptions& options) {
   return result;
 }
 
-absl::Status CheckCheckpointable(pid_t pid, int channel_fd) {
+namespace {
+
+absl::Status CheckFromProc(pid_t pid, int channel_fd, internal::FdFate fate) {
   RETURN_IF_ERROR(CheckSingleThreaded(pid));
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
   for (const MapEntry& e : maps) RETURN_IF_ERROR(internal::ClassifyVma(e).status());
-  return internal::ReadFdTable(pid, channel_fd).status();
+  return internal::ReadFdTable(pid, channel_fd, {}, fate).status();
+}
+
+}  // namespace
+
+absl::Status CheckCheckpointable(pid_t pid, int channel_fd) {
+  return CheckFromProc(pid, channel_fd, internal::FdFate::kReopened);
+}
+
+absl::Status CheckMovable(pid_t pid, int channel_fd) {
+  return CheckFromProc(pid, channel_fd, internal::FdFate::kStayHome);
 }
 
 }  // namespace mosix

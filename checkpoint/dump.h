@@ -29,6 +29,9 @@ struct DumpOptions {
   ImageSink* sink = nullptr;
   // More fds that are mosix's own, not the program's (the link, during a move).
   std::vector<int> skip_fds;
+  // The fds stay open at home (a move: the deputy keeps them; a freeze: the parked process
+  // does), so any kind is fine, pipes and sockets too; they are recorded as kind HOME.
+  bool fds_stay_home = false;
 };
 
 struct DumpResult {
@@ -51,5 +54,8 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options);
 // The same refusal rules, checked from /proc alone without stopping the process: OK, or the
 // reason it cannot be checkpointed now.
 absl::Status CheckCheckpointable(pid_t pid, int channel_fd);
+
+// The same for a move to another node or a freeze, where the fds stay at home.
+absl::Status CheckMovable(pid_t pid, int channel_fd);
 
 }  // namespace mosix

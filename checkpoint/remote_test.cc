@@ -40,6 +40,7 @@ TEST_CASE("a process moved away runs through its deputy and ends as it ends", "[
   o.path = dir + "/img";
   o.inline_files = true;
   o.reason = "migration";
+  o.fds_stay_home = true;  // the pipe made before the move stays with the deputy
   auto dumped = DumpAttached(*task, o);
   INFO(dumped.status().message());
   REQUIRE(dumped.ok());
@@ -95,6 +96,7 @@ TEST_CASE("a process moved away runs through its deputy and ends as it ends", "[
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 7);
   REQUIRE(absl::StrContains(text, "after the move: pid " + std::to_string(home.pid)));
+  REQUIRE(absl::StrContains(text, "pipe, epoll and eventfd work"));
   REQUIRE(absl::StrContains(text, "stdin said: typed at home"));
   REQUIRE(absl::StrContains(text, "done, exiting with 7"));
   REQUIRE(testing::ReadAll(dir + "/written-away.txt") == "hello from away\n");

@@ -422,6 +422,11 @@ absl::Status CheckRestorable(const image::Manifest& m, const image::Core& core, 
   for (const image::Fd& fd : core.files().fds()) {
     if (options.same_process || options.remote.enabled || options.home.enabled) break;  // real fds stay home
     if (fd.kind() == image::Fd::STDIO || options.fd_overrides.count(fd.fd())) continue;
+    if (fd.kind() == image::Fd::HOME) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "fd ", fd.fd(), " (", fd.path(), ") stayed open in the process at home and is not in the image: ",
+          "only that process can continue from it"));
+    }
     struct stat st;
     if (::stat(fd.path().c_str(), &st) != 0) {
       return absl::NotFoundError(absl::StrCat("file ", fd.path(), " (fd ", fd.fd(), ") is missing; use -O ", fd.fd(), "=PATH"));

@@ -26,6 +26,8 @@ enum ArgKind : uint8_t {
   kInOut,    // fixed-size struct sent home and brought back
   kIovIn,    // iovec array of args[len] entries, contents sent home
   kIovOut,   // iovec array of args[len] entries, filled at home (result bytes, in order)
+  kOutElems, // array filled at home: capacity args[len] elements of `fixed` bytes each, the
+             // result counts the elements that came back (epoll_wait's events)
 };
 
 constexpr uint8_t kFixed = 0xff;  // ArgSpec::len when the size is `fixed`

@@ -38,7 +38,8 @@ absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e) {
   return image::Vma::FILE_PRIVATE;
 }
 
-absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip) {
+absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip,
+                                                   FdFate fate) {
   ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(pid));
   std::vector<image::Fd> out;
   for (int fd : fds) {
@@ -57,6 +58,11 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
     e.set_flags(info.flags & ~O_CLOEXEC);
     e.set_cloexec((info.flags & O_CLOEXEC) != 0);
     e.set_pos(info.pos);
+    if (fate == FdFate::kStayHome) {
+      e.set_kind(image::Fd::HOME);
+      out.push_back(e);
+      continue;
+    }
     if (fd <= 2) {
       e.set_kind(image::Fd::STDIO);
       out.push_back(e);

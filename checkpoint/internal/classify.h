@@ -16,9 +16,16 @@ namespace mosix::internal {
 // The image kind of a mapping, or FailedPrecondition saying why it cannot be stored.
 absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e);
 
+// What becomes of the fds where the image is restored.
+enum class FdFate {
+  kReopened,  // reopened from the image (recovery): only files can be, so pipes etc. are refused
+  kStayHome,  // kept by the process at home (a move or a freeze): every kind is fine, kind HOME
+};
+
 // Reads pid's fd table into image form; FailedPrecondition for an fd that cannot be stored.
 // channel_fd (if >= 0) is skipped: the restore gives the process a new channel.
-absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip = {});
+absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip = {},
+                                                   FdFate fate = FdFate::kReopened);
 
 // Number of threads, from /proc/PID/task.
 absl::StatusOr<int> CountThreads(pid_t pid);

@@ -19,7 +19,20 @@ size_t FixedSize(long nr, const ArgSpec& a, const long args[6]) {
 }
 
 size_t LenOf(long nr, const ArgSpec& a, const long args[6]) {
+  if (a.kind == kOutElems) return static_cast<size_t>(args[a.len]) * a.fixed;
   return a.len == kFixed ? FixedSize(nr, a, args) : static_cast<size_t>(args[a.len]);
+}
+
+// Bytes of an out argument that come back with a call's result.
+size_t OutBytes(long nr, const ArgSpec& a, const long args[6], long result) {
+  if (a.kind == kOutElems) {
+    size_t n = result > 0 ? static_cast<size_t>(result) : 0;
+    if (n > static_cast<size_t>(args[a.len])) n = static_cast<size_t>(args[a.len]);
+    return n * a.fixed;
+  }
+  if (a.len == kFixed) return result >= 0 ? FixedSize(nr, a, args) : 0;
+  size_t n = result > 0 ? static_cast<size_t>(result) : 0;
+  return n > static_cast<size_t>(args[a.len]) ? static_cast<size_t>(args[a.len]) : n;
 }
 
 bool IsPointer(uint8_t kind) { return kind != kNone && kind != kInt; }
@@ -69,6 +82,10 @@ long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char*
       size_t n = static_cast<size_t>(args[a.len]);
       if (n > budget) args[a.len] = static_cast<long>(budget);
       budget -= static_cast<size_t>(args[a.len]);
+    } else if (a.kind == kOutElems && args[i] != 0) {
+      size_t most = budget / a.fixed;
+      if (static_cast<size_t>(args[a.len]) > most) args[a.len] = static_cast<long>(most);
+      budget -= static_cast<size_t>(args[a.len]) * a.fixed;
     }
   }
   Writer w{out + sizeof(mosix_fwd_header), cap - sizeof(mosix_fwd_header)};
@@ -149,10 +166,8 @@ long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload,
     const ArgSpec& a = e.args[i];
     if (args[i] == 0) continue;
     char* ptr = reinterpret_cast<char*>(args[i]);
-    if (a.kind == kOut) {
-      size_t n = a.len == kFixed ? (ret.ret >= 0 ? FixedSize(nr, a, args) : 0)
-                                 : (ret.ret > 0 ? static_cast<size_t>(ret.ret) : 0);
-      if (a.len != kFixed && n > static_cast<size_t>(args[a.len])) n = static_cast<size_t>(args[a.len]);
+    if (a.kind == kOut || a.kind == kOutElems) {
+      size_t n = OutBytes(nr, a, args, ret.ret);
       const char* data = r.Take(n);
       if (!data) return -EIO;
       Copy(ptr, data, n);
@@ -226,7 +241,8 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
           args[i] = reinterpret_cast<long>(outs[i]);
           break;
         }
-        case kOut: {
+        case kOut:
+        case kOutElems: {
           size_t n = LenOf(call.nr, a, args);
           if (used + n > sizeof outbuf) {
             r.ok = false;
@@ -289,10 +305,8 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
     for (int i = 0; i < 6; ++i) {
       const ArgSpec& a = e->args[i];
       if (!outs[i]) continue;
-      if (a.kind == kOut) {
-        size_t n = a.len == kFixed ? (result >= 0 ? FixedSize(call.nr, a, args) : 0) : (result > 0 ? static_cast<size_t>(result) : 0);
-        if (a.len != kFixed && n > static_cast<size_t>(args[a.len])) n = static_cast<size_t>(args[a.len]);
-        w.Put(outs[i], n);
+      if (a.kind == kOut || a.kind == kOutElems) {
+        w.Put(outs[i], OutBytes(call.nr, a, args, result));
       } else if (a.kind == kInOut) {
         w.Put(outs[i], FixedSize(call.nr, a, args));
       } else if (a.kind == kIovOut) {

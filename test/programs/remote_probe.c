@@ -1,5 +1,6 @@
 // Moved away from home mid-run, this program checks that the system calls it makes there
-// behave as at home: its pid, its stdout, files in its cwd, its stdin, its exit status.
+// behave as at home: its pid, its stdout, files in its cwd, its stdin, a pipe it made before
+// the move, epoll and eventfd (kept at home), its exit status.
 // usage: remote_probe CONTROL_DIR [fork]  (prints "ready"; continues when CONTROL_DIR/go exists)
 // With "fork" it forks once it has moved, which is not supported away from home. With
 // "signals" it reads a line from stdin (a SIGUSR1 meanwhile must be handled and the read go on),
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +31,8 @@ int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   pid_t pid = getpid();
   signal(SIGUSR1, on_usr1);
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0 || write(pipe_fds[1], "before", 6) != 6) return fail("pipe at home");
   printf("ready pid=%d\n", pid);
   char go[4096];
   snprintf(go, sizeof go, "%s/go", argv[1]);
@@ -66,6 +71,23 @@ int main(int argc, char** argv) {
   if (read(fd, buf, sizeof buf) != 16 || strcmp(buf, "hello from away\n") != 0) return fail("read back");
   if (fstat(fd, &st) != 0 || st.st_size != 16) return fail("fstat");
   close(fd);
+  // The pipe made at home, with what was written into it before the move.
+  if (read(pipe_fds[0], buf, 6) != 6 || memcmp(buf, "before", 6) != 0) return fail("pipe read after the move");
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return fail("epoll_create1");
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0x1234567890abcdefull};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, pipe_fds[0], &ev) != 0) return fail("epoll_ctl");
+  struct epoll_event got[4];
+  if (epoll_wait(ep, got, 4, 0) != 0) return fail("epoll_wait on an empty pipe");
+  if (write(pipe_fds[1], "x", 1) != 1) return fail("pipe write after the move");
+  if (epoll_wait(ep, got, 4, 5000) != 1 || got[0].data.u64 != 0x1234567890abcdefull || !(got[0].events & EPOLLIN)) {
+    return fail("epoll_wait");
+  }
+  int efd = eventfd(0, EFD_CLOEXEC);
+  uint64_t count = 5;
+  if (efd < 0 || write(efd, &count, 8) != 8 || write(efd, &count, 8) != 8) return fail("eventfd write");
+  if (read(efd, &count, 8) != 8 || count != 10) return fail("eventfd read");
+  printf("pipe, epoll and eventfd work\n");
   char line[128] = {0};
   if (!fgets(line, sizeof line, stdin)) return fail("stdin");
   printf("stdin said: %s", line);
