@@ -250,8 +250,22 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   return reply;
 }
 
-absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving,
-                              bool in_flight_ok) {
+namespace {
+
+// Whether a guest caught waiting for the reply to a call it forwarded may leave now.
+absl::StatusOr<bool> CanLeaveInFlight(Task& task, const mosix_shim_info& info, const DepartRequest& req) {
+  if (!req.in_flight_ok()) return false;
+  if (!req.coming_home()) return true;  // the deputy answers on the next node's link already
+  if (info.call_id == req.answered_id()) return false;  // its reply is on the way: let it take it
+  user_regs_struct regs;
+  RETURN_IF_ERROR(task.GetRegs(&regs));
+  return static_cast<long>(regs.orig_rax) == SYS_poll;  // in its wait, not sending or reading
+}
+
+}  // namespace
+
+absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving) {
+  pid_t local_pid = req.local_pid();
   Guest guest;
   {
     absl::MutexLock lock(&mu_);
@@ -273,7 +287,8 @@ absl::Status Arrivals::Depart(pid_t local_pid, grpc::ServerWriterInterface<Depar
   for (int attempt = 0; attempt < 400; ++attempt) {
     ASSIGN_OR_RETURN(Task task, Task::Seize(local_pid));
     ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(guest.shim_info)));
-    if (info.forwarding && !in_flight_ok) {
+    ASSIGN_OR_RETURN(bool can_leave, info.forwarding ? CanLeaveInFlight(task, info, req) : true);
+    if (!can_leave) {
       RETURN_IF_ERROR(task.Detach());
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       continue;

@@ -27,10 +27,10 @@ class Arrivals {
   // Delivers a signal sent at home to a guest running here.
   absl::Status Signal(pid_t local_pid, int signo);
 
-  // Checkpoints a guest and streams the image: one that goes home stays here, stopped, until
-  // FinishDeparture; otherwise (a checkpoint) it goes on.
-  absl::Status Depart(pid_t local_pid, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving = true,
-                      bool in_flight_ok = false);
+  // Checkpoints the guest req.local_pid and streams the image: one that leaves stays here,
+  // stopped, until FinishDeparture; otherwise (a checkpoint) it goes on. See DepartRequest for
+  // when a guest waiting for a forwarded call's reply may be caught.
+  absl::Status Depart(const DepartRequest& req, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving);
   // After Depart: the guest runs at home now (end it here), or not (let it go on here).
   absl::Status FinishDeparture(pid_t local_pid, bool arrived);
 

@@ -200,16 +200,24 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   RETURN_IF_ERROR(MakeDirs(dir, 0700));
   std::string path = absl::StrCat(dir, "/", pid, ".img");
   auto finish = [&](bool arrived) { FinishDeparture(peer.get(), entry.remote_pid, arrived); };
+  // The deputy is held still until the process is back in it: a call the process forwarded and
+  // waits for is then either finished (and its reply taken over there) or not begun here, and
+  // the process makes it itself once home.
+  uint32_t answered_id = 0;
+  ASSIGN_OR_RETURN(Task deputy, HoldDeputy(pid, entry.shim_info, &answered_id));
   {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 300);
     DepartRequest req;
     req.set_local_pid(entry.remote_pid);
+    req.set_in_flight_ok(true);
+    req.set_coming_home(true);
+    req.set_answered_id(answered_id);
     auto reader = peer->Depart(&ctx, req);
     auto got = ReceiveImage(reader.get(), path);
     if (!got.ok()) return Annotate(got.status(), absl::StrCat("pid ", pid, " stays on ", node->name()));
   }
-  absl::Status s = RestoreIntoDeputy(pid, entry.shim_info, path);
+  absl::Status s = RestoreIntoDeputy(deputy, entry.shim_info, path);
   ::unlink(path.c_str());
   if (!s.ok()) {
     if (absl::IsAborted(s)) {
@@ -382,7 +390,8 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
     if (!acquired.ok()) return;
     ProcessEntry e = *acquired;
     if (!e.last_checkpoint.empty() && e.state == "remote") {
-      absl::Status s = RestoreIntoDeputy(pid, e.shim_info, e.last_checkpoint);
+      auto deputy = Task::Seize(pid);
+      absl::Status s = deputy.ok() ? RestoreIntoDeputy(*deputy, e.shim_info, e.last_checkpoint) : deputy.status();
       if (s.ok()) {
         fprintf(stderr, "mosixd: %s is gone; pid %d is back home from %s\n", where.c_str(), pid, e.last_checkpoint.c_str());
         e.state = "home";
@@ -434,20 +443,25 @@ absl::StatusOr<uint64_t> Mover::CheckpointRemote(const ProcessEntry& entry, cons
   return ReceiveImage(reader.get(), path);
 }
 
-absl::Status Mover::RestoreIntoDeputy(pid_t pid, uint64_t shim_info, const std::string& path) {
+absl::Status Mover::RestoreIntoDeputy(Task& deputy, uint64_t shim_info, const std::string& path) {
   RestoreOptions options;
   options.home.enabled = true;
   options.home.shim_info = shim_info;
-  return RestoreInPlace(pid, path, options);
+  return RestoreInPlace(deputy, path, options);
 }
 
 absl::Status Mover::RestoreInPlace(pid_t pid, const std::string& path, const RestoreOptions& options) {
+  ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+  return RestoreInPlace(task, path, options);
+}
+
+absl::Status Mover::RestoreInPlace(Task& task, const std::string& path, const RestoreOptions& options) {
   ASSIGN_OR_RETURN(auto image, LoadImage(path));
   RETURN_IF_ERROR(CheckRestorable(*image, options));
-  ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
   absl::Status s = Restore(task, *image, options);
   if (absl::IsAborted(s)) task.Kill();
   return s;
 }
+
 
 }  // namespace mosix::agent

@@ -46,11 +46,12 @@ class Mover {
   // Receives a checkpoint streamed by `call` (Depart or CheckpointGuest) into `path`.
   template <typename Reader>
   absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path);
-  // Restores an image at `path` into pid's deputy (back home).
-  absl::Status RestoreIntoDeputy(pid_t pid, uint64_t shim_info, const std::string& path);
+  // Restores an image at `path` into the (seized) deputy: back home.
+  absl::Status RestoreIntoDeputy(Task& deputy, uint64_t shim_info, const std::string& path);
   // Loads and checks the image at `path`, then restores it into pid itself. A restore that
   // failed half-way kills pid (the status says so: IsAborted).
   absl::Status RestoreInPlace(pid_t pid, const std::string& path, const RestoreOptions& options);
+  absl::Status RestoreInPlace(Task& task, const std::string& path, const RestoreOptions& options);
 
   ProcessTable* table_;
   std::string state_dir_;

@@ -170,11 +170,13 @@ grpc::Status AgentService::Ended(grpc::ServerContext*, const EndedRequest* req, 
 }
 
 grpc::Status AgentService::Depart(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
-  return ToGrpc(arrivals_->Depart(req->local_pid(), writer, /*leaving=*/true, req->in_flight_ok()));
+  return ToGrpc(arrivals_->Depart(*req, writer, /*leaving=*/true));
 }
 
 grpc::Status AgentService::CheckpointGuest(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
-  return ToGrpc(arrivals_->Depart(req->local_pid(), writer, /*leaving=*/false));
+  DepartRequest checkpoint;
+  checkpoint.set_local_pid(req->local_pid());  // it waits for no reply: it is not moving
+  return ToGrpc(arrivals_->Depart(checkpoint, writer, /*leaving=*/false));
 }
 
 grpc::Status AgentService::FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest* req, FinishDepartureReply*) {

@@ -6,11 +6,14 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "checkpoint/internal/release.h"
+#include "checkpoint/internal/syscall_restart.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/remote_syscalls.h"
 #include "interceptor/shim_info.h"
@@ -53,6 +56,26 @@ absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd) {
   if (auto args = internal::ArgumentPages(task.pid()); args.ok()) keep.push_back(*args);
   // At a function's entry rsp + 8 is 16-byte aligned (as after a call).
   return internal::ReleaseAndJump(task, rs, maps, keep, info.deputy_entry, stack + kStackSize - 8, link_fd);
+}
+
+absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answered_id) {
+  for (int attempt = 0; attempt < 400; ++attempt) {
+    ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+    ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(shim_info)));
+    bool held = info.serving_id == 0;
+    if (!held && info.in_call) {
+      user_regs_struct regs;
+      RETURN_IF_ERROR(task.GetRegs(&regs));
+      held = static_cast<long>(regs.orig_rax) >= 0 && internal::IsRestartReturn(static_cast<long>(regs.rax));
+    }
+    if (held) {
+      *answered_id = info.answered_id;
+      return task;
+    }
+    RETURN_IF_ERROR(task.Detach());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return absl::UnavailableError(absl::StrCat("pid ", pid, "'s deputy stays busy with a call; try again"));
 }
 
 }  // namespace mosix

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "checkpoint/shim_locator.h"
 #include "checkpoint/task.h"
 
@@ -18,5 +19,12 @@ absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, i
 // mappings is unmapped, a stack of its own is mapped, and it runs mosix_deputy_main(link_fd)
 // with every signal blocked. Failures after the memory is gone are Aborted.
 absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd);
+
+// Seizes pid's deputy where no call it serves is half made: idle, or inside the system call of
+// the call it serves with nothing done yet (the kernel would restart it; it never will, as
+// the process comes home over it and makes the call itself). Caught anywhere else (decoding,
+// replying), it is let go and caught again, for up to 2 s. Sets the id of the last call it
+// finished: the process must not be caught still waiting for that one's reply.
+absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answered_id);
 
 }  // namespace mosix

@@ -333,9 +333,11 @@ absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r) {
 }
 
 // A process back home: the link goes, the shim is in home mode again, and SIGSYS is the
-// program's own again.
-absl::Status BackHome(RemoteSyscalls& rs, Task& target, uint64_t info_addr) {
+// program's own again. One caught waiting for the reply to a forwarded call (in its poll on
+// the link: the agent saw to that) finds at once that it is home, and makes the call itself.
+absl::Status BackHome(RemoteSyscalls& rs, Task& target, uint64_t info_addr, user_regs_struct* regs) {
   ASSIGN_OR_RETURN(mosix_shim_info info, target.Read(RemotePtr<mosix_shim_info>(info_addr)));
+  if (info.forwarding && regs->rax == SYS_poll) regs->rdx = 0;  // the poll, re-issued, does not wait
   info.mode = MOSIX_MODE_HOME;
   info.selector = 0;
   RETURN_IF_ERROR(target.Write(RemotePtr<mosix_shim_info>(info_addr), info));
@@ -374,7 +376,7 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
     auto old = target.Read(tid);
     if (old.ok() && *old == core.process().pid()) RETURN_IF_ERROR(target.Write(tid, static_cast<int32_t>(target.pid())));
   }
-  if (options.home.enabled) RETURN_IF_ERROR(BackHome(rs, target, options.home.shim_info));
+  if (options.home.enabled) RETURN_IF_ERROR(BackHome(rs, target, options.home.shim_info, &regs));
   // The trampoline unmaps itself; we are stopped at its exit.
   RETURN_IF_ERROR(rs.Call("munmap", "trampoline", SYS_munmap, tramp, kTrampolineSize).status());
   rs.Forget();

@@ -125,6 +125,8 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
       continue;
     }
     char* reply = g_last == g_reply_a ? g_reply_b : g_reply_a;
+    mosix_shim_info.serving_id = h.id;
+    asm volatile("" ::: "memory");
     size_t n = ServeCall(g_in, h.len, h.id, reply, MOSIX_FWD_MAX_MSG, static_cast<int>(link), MOSIX_CHANNEL_FD);
     g_last = reply;
     g_last_len = n;
@@ -132,6 +134,9 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
     mosix_fwd_return sent;
     Copy(&sent, reply + sizeof(mosix_fwd_header), sizeof sent);
     if (!SendAll(static_cast<int>(link), reply, n)) EndAsRemoteEnded();
+    asm volatile("" ::: "memory");
+    mosix_shim_info.answered_id = h.id;
+    mosix_shim_info.serving_id = 0;
     // A stop signal that interrupted the call stops the remote part; the deputy stops too.
     constexpr uint64_t kStops = (1ull << (SIGTSTP - 1)) | (1ull << (SIGTTIN - 1)) | (1ull << (SIGTTOU - 1));
     if (sent.signals & kStops) Syscall(SYS_kill, Syscall(SYS_getpid), SIGSTOP);

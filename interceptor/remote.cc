@@ -43,6 +43,10 @@ char g_rep[MOSIX_FWD_MAX_MSG];
 // A row for forwarding a call with integer arguments only (kill of another process, ...).
 constexpr SyscallEntry kIntsOnly = {0, kForward, {{kInt, 0, 0}, {kInt, 0, 0}, {kInt, 0, 0}, {kInt, 0, 0}, {kInt, 0, 0}, {kInt, 0, 0}}, "", ""};
 
+// What Forward returns when the process came home before its call was made there (the agent
+// saw to that): the caller re-issues the call natively. Never a system call's result.
+constexpr long kCameHome = -(1l << 62);
+
 [[noreturn]] void LinkLost() {
   Say("mosix: the link to the home node is lost; this remote part of the process ends\n");
   Syscall(SYS_exit_group, MOSIX_EXIT_LOST);
@@ -67,13 +71,21 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
   }
   uint32_t epoch = mosix_shim_info.link_epoch;
   if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
+  auto came_home = [] {
+    if (mosix_shim_info.mode == MOSIX_MODE_REMOTE) return false;
+    mosix_shim_info.forwarding = 0;
+    return true;
+  };
   for (;;) {
     // Wake once a second: if the process was moved meanwhile (a new link), the request may
     // not have reached the deputy; it is sent again (same id: the deputy never runs it twice).
+    // Brought home instead, where the kLink fd is no longer the link, it makes the call itself.
+    if (came_home()) return kCameHome;
     long got = RecvMessage(kLink, g_rep, sizeof g_rep, kSpins, /*block=*/false);  // usually here
     while (got == -EAGAIN) {
       pollfd p{kLink, POLLIN, 0};
-      long ready = Syscall(SYS_poll, reinterpret_cast<long>(&p), 1, 1000);
+      long ready = Syscall(SYS_poll, reinterpret_cast<long>(&p), 1, 1000);  // caught here to come home
+      if (came_home()) return kCameHome;
       if (ready > 0) {
         got = RecvMessage(kLink, g_rep, sizeof g_rep, 0);
       } else if (ready < 0 && ready != -EINTR) {
@@ -317,6 +329,7 @@ extern "C" __attribute__((visibility("hidden"))) long mosix_dispatch(long nr, lo
   long args[6] = {a0, a1, a2, a3, 0, 0};
   long r = mosix::shim::Dispatch(nr, args);
   mosix::shim::Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
+  if (r == mosix::shim::kCameHome) r = mosix::shim::Syscall(nr, a0, a1, a2, a3);
   return r;
 }
 
@@ -333,6 +346,13 @@ extern "C" __attribute__((visibility("hidden"))) void mosix_sigsys_handler(int, 
   }
   long args[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
   long r = mosix::shim::Dispatch(nr, args);
+  if (r == mosix::shim::kCameHome) {
+    // Home again, with the call not made: the program's own instruction makes it, natively,
+    // once this handler is done (with the program's signal mask, not this handler's).
+    g[REG_RIP] -= 2;
+    g[REG_RAX] = nr;
+    return;
+  }
   if (r == -EINTR && mosix::shim::ShouldRestart()) {
     // Back onto the syscall instruction: the pending signal is handled first, then it reruns.
     g[REG_RIP] -= 2;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define MOSIX_SHIM_INFO_SYMBOL "mosix_shim_info"
-#define MOSIX_SHIM_INFO_VERSION 1
+#define MOSIX_SHIM_INFO_VERSION 2
 
 enum mosix_shim_mode {
   MOSIX_MODE_HOME = 0,   /* the program runs at home: the shim does almost nothing */
@@ -34,7 +34,12 @@ struct mosix_shim_info {
   /* Bumped by the agent each time the process is restored away from home: a call in flight is
    * sent again on the new link (the deputy answers a repeated call id from its last reply). */
   uint32_t link_epoch;
-  uint32_t pad3;
+  /* The deputy's progress, for an agent that brings the process home while it serves: the id
+   * of the call it is serving (0: none; set from before the call until its reply is sent),
+   * whether it is inside that call's system call now, and the last call it finished. */
+  uint32_t serving_id;
+  uint32_t in_call;
+  uint32_t answered_id;
 };
 
 #endif /* MOSIX_INTERCEPTOR_SHIM_INFO_H_ */

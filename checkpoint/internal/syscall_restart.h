@@ -14,6 +14,11 @@ constexpr long kErestartNoIntr = 513;
 constexpr long kErestartNoHand = 514;
 constexpr long kErestartRestartBlock = 516;
 
+// Whether a stopped thread's rax says its system call was interrupted with nothing done.
+inline bool IsRestartReturn(long rax) {
+  return rax == -kErestartSys || rax == -kErestartNoIntr || rax == -kErestartNoHand || rax == -kErestartRestartBlock;
+}
+
 // Rewinds regs (in place) when the thread was stopped on its way out of an interrupted
 // system call; returns a note for the image ("running", "restart read", ...).
 //

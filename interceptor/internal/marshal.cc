@@ -6,6 +6,9 @@
 
 #include "interceptor/forward_protocol.h"
 #include "interceptor/internal/raw.h"
+#include "interceptor/shim_info.h"
+
+extern "C" mosix_shim_info mosix_shim_info;
 
 namespace mosix::shim {
 namespace {
@@ -292,7 +295,9 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
       result = -EBADF;
     } else {
       g_serving = 1;
+      mosix_shim_info.in_call = 1;
       result = Syscall(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+      mosix_shim_info.in_call = 0;
       g_serving = 0;
     }
   } else if (e) {

@@ -97,11 +97,19 @@ away=$(pgrep -f -- "$PROGS/reader" | grep -vx "$pid" | head -1)
 wait_until "the deputy to read stdin for node2" in_syscall "$pid" 0
 on node1 -- "$MIGRATE" "$pid" node3 >/dev/null || fail "a process waiting on a forwarded read could not move on"
 wait_until "the reader to leave node2" sh -c "! kill -0 $away 2>/dev/null"
+away=$(pgrep -f -- "$PROGS/reader" | grep -vx "$pid" | head -1)
+[[ -n "$away" && "$(cg_of "$away")" == node3 ]] || fail "the reader is not on node3"
+# And home, its read still in flight: it makes the call itself, at home, and waits there.
+wait_until "the deputy to read stdin for node3" in_syscall "$pid" 0
+out=$(on node1 -- "$MIGRATE" "$pid" home) || fail "a process waiting on a forwarded read could not come home: $out"
+wait_until "the reader to leave node3" sh -c "! kill -0 $away 2>/dev/null"
+wait_until "the reader to read stdin at home" in_syscall "$pid" 0
+[[ "$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p {print $4}')" == home ]] || fail "mosps: $(on node1 -- "$MOSPS")"
 echo "typed after the move" >&8
 set +e; wait "$pid"; st=$?; set -e
 exec 8>&-
 [[ $st -eq 0 && "$(cat "$T/rd.out")" == $'waiting\ngot 21: typed after the move' ]] || fail "reader: $st $(cat "$T/rd.out")"
-pass "a sleeping process came home and slept on; a reader blocked on stdin moved to node2, then, its forwarded read in flight, to node3, and read its line once"
+pass "a sleeping process came home and slept on; a reader blocked on stdin moved to node2, then, its forwarded read in flight, to node3 and home, and read its line once"
 
 # 2. mosrun -r NODE: starts home, moves as soon as it runs.
 mkdir -p "$LC/node1/tmp/p2"
