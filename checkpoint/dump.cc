@@ -33,7 +33,10 @@ namespace {
 constexpr size_t kPage = 4096;
 // Pages go into the image in batches (frames) of at most this many bytes: small enough that a
 // 16 MiB process keeps both CPUs busy, large enough that per-frame costs vanish.
-constexpr size_t kBatchBytes = 8 << 20;
+// Pages per batch: big for files (fewer frames), small for streams, whose reader restores a
+// batch only once all of it has come (small batches overlap sending and restoring better).
+constexpr size_t kFileBatchBytes = 8 << 20;
+constexpr size_t kStreamBatchBytes = 1 << 20;
 
 using internal::KernelSigaction;
 
@@ -98,15 +101,15 @@ bool WantPage(image::Vma::Kind kind, uint64_t pm) {
   }
 }
 
-// The runs of pages to store, grouped into batches of at most kBatchBytes.
-absl::StatusOr<std::vector<image::PageBatch>> CollectPages(pid_t pid, const image::Mm& mm) {
+// The runs of pages to store, grouped into batches of at most batch_bytes.
+absl::StatusOr<std::vector<image::PageBatch>> CollectPages(pid_t pid, const image::Mm& mm, size_t batch_bytes) {
   std::string pagemap_path = absl::StrCat("/proc/", pid, "/pagemap");
   ASSIGN_OR_RETURN(UniqueFd pagemap, OpenFile(pagemap_path, O_RDONLY | O_CLOEXEC));
   std::vector<image::PageBatch> batches(1);
   size_t used = 0;
   auto add_run = [&](uint64_t start, uint64_t npages) {
     while (npages > 0) {
-      size_t room = (kBatchBytes - used) / kPage;
+      size_t room = (batch_bytes - used) / kPage;
       if (room == 0) {
         batches.emplace_back();
         used = 0;
@@ -160,9 +163,26 @@ absl::StatusOr<std::vector<image::PageBatch>> CollectPages(pid_t pid, const imag
   return batches;
 }
 
+// Where the pages of these batches are, as few runs as possible.
+void SetResident(const std::vector<image::PageBatch>& batches, image::Mm* mm) {
+  mm->clear_resident();
+  for (const auto& b : batches) {
+    for (const auto& r : b.runs()) {
+      int n = mm->resident_size();
+      if (n > 0) {
+        image::PageRun* last = mm->mutable_resident(n - 1);
+        if (last->vaddr() + last->npages() * kPage == r.vaddr()) {
+          last->set_npages(last->npages() + r.npages());
+          continue;
+        }
+      }
+      *mm->add_resident() = r;
+    }
+  }
+}
+
 // Copies the pages of every batch from the (stopped) process straight into the image.
-absl::Status DumpPages(Task& task, const image::Mm& mm, ImageSink& writer, uint64_t* pages) {
-  ASSIGN_OR_RETURN(std::vector<image::PageBatch> batches, CollectPages(task.pid(), mm));
+absl::Status DumpPages(Task& task, const std::vector<image::PageBatch>& batches, ImageSink& writer, uint64_t* pages) {
   absl::Status status = writer.WritePageBatches(batches, [&](size_t i, char* dest) -> absl::Status {
     std::vector<RemoteRange> ranges;
     ranges.reserve(batches[i].runs_size());
@@ -180,8 +200,13 @@ absl::Status DumpInjected(RemoteSyscalls& rs, image::Core* core) {
   Task* task = rs.task();
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   image::Signals* sig = core->mutable_signals();
+  // Only the signals the process catches or ignores (from /proc: no injection) have an action
+  // worth asking for, and SIGCHLD, whose flags matter even at SIG_DFL (SA_NOCLDWAIT): the
+  // others are the default with no flags, which is what a restore leaves them at.
+  ASSIGN_OR_RETURN(uint64_t asked, CaughtOrIgnoredSignals(task->pid()));
+  asked |= 1ull << (SIGCHLD - 1);
   for (int s = 1; s <= 64; ++s) {
-    if (s == SIGKILL || s == SIGSTOP) continue;
+    if (s == SIGKILL || s == SIGSTOP || !(asked & (1ull << (s - 1)))) continue;
     ASSIGN_OR_RETURN(long r, rs.Raw(SYS_rt_sigaction, s, 0, scratch, 8));
     if (r != 0) continue;  // 32 and 33 belong to glibc and may be refused
     ASSIGN_OR_RETURN(KernelSigaction ka, task->Read(RemotePtr<KernelSigaction>(scratch)));
@@ -383,17 +408,22 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
     // the rest of its state; the process is stopped throughout, so both see the same instant.
     absl::Status pages_status;
     const image::Mm mm = core.mm();  // the workers' own copy: `core` is being filled meanwhile
-    std::thread pages([&] { pages_status = DumpPages(task, mm, *sink, &result.pages); });
+    std::thread pages([&] {
+      auto batches = CollectPages(task.pid(), mm, kFileBatchBytes);
+      pages_status = batches.ok() ? DumpPages(task, *batches, *sink, &result.pages) : batches.status();
+    });
     absl::Status injected = inject();
     pages.join();
     RETURN_IF_ERROR(injected);
     RETURN_IF_ERROR(pages_status);
     RETURN_IF_ERROR(sink->WriteCore(core));
   } else {
-    // A stream: the reader needs the core before the pages.
+    // A stream: the reader needs the core before the pages, and is told where they will go.
     RETURN_IF_ERROR(inject());
+    ASSIGN_OR_RETURN(std::vector<image::PageBatch> batches, CollectPages(pid, core.mm(), kStreamBatchBytes));
+    SetResident(batches, core.mutable_mm());
     RETURN_IF_ERROR(sink->WriteCore(core));
-    RETURN_IF_ERROR(DumpPages(task, core.mm(), *sink, &result.pages));
+    RETURN_IF_ERROR(DumpPages(task, batches, *sink, &result.pages));
   }
   // The live process re-enters its sleep for the time left as well (see ResumeSleepFromRemaining).
   if (resume_sleep) RETURN_IF_ERROR(task.SetRegs(live));

@@ -104,6 +104,18 @@ absl::StatusOr<ProcStat> ReadStat(pid_t pid) {
   return ParseStat(text);
 }
 
+absl::StatusOr<uint64_t> CaughtOrIgnoredSignals(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string status, ReadFileToString(absl::StrCat("/proc/", pid, "/status")));
+  uint64_t out = 0;
+  for (const char* key : {"SigCgt", "SigIgn"}) {
+    ASSIGN_OR_RETURN(std::string hex, StatusField(status, key));
+    uint64_t mask = 0;
+    if (!absl::SimpleHexAtoi(hex, &mask)) return absl::DataLossError(absl::StrCat("bad ", key, " in /proc/", pid, "/status"));
+    out |= mask;
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key) {
   for (absl::string_view line : absl::StrSplit(status_text, '\n')) {
     if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {

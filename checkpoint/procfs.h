@@ -45,6 +45,9 @@ struct ProcStat {
 absl::StatusOr<ProcStat> ParseStat(const std::string& text);
 absl::StatusOr<ProcStat> ReadStat(pid_t pid);
 
+// The signals pid catches or ignores (SigCgt | SigIgn of /proc/PID/status), bit n-1 for n.
+absl::StatusOr<uint64_t> CaughtOrIgnoredSignals(pid_t pid);
+
 // One "Key:\tvalue" line of /proc/PID/status.
 absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key);
 
