@@ -55,7 +55,10 @@ absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd) {
   for (const MapEntry& e : shim.mappings) keep.push_back({e.start, e.end});
   if (auto args = internal::ArgumentPages(task.pid()); args.ok()) keep.push_back(*args);
   // At a function's entry rsp + 8 is 16-byte aligned (as after a call).
-  return internal::ReleaseAndJump(task, rs, maps, keep, info.deputy_entry, stack + kStackSize - 8, link_fd);
+  // The deputy frees the program's memory itself: a big process is running over there before
+  // its memory here is gone.
+  return internal::ReleaseAndJump(task, rs, maps, keep, info.deputy_entry, stack + kStackSize - 8, link_fd,
+                                  internal::Releaser::kProcess);
 }
 
 absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answered_id) {

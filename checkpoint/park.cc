@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,7 +33,8 @@ bool IsParkPage(const MapEntry& e) {
 namespace internal {
 
 absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
-                            const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi) {
+                            const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi,
+                            Releaser releaser) {
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   itimerval zero{};
   RETURN_IF_ERROR(task.Write(RemotePtr<itimerval>(scratch), zero));
@@ -46,28 +48,38 @@ absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<Ma
   // From here on the process has no memory of its own to go back to.
   RETURN_IF_ERROR(rs.Call("munmap", "scratch", SYS_munmap, scratch, kPage).status());
   rs.Forget();
+  // Everything between the lowest and the highest mapping goes but the kept ranges and the
+  // kernel's special mappings: a few munmaps over the gaps, instead of one per mapping.
+  uint64_t lo = ~0ull, hi = 0;
+  std::vector<Range> spared = keep;
   for (const MapEntry& e : maps) {
-    if (e.IsSpecial()) continue;
-    // The parts of the mapping outside every kept range go.
-    std::vector<Range> drop = {{e.start, e.end}};
-    for (const Range& k : keep) {
-      std::vector<Range> next;
-      for (const Range& d : drop) {
-        if (k.end <= d.start || k.start >= d.end) {
-          next.push_back(d);
-          continue;
-        }
-        if (d.start < k.start) next.push_back({d.start, k.start});
-        if (k.end < d.end) next.push_back({k.end, d.end});
-      }
-      drop = next;
+    if (e.IsSpecial()) {
+      spared.push_back({e.start, e.end});
+      continue;
     }
+    lo = std::min(lo, e.start);
+    hi = std::max(hi, e.end);
+  }
+  std::vector<Range> drop = lo < hi ? Subtract({lo, hi}, spared) : std::vector<Range>{};
+  user_regs_struct regs = rs.saved_regs();
+  if (releaser == Releaser::kProcess) {
+    // The list goes on top of the new stack, and the stack starts below it (rsp + 8 16-byte
+    // aligned, as at a function's entry).
+    static_assert(sizeof(Range) == 16);
+    uint64_t list = (rsp - drop.size() * sizeof(Range)) & ~15ull;
+    if (!drop.empty()) {
+      absl::Status put = task.WriteMem(list, drop.data(), drop.size() * sizeof(Range));
+      if (!put.ok()) return absl::AbortedError(absl::StrCat("releasing memory failed: ", put.message()));
+    }
+    rsp = list - 8;
+    regs.rsi = list;
+    regs.rdx = drop.size();
+  } else {
     for (const Range& d : drop) {
       auto r = rs.Call("munmap", absl::StrFormat("%#x-%#x", d.start, d.end), SYS_munmap, d.start, d.end - d.start);
       if (!r.ok()) return absl::AbortedError(absl::StrCat("releasing memory failed: ", r.status().message()));
     }
   }
-  user_regs_struct regs = rs.saved_regs();
   regs.rip = rip;
   regs.rsp = rsp;
   regs.rdi = rdi;

@@ -100,9 +100,12 @@ void CatchSignals() {
 }  // namespace
 }  // namespace mosix::shim
 
-extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_main(long link) {
+extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_main(long link, const uint64_t (*release)[2],
+                                                                               long n) {
   using namespace mosix::shim;
   mosix_shim_info.mode = MOSIX_MODE_DEPUTY;
+  // The program's memory (its user context runs elsewhere now); calls wait on the link meanwhile.
+  for (long i = 0; i < n; ++i) Syscall(SYS_munmap, static_cast<long>(release[i][0]), static_cast<long>(release[i][1] - release[i][0]));
   // Without SA_RESTART: a signal interrupts the call the deputy is blocked in at home, and the
   // remote part decides, as the kernel would, whether the call restarts.
   CatchSignals();

@@ -46,7 +46,7 @@ __attribute__((visibility("default"))) mosix_shim_info mosix_shim_info = {
 extern "C" void mosix_sigsys_handler(int, siginfo_t*, void*);
 extern "C" long mosix_dispatch(long nr, long a0, long a1, long a2, long a3);
 extern "C" void mosix_restorer();
-extern "C" void mosix_deputy_main(long);
+extern "C" void mosix_deputy_main(long, const uint64_t (*)[2], long);
 
 namespace {
 

@@ -27,7 +27,8 @@ struct mosix_shim_info {
   uint8_t pad[7];
   uint64_t sigsys_handler; /* void (int, siginfo_t*, void*) */
   uint64_t sigreturn;      /* restorer: rt_sigreturn issued from the shim's text */
-  uint64_t deputy_entry;   /* void (long link_fd), never returns */
+  uint64_t deputy_entry;   /* void (long link_fd, const uint64_t (*release)[2], long n):
+                              frees those {start, end} ranges, then serves; never returns */
   uint64_t program_sigsys[4]; /* the program's own SIGSYS action, kept aside while away */
   uint32_t call_id;
   uint32_t forwarding; /* 1 while a forwarded call waits for its reply */

@@ -18,6 +18,20 @@ std::optional<uint64_t> FindHole(std::vector<Range> used, uint64_t size, uint64_
   return candidate;
 }
 
+std::vector<Range> Subtract(Range from, std::vector<Range> minus) {
+  std::sort(minus.begin(), minus.end(), [](const Range& a, const Range& b) { return a.start < b.start; });
+  std::vector<Range> out;
+  uint64_t at = from.start;
+  for (const Range& m : minus) {
+    if (m.end <= at || m.end <= m.start) continue;
+    if (m.start >= from.end) break;
+    if (m.start > at) out.push_back({at, m.start});
+    at = m.end;
+  }
+  if (at < from.end) out.push_back({at, from.end});
+  return out;
+}
+
 std::vector<SpecialMapping> SpecialsOf(const std::vector<MapEntry>& maps) {
   std::vector<SpecialMapping> out;
   for (const MapEntry& e : maps) {

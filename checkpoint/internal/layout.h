@@ -20,6 +20,9 @@ struct Range {
 // The lowest address >= from where `size` bytes fit without touching any of `used`.
 std::optional<uint64_t> FindHole(std::vector<Range> used, uint64_t size, uint64_t from, uint64_t limit);
 
+// The parts of [from.start, from.end) outside every range of `minus`, in address order.
+std::vector<Range> Subtract(Range from, std::vector<Range> minus);
+
 // The special mappings ([vvar], [vvar_vclock], [vdso]) in address order.
 struct SpecialMapping {
   std::string name;

@@ -12,12 +12,22 @@
 
 namespace mosix::internal {
 
+// Who unmaps the memory that goes.
+enum class Releaser {
+  kAgent,    // ReleaseAndJump itself, before the jump
+  kProcess,  // the code jumped to: its 2nd and 3rd arguments (rsi, rdx) are an array of
+             // {start, end} pairs on its stack and their count. It frees (slowly, for big
+             // processes) while the caller is already done.
+};
+
 // rs must inject through the vDSO (RemoteSyscalls::CreateInVdso): the program's code goes.
-// Stops interval timers, unregisters rseq, unmaps every mapping of `maps` not inside `keep`
+// Stops interval timers, unregisters rseq, releases every mapping of `maps` not inside `keep`
 // (the kernel's special mappings stay), then sets rip/rsp/rdi, blocks every signal and
-// detaches. Failures after the first unmap are Aborted: the process cannot go back.
+// detaches. rsp is the top of a stack inside `keep`. Failures after the first unmap are
+// Aborted: the process cannot go back.
 absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
-                            const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi);
+                            const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi,
+                            Releaser releaser = Releaser::kAgent);
 
 // The pages holding the process's argv and environment: kept when the rest of its memory is
 // released, so `ps` still shows its command line.

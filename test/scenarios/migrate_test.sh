@@ -35,8 +35,10 @@ mem=$(awk '{print $6}' <<<"$ps_line" | tr -d K)
 away=$(away_pid /tmp/p1 "$pid")
 [[ -n "$away" ]] || fail "no remote part of pid $pid"
 [[ "$(cg_of "$away")" == node2 && "$(cg_of "$pid")" == node1 ]] || fail "cgroups: away $(cg_of "$away"), home $(cg_of "$pid")"
+# The deputy frees the program's memory itself, once the process runs over there.
+rss_below() { [[ $(awk '/^VmRSS/ {print $2}' "/proc/$1/status") -lt $2 ]]; }
+wait_until "the deputy to free the program's memory" rss_below "$pid" 600
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
-[[ $rss -lt 600 ]] || fail "the deputy holds $rss kB"
 [[ "$(tr '\0' ' ' </proc/$pid/cmdline)" == *"remote_probe /tmp/p1"* ]] || fail "ps lost the deputy's command line"
 pass "moved to node2 (remote part pid $away in node2's cgroup); deputy $pid holds ${rss} kB"
 touch "$LC/node1/tmp/p1/go"
