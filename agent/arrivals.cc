@@ -125,18 +125,19 @@ absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
     execve(exe, argv, envp);
     _exit(127);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!InPause(pid)) {
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) return absl::InternalError("the stub process died at start");
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return absl::DeadlineExceededError("the stub process did not start");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
   return pid;
+}
+
+absl::Status Arrivals::WaitForStub(pid_t pid) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // Not reaped here: the caller kills and reaps a stub that failed.
+  while (!InPause(pid)) {
+    auto st = ReadStat(pid);
+    if (!st.ok() || st->state == 'Z' || st->state == 'X') return absl::InternalError("the stub process died at start");
+    if (std::chrono::steady_clock::now() > deadline) return absl::DeadlineExceededError("the stub process did not start");
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return absl::OkStatus();
 }
 
 // Waits for a guest to end and tells its home node how (exit status or signal), so its deputy
@@ -218,18 +219,24 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   ASSIGN_OR_RETURN(UniqueFd link, AcceptOne(pending.listener.get(), "deputy's link"));
   int one = 1;
   ::setsockopt(link.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ASSIGN_OR_RETURN(UniqueFd data, AcceptOne(pending.data_listener.get(), "image stream"));
-  ASSIGN_OR_RETURN(auto image, StreamImageReader::Open(data.get(), absl::StrCat("image of ", header.home_node(), ":", header.home_pid())));
-  RETURN_IF_ERROR(CheckRestorable(image->manifest(), image->core(), options));
+  // The stub starts while the home node is still gathering the core.
   ASSIGN_OR_RETURN(pid_t stub, StartStub(link.get()));
   link.reset();
-  auto task = Task::Seize(stub);
-  if (!task.ok()) {
+  auto drop_stub = [&](const absl::Status& why) {
     kill(stub, SIGKILL);
     Reap(stub);
-    return task.status();
-  }
-  absl::Status s = RestoreFromStream(*task, *image, options);
+    return why;
+  };
+  auto data = AcceptOne(pending.data_listener.get(), "image stream");
+  if (!data.ok()) return drop_stub(data.status());
+  auto image = StreamImageReader::Open(data->get(), absl::StrCat("image of ", header.home_node(), ":", header.home_pid()));
+  if (!image.ok()) return drop_stub(image.status());
+  absl::Status restorable = CheckRestorable((*image)->manifest(), (*image)->core(), options);
+  if (restorable.ok()) restorable = WaitForStub(stub);
+  if (!restorable.ok()) return drop_stub(restorable);
+  auto task = Task::Seize(stub);
+  if (!task.ok()) return drop_stub(task.status());
+  absl::Status s = RestoreFromStream(*task, **image, options);
   if (!s.ok()) {
     task->Kill();
     Reap(stub);

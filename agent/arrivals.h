@@ -49,7 +49,10 @@ class Arrivals {
     UniqueFd data_listener;  // for the image stream from the home agent
     Guest home;
   };
+  // Starts a stub process (it will wait in pause() with `link` as its channel); WaitForStub
+  // returns once it does.
   absl::StatusOr<pid_t> StartStub(int link);
+  absl::Status WaitForStub(pid_t pid);
   void Reap(pid_t pid);
 
   std::string state_dir_;

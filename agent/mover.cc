@@ -16,6 +16,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "agent/cluster_config.h"
@@ -143,10 +144,19 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
     for (const MapEntry& e : located->mappings) entry.shim_ranges.push_back({e.start, e.end});
   }
   const ShimLocation* shim = &shim_here;
+  std::string laps;
+  auto lap = [&, last = t0](const char* what) mutable {
+    auto now = std::chrono::steady_clock::now();
+    absl::StrAppend(&laps, laps.empty() ? "" : ", ", what, " ", absl::StrFormat("%.1f", std::chrono::duration<double, std::milli>(now - last).count()));
+    last = now;
+  };
   RETURN_IF_ERROR(Annotate(CheckMovable(pid, entry.ChannelFdInProcess()),
                            absl::StrCat("pid ", pid, " cannot move")));
+  lap("check");
   ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid));
+  lap("prepare");
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+  lap("seize");
   auto stay_home = [&](const absl::Status& why) {
     if (auto rs = RemoteSyscalls::Create(&task); rs.ok()) (void)rs->Raw(SYS_close, MOSIX_LINK_FD);
     return Annotate(why, absl::StrCat("pid ", pid, " stays home"));
@@ -154,9 +164,11 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   // The link first: the target starts the process on it as soon as the image begins to arrive.
   absl::Status linked = InjectConnection(task, arrival->link(), arrival->link_len(), MOSIX_LINK_FD);
   if (!linked.ok()) return stay_home(linked);
+  lap("link");
   // The target restores while the image streams: the call returns when the process runs there.
   absl::Status begun = arrival->Begin(shim->info, shim->text_start, shim->text_end);
   if (!begun.ok()) return stay_home(begun);
+  lap("begin");
   DumpOptions options;
   options.reason = "migration";
   options.inline_files = true;
@@ -167,12 +179,11 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   StreamImageWriter sink(arrival->data_fd(), arrival->what());
   options.sink = &sink;
   auto dumped = DumpAttached(task, options);
+  lap("stream");
   auto arrived = arrival->End();
+  lap("arrived");
   if (!dumped.ok()) return stay_home(dumped.status());
   if (!arrived.ok()) return stay_home(arrived.status());
-  double moved = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fprintf(stderr, "mosixd: pid %d to %s: %.1f MiB streamed, checkpoint and restore overlapped, %.3f s (target restore %.3f s)\n",
-          pid, node.name().c_str(), dumped->bytes / 1048576.0, moved, arrived->restore_seconds());
   // The deputy keeps the shim's mappings (after a round trip, the anonymous copies at the same
   // addresses).
   absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD);
@@ -181,6 +192,10 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
     if (absl::IsAborted(deputized)) task.Kill();
     return absl::InternalError(absl::StrCat("pid ", pid, ": the deputy could not be set up: ", deputized.message()));
   }
+  lap("deputy");
+  double moved = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fprintf(stderr, "mosixd: pid %d to %s: %.1f MiB streamed, checkpoint and restore overlapped, %.3f s (target restore %.3f s; ms: %s)\n",
+          pid, node.name().c_str(), dumped->bytes / 1048576.0, moved, arrived->restore_seconds(), laps.c_str());
   entry.state = "remote";
   entry.where = node.name();
   entry.remote_pid = arrived->local_pid();

@@ -1,8 +1,10 @@
 #include "checkpoint/image_stream.h"
 
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base/crc32c.h"
 #include "base/file_util.h"
 #include "base/status.h"
@@ -37,17 +39,59 @@ absl::Status StreamImageWriter::WriteManifest(const image::Manifest& manifest) {
 absl::Status StreamImageWriter::WriteCore(const image::Core& core) { return SendMessage(FrameKind::kCore, core); }
 
 absl::Status StreamImageWriter::WritePageBatches(const std::vector<image::PageBatch>& batches, const FillFn& fill) {
-  std::string buf;
-  for (size_t i = 0; i < batches.size(); ++i) {
-    uint64_t len = 0;
-    for (const auto& r : batches[i].runs()) len += r.npages() * 4096;
-    buf.resize(len);
-    RETURN_IF_ERROR(fill(i, buf.data()));
-    RETURN_IF_ERROR(SendMessage(FrameKind::kPageMap, batches[i]));
-    RETURN_IF_ERROR(Send(FrameKind::kPages, buf.data(), len));
-    pages_ += len / 4096;
+  // Two buffers in turn: a helper thread fills (and checksums) batch i + 1 while this one
+  // sends batch i.
+  struct Slot {
+    std::string data;
+    char header[sizeof(FrameHeader)];
+    absl::Status status;
+  };
+  Slot slots[2];
+  absl::Mutex mu;
+  size_t filled = 0;  // batches [0, filled) are ready to send
+  size_t sent = 0;    // batches [0, sent) are sent: their slots are free again
+  bool quit = false;
+  std::thread filler([&] {
+    for (size_t i = 0; i < batches.size(); ++i) {
+      {
+        absl::MutexLock lock(&mu);
+        auto free_slot = [&] { return quit || i < sent + 2; };
+        mu.Await(absl::Condition(&free_slot));
+        if (quit) return;
+      }
+      Slot& s = slots[i % 2];
+      uint64_t len = 0;
+      for (const auto& r : batches[i].runs()) len += r.npages() * 4096;
+      s.data.resize(len);
+      s.status = fill(i, s.data.data());
+      if (s.status.ok()) PutFrameHeader(s.header, FrameKind::kPages, s.data.data(), len);
+      absl::MutexLock lock(&mu);
+      filled = i + 1;
+    }
+  });
+  absl::Status status;
+  for (size_t i = 0; i < batches.size() && status.ok(); ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      auto ready = [&] { return i < filled; };
+      mu.Await(absl::Condition(&ready));
+    }
+    Slot& s = slots[i % 2];
+    status = s.status;
+    if (status.ok()) status = SendMessage(FrameKind::kPageMap, batches[i]);
+    if (status.ok()) status = WriteAll(fd_, s.header, sizeof s.header, what_);
+    if (status.ok()) status = WriteAll(fd_, s.data.data(), s.data.size(), what_);
+    if (status.ok()) {
+      bytes_ += sizeof s.header + s.data.size();
+      ++frames_;
+      pages_ += s.data.size() / 4096;
+    }
+    absl::MutexLock lock(&mu);
+    sent = i + 1;
+    if (!status.ok()) quit = true;
   }
-  return absl::OkStatus();
+  filler.join();
+  return status;
 }
 
 absl::StatusOr<uint64_t> StreamImageWriter::Finish() {
