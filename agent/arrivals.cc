@@ -94,6 +94,7 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
   PrepareArrivalReply reply;
   reply.set_link_address(link.second);
   reply.set_data_address(data.second);
+  for (std::string& path : digests_->SameHere(req.mapped_files())) reply.add_files_here(std::move(path));
   absl::MutexLock lock(&mu_);
   std::string token = absl::StrCat(req.home_node(), "-", req.home_pid(), "-", next_token_++);
   reply.set_token(token);

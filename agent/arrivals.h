@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "agent/file_digests.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "base/fd.h"
@@ -18,8 +19,8 @@ namespace mosix::agent {
 
 class Arrivals {
  public:
-  Arrivals(std::string state_dir, std::string node_address, cluster::ClusterMap map)
-      : state_dir_(std::move(state_dir)), node_address_(std::move(node_address)), map_(std::move(map)) {}
+  Arrivals(std::string state_dir, std::string node_address, cluster::ClusterMap map, FileDigests* digests)
+      : state_dir_(std::move(state_dir)), node_address_(std::move(node_address)), map_(std::move(map)), digests_(digests) {}
 
   absl::StatusOr<PrepareArrivalReply> Prepare(const PrepareArrivalRequest& req);
   absl::StatusOr<ArrivalReply> Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader);
@@ -58,6 +59,7 @@ class Arrivals {
   std::string state_dir_;
   std::string node_address_;
   cluster::ClusterMap map_;
+  FileDigests* digests_;
   absl::Mutex mu_;
   std::map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, Guest> guests_ ABSL_GUARDED_BY(mu_);

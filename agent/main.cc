@@ -110,10 +110,11 @@ int main(int argc, char** argv) {
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};
   for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
-  mosix::agent::Mover mover(&table, state, map);
+  mosix::agent::FileDigests digests;  // of mapped files, for moves in both directions
+  mosix::agent::Mover mover(&table, state, map, &digests);
   mover_ptr = &mover;
   checkpointer.SetMover(&mover);
-  mosix::agent::Arrivals arrivals(state, address, map);
+  mosix::agent::Arrivals arrivals(state, address, map, &digests);
   mosix::agent::AgentService service(info, map, &table, &checkpointer, &mover, &arrivals);
 
   grpc::ServerBuilder builder;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -17,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "agent/cluster_config.h"
@@ -116,6 +118,23 @@ namespace {
 
 }  // namespace
 
+// The files pid maps (by path, once each), described for a target to compare with its own.
+std::vector<MappedFile> Mover::MappedFiles(pid_t pid) {
+  std::vector<MappedFile> out;
+  auto maps = ReadMaps(pid);
+  if (!maps.ok()) return out;  // the move itself will say what is wrong
+  std::set<std::string> seen;
+  for (const MapEntry& e : *maps) {
+    const std::string& p = e.path;
+    if (p.empty() || p[0] != '/' || absl::EndsWith(p, " (deleted)") || absl::StartsWith(p, "/memfd:") ||
+        absl::StartsWith(p, "/SYSV") || !seen.insert(p).second) {
+      continue;
+    }
+    if (auto f = digests_->Describe(p); f.ok()) out.push_back(*f);
+  }
+  return out;
+}
+
 // Home side of a move to another node. Until the target has the process running, nothing of
 // the home process is given up: any failure leaves it running at home as it was.
 absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Node& node) {
@@ -153,7 +172,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   RETURN_IF_ERROR(Annotate(CheckMovable(pid, entry.ChannelFdInProcess()),
                            absl::StrCat("pid ", pid, " cannot move")));
   lap("check");
-  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid));
+  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid, MappedFiles(pid)));
   lap("prepare");
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
   lap("seize");
@@ -175,6 +194,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   options.channel_fd = entry.ChannelFdInProcess();
   options.skip_fds = {MOSIX_LINK_FD};
   options.fds_stay_home = true;
+  options.files_there = {arrival->files_here().begin(), arrival->files_here().end()};
   options.mosix_options = entry.options;
   StreamImageWriter sink(arrival->data_fd(), arrival->what());
   options.sink = &sink;

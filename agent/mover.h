@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "checkpoint/restore.h"
+#include "agent/file_digests.h"
 #include "agent/process_table.h"
 #include "proto/cluster.pb.h"
 
@@ -20,8 +21,8 @@ struct MoveResult {
 
 class Mover {
  public:
-  Mover(ProcessTable* table, std::string state_dir, cluster::ClusterMap map)
-      : table_(table), state_dir_(std::move(state_dir)), map_(std::move(map)) {}
+  Mover(ProcessTable* table, std::string state_dir, cluster::ClusterMap map, FileDigests* digests)
+      : table_(table), state_dir_(std::move(state_dir)), map_(std::move(map)), digests_(digests) {}
 
   // target: "freeze", "continue", "home", or a node name.
   absl::StatusOr<MoveResult> Move(pid_t pid, const std::string& target);
@@ -41,6 +42,7 @@ class Mover {
   absl::StatusOr<MoveResult> Freeze(ProcessEntry& entry);
   absl::StatusOr<MoveResult> Continue(ProcessEntry& entry);
   absl::StatusOr<MoveResult> ToNode(ProcessEntry& entry, const cluster::Node& node);
+  std::vector<MappedFile> MappedFiles(pid_t pid);
   absl::StatusOr<MoveResult> BackHome(ProcessEntry& entry);
   absl::StatusOr<MoveResult> OnToNode(ProcessEntry& entry, const cluster::Node& node);
   // Receives a checkpoint streamed by `call` (Depart or CheckpointGuest) into `path`.
@@ -56,6 +58,7 @@ class Mover {
   ProcessTable* table_;
   std::string state_dir_;
   cluster::ClusterMap map_;
+  FileDigests* digests_;
 };
 
 }  // namespace mosix::agent

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "base/file_util.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/procfs.h"
 #include "agent/peers.h"
@@ -60,12 +63,18 @@ grpc::Status AgentService::Checkpoint(grpc::ServerContext*, const CheckpointRequ
 
 namespace {
 
-// CPU seconds and resident kB of a local pid.
+// CPU seconds and resident kB of a local pid. The resident size is VmRSS: /proc/PID/stat's
+// count is approximate (per-CPU counters), off by hundreds of kB for a small process.
 void StatsOf(pid_t pid, double* cpu, uint64_t* rss_kb) {
   if (auto st = ReadStat(pid); st.ok()) {
     *cpu = static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK);
     *rss_kb = st->rss_pages * 4;
   }
+  auto status = ReadFileToString(absl::StrCat("/proc/", pid, "/status"));
+  if (!status.ok()) return;
+  auto rss = StatusField(*status, "VmRSS");
+  uint64_t kb = 0;
+  if (rss.ok() && absl::SimpleAtoi(absl::StripSuffix(*rss, " kB"), &kb)) *rss_kb = kb;
 }
 
 }  // namespace

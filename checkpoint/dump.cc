@@ -60,7 +60,8 @@ void FillRegs(const user_regs_struct& r, image::GpRegs* g) {
 }
 
 // Mappings, refusing what cannot be stored.
-absl::Status DumpVmas(const std::vector<MapEntry>& maps, bool inline_files, image::Mm* mm) {
+absl::Status DumpVmas(const std::vector<MapEntry>& maps, bool inline_files, const std::set<std::string>& files_there,
+                      image::Mm* mm) {
   for (const MapEntry& e : maps) {
     ASSIGN_OR_RETURN(image::Vma::Kind kind, internal::ClassifyVma(e));
     image::Vma* v = mm->add_vmas();
@@ -78,7 +79,7 @@ absl::Status DumpVmas(const std::vector<MapEntry>& maps, bool inline_files, imag
       v->set_inode(st.st_ino);
       v->set_file_size(st.st_size);
       v->set_file_mtime_ns(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
-      if (inline_files) {
+      if (inline_files && !files_there.count(e.path)) {
         v->set_kind(image::Vma::ANON);  // all its pages go into the image (see CollectPages)
         v->set_shared(false);
       }
@@ -327,7 +328,7 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   image::Core core;
   // Everything that can refuse comes first, so a refusal writes nothing.
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
-  RETURN_IF_ERROR(DumpVmas(maps, options.inline_files, core.mutable_mm()));
+  RETURN_IF_ERROR(DumpVmas(maps, options.inline_files, options.files_there, core.mutable_mm()));
   ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(pid, options.channel_fd, options.skip_fds,
                                                options.fds_stay_home ? internal::FdFate::kStayHome
                                                                      : internal::FdFate::kReopened));

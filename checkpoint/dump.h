@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct DumpOptions {
   // Store the contents of file mappings too (as anonymous memory), so the image needs none of
   // the process's files where it is restored: for moves to other nodes.
   bool inline_files = false;
+  // ... except these files, which the node it goes to has too (the same bytes): they stay
+  // file mappings.
+  std::set<std::string> files_there;
   // Address of a `syscall` instruction to inject through (0: find one). A process away from
   // home must be given one in its shim's text: Syscall User Dispatch traps any other.
   uint64_t syscall_gadget = 0;

@@ -43,11 +43,13 @@ void FinishDeparture(Agent::Stub* node, int32_t local_pid, bool arrived) {
   (void)node->FinishDeparture(&ctx, req, &reply);
 }
 
-absl::StatusOr<std::unique_ptr<Arrival>> Arrival::Prepare(const cluster::Node& node, const std::string& home, pid_t pid) {
+absl::StatusOr<std::unique_ptr<Arrival>> Arrival::Prepare(const cluster::Node& node, const std::string& home, pid_t pid,
+                                                         const std::vector<MappedFile>& mapped_files) {
   auto a = std::unique_ptr<Arrival>(new Arrival(node, home, pid));
   PrepareArrivalRequest req;
   req.set_home_node(home);
   req.set_home_pid(pid);
+  for (const MappedFile& f : mapped_files) *req.add_mapped_files() = f;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, 10);
   grpc::Status s = a->stub_->PrepareArrival(&ctx, req, &a->prepared_);

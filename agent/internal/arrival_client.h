@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -32,7 +33,9 @@ void FinishDeparture(Agent::Stub* node, int32_t local_pid, bool arrived);
 // process to run there.
 class Arrival {
  public:
-  static absl::StatusOr<std::unique_ptr<Arrival>> Prepare(const cluster::Node& node, const std::string& home, pid_t pid);
+  // mapped_files: the process's, so that the target says which it has (files_here()).
+  static absl::StatusOr<std::unique_ptr<Arrival>> Prepare(const cluster::Node& node, const std::string& home, pid_t pid,
+                                                          const std::vector<MappedFile>& mapped_files = {});
   ~Arrival();
 
   const sockaddr* link() const { return reinterpret_cast<const sockaddr*>(&link_); }
@@ -40,6 +43,8 @@ class Arrival {
   // Connects the image stream and starts the Arrive call; the image goes into data_fd().
   absl::Status Begin(uint64_t shim_info, uint64_t text_start, uint64_t text_end);
   int data_fd() const { return data_.get(); }
+  // The files the process maps that the target has the same: not to be sent.
+  const google::protobuf::RepeatedPtrField<std::string>& files_here() const { return prepared_.files_here(); }
   std::string what() const;
   // Ends (or cuts) the stream and waits for the target: the process runs there, or why not.
   absl::StatusOr<ArrivalReply> End();
