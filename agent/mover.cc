@@ -219,7 +219,8 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   entry.state = "remote";
   entry.where = node.name();
   entry.remote_pid = arrived->local_pid();
-  return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+  return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                    dumped->bytes};
 }
 
 // A process away comes back into its deputy. Until the deputy is touched, a failure leaves the

@@ -17,6 +17,7 @@ struct MoveResult {
   std::string state;
   std::string image;
   double seconds = 0;
+  uint64_t bytes_sent = 0;  // to another node
 };
 
 class Mover {

@@ -151,6 +151,7 @@ grpc::Status AgentService::Migrate(grpc::ServerContext*, const MigrateRequest* r
   reply->set_state(r->state);
   reply->set_image(r->image);
   reply->set_seconds(r->seconds);
+  reply->set_bytes_sent(r->bytes_sent);
   return grpc::Status::OK;
 }
 

@@ -16,18 +16,19 @@ wait_text() { for _ in $(seq 1 3000); do grep -q "$2" "$1" 2>/dev/null && return
 # Runs with only stdio open, in the background; sets PID.
 start() { local out=$1; shift; ( for fd in /proc/self/fd/*; do n=${fd##*/}; [[ $n -gt 2 ]] && eval "exec $n>&-" 2>/dev/null; done; exec "$@" ) >"$out" 2>&1 </dev/null & PID=$!; }
 
-echo "| touched memory | migration | MB/s | image |"
+echo "| touched memory | migration | MB/s | sent |"
 echo "|---|---|---|---|"
 for mib in 16 256 1024; do
   dir="$LC/node1/tmp/m$mib"; mkdir -p "$dir"
   start "$dir.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$R/test/programs/dense" "$mib" "/tmp/m$mib"
   wait_text "$dir.out" ready
   line=$(on node1 -- "$MIGRATE" "$PID" node2)
-  secs=$(sed -n 's/.*(\([0-9.]*\) s)/\1/p' <<<"$line")
+  secs=$(sed -n 's/.*(\([0-9.]*\) s.*/\1/p' <<<"$line")
+  sent=$(sed -n 's/.*, \([0-9.]*\) MiB sent.*/\1/p' <<<"$line")
   touch "$dir/finish"
   wait "$PID" || { echo "dense $mib MiB failed after the move: $(cat "$dir.out")" >&2; exit 1; }
   grep -q "memory ok" "$dir.out" || { echo "memory differs after the move" >&2; exit 1; }
-  awk -v m="$mib" -v s="$secs" 'BEGIN {printf "| %d MiB | %.3f s | %.0f | self-contained |\n", m, s, m * 1.048576 / s}'
+  awk -v m="$mib" -v s="$secs" -v b="$sent" 'BEGIN {printf "| %d MiB | %.3f s | %.0f | %s MiB |\n", m, s, m * 1.048576 / s, b}'
 done
 
 run_fwd() {  # run_fwd home|away

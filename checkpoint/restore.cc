@@ -243,7 +243,7 @@ constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
 // Best effort: where it fails (a read-only region, a kernel before 5.14) the writes fault the
 // pages in themselves.
 void PopulateAhead(RemoteSyscalls& rs, const image::Mm& mm, const std::atomic<bool>& done) {
-  constexpr uint64_t kSlice = 16 << 20;
+  constexpr uint64_t kSlice = 4 << 20;
   constexpr int kMadvPopulateWrite = 23;
   for (const image::PageRun& r : mm.resident()) {
     uint64_t len = r.npages() * kPage;
@@ -390,6 +390,8 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
     pages_status = write_pages(target);
     pages_done = true;
   });
+  // First, so that it keeps ahead of the writers from their start.
+  PopulateAhead(rs, core.mm(), pages_done);
   bool remote = options.remote.enabled;
   bool keep_fds = options.same_process || remote || options.home.enabled;
   absl::Status status = keep_fds ? absl::OkStatus() : RestoreFds(rs, core, options);
@@ -398,7 +400,6 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
     status = RestoreSignalsAndMisc(rs, core, /*requeue_pending=*/!options.same_process,
                                    /*keep_cwd_umask=*/remote || options.home.enabled, /*strip_sigsys=*/remote);
   }
-  if (status.ok()) PopulateAhead(rs, core.mm(), pages_done);
   pages.join();
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(pages_status);
