@@ -288,6 +288,15 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
   options.reason = "migration";
   options.inline_files = true;
   options.channel_fd = MOSIX_CHANNEL_FD;  // its link to the deputy: not part of the image
+  options.amend_core = [&](image::Core* core) {
+    core->mutable_process()->set_shim_info(guest.shim_info);
+    if (!req.has_home_side()) return;
+    const image::Core& home = req.home_side();
+    *core->mutable_files() = home.files();
+    core->mutable_process()->set_cwd(home.process().cwd());
+    core->mutable_process()->set_umask(home.process().umask());
+    *core->mutable_process()->mutable_options() = home.process().options();
+  };
   // A guest waiting for the reply to a forwarded call cannot move (the reply is owed on a link
   // that will not exist at home): catch it between such calls. Local calls (a sleep) made
   // from inside the shim are fine: they restart wherever the process is restored.

@@ -47,9 +47,9 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
   options.mosix_options = saved;
   absl::StatusOr<DumpResult> result;
   if (entry.state == "remote") {
-    // Taken where it runs, streamed here. (It holds no fds of its own there: restoring it is
-    // for its deputy, when that node is gone; mosrun -R cannot use it.)
-    auto bytes = mover_ ? mover_->CheckpointRemote(entry, options.path)
+    // Taken where it runs and streamed here, with what its deputy holds (fds, cwd): its deputy
+    // continues from it when that node is gone, and mosrun -R can recover it as any other.
+    auto bytes = mover_ ? mover_->CheckpointRemote(entry, options.path, saved)
                         : absl::StatusOr<uint64_t>(absl::InternalError("no mover"));
     if (bytes.ok()) {
       result = DumpResult{options.path, *bytes, 0, 0, "taken on " + entry.where};

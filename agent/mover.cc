@@ -468,13 +468,25 @@ absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& 
   return got;
 }
 
-absl::StatusOr<uint64_t> Mover::CheckpointRemote(const ProcessEntry& entry, const std::string& path) {
+// The image of a process away is taken over there, with its deputy held still here: what the
+// deputy knows (fds and their offsets, cwd, umask) goes into it as of the same moment, so it
+// can be recovered anywhere, like a checkpoint taken at home. A forwarded call in flight is
+// not begun here, and is made again by whatever continues from the image.
+absl::StatusOr<uint64_t> Mover::CheckpointRemote(const ProcessEntry& entry, const std::string& path,
+                                                 const image::MosixOptions& options) {
   const cluster::Node* node = FindNode(map_, entry.where);
   if (!node) return absl::InternalError(absl::StrCat("pid ", entry.pid, " is on an unknown node ", entry.where));
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, 300);
+  uint32_t answered_id = 0;
+  ASSIGN_OR_RETURN(Task deputy, HoldDeputy(entry.pid, entry.shim_info, &answered_id));
   DepartRequest req;
   req.set_local_pid(entry.remote_pid);
+  req.set_in_flight_ok(true);
+  req.set_coming_home(true);
+  req.set_answered_id(answered_id);
+  ASSIGN_OR_RETURN(*req.mutable_home_side(), DescribeDeputy(entry.pid, {MOSIX_LINK_FD, entry.ChannelFdInProcess()}));
+  *req.mutable_home_side()->mutable_process()->mutable_options() = options;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 300);
   auto reader = PeerStub(*node)->CheckpointGuest(&ctx, req);
   return ReceiveImage(reader.get(), path);
 }

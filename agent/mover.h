@@ -37,7 +37,8 @@ class Mover {
   void DeputyWaits(pid_t pid, int fd);
 
   // A checkpoint of a process away from home, taken there and written to `path` here.
-  absl::StatusOr<uint64_t> CheckpointRemote(const ProcessEntry& entry, const std::string& path);
+  absl::StatusOr<uint64_t> CheckpointRemote(const ProcessEntry& entry, const std::string& path,
+                                            const image::MosixOptions& options);
 
  private:
   absl::StatusOr<MoveResult> Freeze(ProcessEntry& entry);

@@ -184,9 +184,7 @@ grpc::Status AgentService::Depart(grpc::ServerContext*, const DepartRequest* req
 }
 
 grpc::Status AgentService::CheckpointGuest(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
-  DepartRequest checkpoint;
-  checkpoint.set_local_pid(req->local_pid());  // it waits for no reply: it is not moving
-  return ToGrpc(arrivals_->Depart(checkpoint, writer, /*leaving=*/false));
+  return ToGrpc(arrivals_->Depart(*req, writer, /*leaving=*/false));
 }
 
 grpc::Status AgentService::FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest* req, FinishDepartureReply*) {

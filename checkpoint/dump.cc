@@ -417,12 +417,14 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
     pages.join();
     RETURN_IF_ERROR(injected);
     RETURN_IF_ERROR(pages_status);
+    if (options.amend_core) options.amend_core(&core);
     RETURN_IF_ERROR(sink->WriteCore(core));
   } else {
     // A stream: the reader needs the core before the pages, and is told where they will go.
     RETURN_IF_ERROR(inject());
     ASSIGN_OR_RETURN(std::vector<image::PageBatch> batches, CollectPages(pid, core.mm(), kStreamBatchBytes));
     SetResident(batches, core.mutable_mm());
+    if (options.amend_core) options.amend_core(&core);
     RETURN_IF_ERROR(sink->WriteCore(core));
     RETURN_IF_ERROR(DumpPages(task, batches, *sink, &result.pages));
   }
@@ -445,6 +447,19 @@ absl::StatusOr<DumpResult> Dump(pid_t pid, const DumpOptions& options) {
   absl::Status detached = task.Detach();
   if (result.ok() && !detached.ok()) return detached;
   return result;
+}
+
+absl::StatusOr<image::Core> DescribeDeputy(pid_t deputy, const std::vector<int>& skip) {
+  image::Core core;
+  std::string proc = absl::StrCat("/proc/", deputy);
+  ASSIGN_OR_RETURN(std::string cwd, ReadLink(proc + "/cwd"));
+  core.mutable_process()->set_cwd(cwd);
+  ASSIGN_OR_RETURN(std::string status, ReadFileToString(proc + "/status"));
+  ASSIGN_OR_RETURN(std::string umask, StatusField(status, "Umask"));
+  core.mutable_process()->set_umask(static_cast<uint32_t>(strtoul(umask.c_str(), nullptr, 8)));
+  ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(deputy, -1, skip, internal::FdFate::kDeputy));
+  for (auto& fd : fds) *core.mutable_files()->add_fds() = fd;
+  return core;
 }
 
 namespace {

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ struct DumpOptions {
   // The fds stay open at home (a move: the deputy keeps them; a freeze: the parked process
   // does), so any kind is fine, pipes and sockets too; they are recorded as kind HOME.
   bool fds_stay_home = false;
+  // Called on the core just before it is written (a stream writes it before the pages).
+  std::function<void(image::Core*)> amend_core;
 };
 
 struct DumpResult {
@@ -61,5 +64,11 @@ absl::Status CheckCheckpointable(pid_t pid, int channel_fd);
 
 // The same for a move to another node or a freeze, where the fds stay at home.
 absl::Status CheckMovable(pid_t pid, int channel_fd);
+
+// What the home node knows of a process away, read from its deputy (held still by the
+// caller): the fds (all but `skip`) with their offsets, cwd and umask, in image form. Fds that
+// a recovery could not reopen (pipes, sockets, ...) are recorded as HOME: mosrun -R refuses
+// such an image with a message naming the fd, but the deputy can still continue from it.
+absl::StatusOr<image::Core> DescribeDeputy(pid_t deputy, const std::vector<int>& skip);
 
 }  // namespace mosix

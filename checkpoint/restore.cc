@@ -411,7 +411,10 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
     auto old = target.Read(tid);
     if (old.ok() && *old == core.process().pid()) RETURN_IF_ERROR(target.Write(tid, static_cast<int32_t>(target.pid())));
   }
-  if (options.home.enabled) RETURN_IF_ERROR(BackHome(rs, target, options.home.shim_info, &regs));
+  // A process caught away from home (its image says where its shim is) is home again here,
+  // whether in its deputy or recovered into another process.
+  uint64_t shim_home = options.home.enabled ? options.home.shim_info : remote ? 0 : core.process().shim_info();
+  if (shim_home) RETURN_IF_ERROR(BackHome(rs, target, shim_home, &regs));
   // The trampoline unmaps itself; we are stopped at its exit.
   RETURN_IF_ERROR(rs.Call("munmap", "trampoline", SYS_munmap, tramp, kTrampolineSize).status());
   rs.Forget();

@@ -68,27 +68,35 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
       out.push_back(e);
       continue;
     }
+    bool kept_home = false;
     auto refuse = [&](absl::string_view what) {
+      if (fate == FdFate::kDeputy) {
+        kept_home = true;
+        return absl::OkStatus();
+      }
       return absl::FailedPreconditionError(absl::StrCat("fd ", fd, " is ", what, " (", *target, ")"));
     };
-    if (absl::StartsWith(*target, "pipe:")) return refuse("an open pipe");
-    if (absl::StartsWith(*target, "socket:")) return refuse("an open socket");
-    if (absl::StartsWith(*target, "anon_inode:")) return refuse("a kernel object without a file");
-    if ((*target)[0] != '/') return refuse("not a file");
-    if (absl::EndsWith(*target, " (deleted)")) return refuse("a deleted file");
+    if (absl::StartsWith(*target, "pipe:")) RETURN_IF_ERROR(refuse("an open pipe"));
+    if (absl::StartsWith(*target, "socket:")) RETURN_IF_ERROR(refuse("an open socket"));
+    if (absl::StartsWith(*target, "anon_inode:")) RETURN_IF_ERROR(refuse("a kernel object without a file"));
+    if ((*target)[0] != '/') RETURN_IF_ERROR(refuse("not a file"));
+    if (absl::EndsWith(*target, " (deleted)")) RETURN_IF_ERROR(refuse("a deleted file"));
     struct stat st;
-    if (::stat(link_path.c_str(), &st) != 0) return ErrnoStatus("stat", link_path);
-    if (S_ISREG(st.st_mode)) {
+    if (!kept_home && ::stat(link_path.c_str(), &st) != 0) return ErrnoStatus("stat", link_path);
+    if (kept_home) {
+      e.set_kind(image::Fd::HOME);
+    } else if (S_ISREG(st.st_mode)) {
       e.set_kind(image::Fd::REGULAR);
     } else if (S_ISDIR(st.st_mode)) {
       e.set_kind(image::Fd::DIRECTORY);
     } else if (S_ISCHR(st.st_mode)) {
       e.set_kind(image::Fd::CHARDEV);
     } else if (S_ISFIFO(st.st_mode)) {
-      return refuse("a named pipe");
+      RETURN_IF_ERROR(refuse("a named pipe"));
     } else {
-      return refuse("an unsupported file type");
+      RETURN_IF_ERROR(refuse("an unsupported file type"));
     }
+    if (kept_home) e.set_kind(image::Fd::HOME);
     out.push_back(e);
   }
   return out;

@@ -20,6 +20,8 @@ absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e);
 enum class FdFate {
   kReopened,  // reopened from the image (recovery): only files can be, so pipes etc. are refused
   kStayHome,  // kept by the process at home (a move or a freeze): every kind is fine, kind HOME
+  kDeputy,    // a deputy's, for a checkpoint taken away: files as for kReopened, and what a
+              // recovery could not reopen as HOME instead of a refusal
 };
 
 // Reads pid's fd table into image form; FailedPrecondition for an fd that cannot be stored.
