@@ -24,22 +24,40 @@ uint32_t Software(uint32_t crc, const unsigned char* p, size_t len) {
   return crc;
 }
 
-// Three independent streams hide the instruction's 3-cycle latency; the partial CRCs are
-// combined by running the shorter ones forward over zero bytes (cheap: one block each).
-__attribute__((target("sse4.2"))) uint32_t Hardware(uint32_t crc, const unsigned char* p,
-                                                     size_t len) {
-  uint64_t c = crc;
-  while (len > 0 && (reinterpret_cast<uintptr_t>(p) & 7) != 0) {
-    c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
-    --len;
+// The CRC register after `len` zero bytes more (no pre/post inversion: a raw register), by
+// squaring the GF(2) matrix of one zero bit, as zlib's crc32_combine does: O(log len).
+uint32_t MatrixTimes(const uint32_t* mat, uint32_t vec) {
+  uint32_t sum = 0;
+  for (; vec; vec >>= 1, ++mat) {
+    if (vec & 1) sum ^= *mat;
   }
-  while (len >= 64) {
-    uint64_t w[8];
-    memcpy(w, p, 64);
-    for (int i = 0; i < 8; ++i) c = __builtin_ia32_crc32di(c, w[i]);
-    p += 64;
-    len -= 64;
+  return sum;
+}
+
+void MatrixSquare(uint32_t* square, const uint32_t* mat) {
+  for (int n = 0; n < 32; ++n) square[n] = MatrixTimes(mat, mat[n]);
+}
+
+uint32_t ShiftZeros(uint32_t crc, size_t len) {
+  uint32_t even[32], odd[32];
+  odd[0] = kPoly;  // one zero bit
+  for (int n = 1; n < 32; ++n) odd[n] = 1u << (n - 1);
+  MatrixSquare(even, odd);  // two zero bits
+  MatrixSquare(odd, even);  // four
+  while (len) {
+    MatrixSquare(even, odd);  // one zero byte, then 4, 16, ...
+    if (len & 1) crc = MatrixTimes(even, crc);
+    len >>= 1;
+    if (!len) break;
+    MatrixSquare(odd, even);
+    if (len & 1) crc = MatrixTimes(odd, crc);
+    len >>= 1;
   }
+  return crc;
+}
+
+// One chain of the instruction: 8 bytes per 3 cycles (its latency).
+__attribute__((target("sse4.2"))) uint64_t Chain(uint64_t c, const unsigned char* p, size_t len) {
   while (len >= 8) {
     uint64_t w;
     memcpy(&w, p, 8);
@@ -51,7 +69,34 @@ __attribute__((target("sse4.2"))) uint32_t Hardware(uint32_t crc, const unsigned
     c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
     --len;
   }
-  return static_cast<uint32_t>(c);
+  return c;
+}
+
+// Three interleaved chains over the three thirds of a large buffer hide that latency; the
+// thirds' registers are then joined by shifting over the bytes that follow them (the CRC is
+// linear: reg(A then B) = shift(reg(A), |B|) ^ reg(B from 0)).
+__attribute__((target("sse4.2"))) uint32_t Hardware(uint32_t crc, const unsigned char* p,
+                                                     size_t len) {
+  constexpr size_t kInterleaveFrom = 3 * 4096;
+  if (len >= kInterleaveFrom) {
+    size_t third = (len / 3) & ~size_t{7};
+    const unsigned char* p1 = p + third;
+    const unsigned char* p2 = p + 2 * third;
+    uint64_t c0 = crc, c1 = 0, c2 = 0;
+    for (size_t i = 0; i < third; i += 8) {
+      uint64_t w0, w1, w2;
+      memcpy(&w0, p + i, 8);
+      memcpy(&w1, p1 + i, 8);
+      memcpy(&w2, p2 + i, 8);
+      c0 = __builtin_ia32_crc32di(c0, w0);
+      c1 = __builtin_ia32_crc32di(c1, w1);
+      c2 = __builtin_ia32_crc32di(c2, w2);
+    }
+    uint32_t joined = ShiftZeros(static_cast<uint32_t>(c0), third) ^ static_cast<uint32_t>(c1);
+    joined = ShiftZeros(joined, third) ^ static_cast<uint32_t>(c2);
+    return static_cast<uint32_t>(Chain(joined, p + 3 * third, len - 3 * third));
+  }
+  return static_cast<uint32_t>(Chain(crc, p, len));
 }
 
 bool HaveSse42() {
