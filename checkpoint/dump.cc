@@ -164,24 +164,6 @@ absl::StatusOr<std::vector<image::PageBatch>> CollectPages(pid_t pid, const imag
   return batches;
 }
 
-// Where the pages of these batches are, as few runs as possible.
-void SetResident(const std::vector<image::PageBatch>& batches, image::Mm* mm) {
-  mm->clear_resident();
-  for (const auto& b : batches) {
-    for (const auto& r : b.runs()) {
-      int n = mm->resident_size();
-      if (n > 0) {
-        image::PageRun* last = mm->mutable_resident(n - 1);
-        if (last->vaddr() + last->npages() * kPage == r.vaddr()) {
-          last->set_npages(last->npages() + r.npages());
-          continue;
-        }
-      }
-      *mm->add_resident() = r;
-    }
-  }
-}
-
 // Copies the pages of every batch from the (stopped) process straight into the image.
 absl::Status DumpPages(Task& task, const std::vector<image::PageBatch>& batches, ImageSink& writer, uint64_t* pages) {
   absl::Status status = writer.WritePageBatches(batches, [&](size_t i, char* dest) -> absl::Status {
@@ -420,10 +402,9 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
     if (options.amend_core) options.amend_core(&core);
     RETURN_IF_ERROR(sink->WriteCore(core));
   } else {
-    // A stream: the reader needs the core before the pages, and is told where they will go.
+    // A stream: the reader needs the core before the pages.
     RETURN_IF_ERROR(inject());
     ASSIGN_OR_RETURN(std::vector<image::PageBatch> batches, CollectPages(pid, core.mm(), kStreamBatchBytes));
-    SetResident(batches, core.mutable_mm());
     if (options.amend_core) options.amend_core(&core);
     RETURN_IF_ERROR(sink->WriteCore(core));
     RETURN_IF_ERROR(DumpPages(task, batches, *sink, &result.pages));

@@ -10,7 +10,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -237,25 +236,6 @@ absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
 
 constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
 
-// Allocates the memory the pages will go to (a stream image lists it: Mm.resident) ahead of the
-// threads that write them, in slices, until they are done: one madvise(MADV_POPULATE_WRITE)
-// per slice is several times cheaper than the fault per page a write into fresh memory takes.
-// Best effort: where it fails (a read-only region, a kernel before 5.14) the writes fault the
-// pages in themselves.
-void PopulateAhead(RemoteSyscalls& rs, const image::Mm& mm, const std::atomic<bool>& done) {
-  constexpr uint64_t kSlice = 4 << 20;
-  constexpr int kMadvPopulateWrite = 23;
-  for (const image::PageRun& r : mm.resident()) {
-    uint64_t len = r.npages() * kPage;
-    for (uint64_t off = 0; off < len; off += kSlice) {
-      if (done.load(std::memory_order_relaxed)) return;
-      auto got = rs.Raw(SYS_madvise, r.vaddr() + off, std::min(kSlice, len - off), kMadvPopulateWrite);
-      if (!got.ok()) return;
-      if (*got < 0) break;  // this run (read-only, say): on to the next
-    }
-  }
-}
-
 absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, bool requeue_pending, bool keep_cwd_umask,
                                    bool remote) {
   Task* task = rs.task();
@@ -385,13 +365,7 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
   RETURN_IF_ERROR(MapRegions(rs, core));
   // Other threads fill the pages while this (the tracer) thread restores the rest.
   absl::Status pages_status;
-  std::atomic<bool> pages_done{false};
-  std::thread pages([&] {
-    pages_status = write_pages(target);
-    pages_done = true;
-  });
-  // First, so that it keeps ahead of the writers from their start.
-  PopulateAhead(rs, core.mm(), pages_done);
+  std::thread pages([&] { pages_status = write_pages(target); });
   bool remote = options.remote.enabled;
   bool keep_fds = options.same_process || remote || options.home.enabled;
   absl::Status status = keep_fds ? absl::OkStatus() : RestoreFds(rs, core, options);
