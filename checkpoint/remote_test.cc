@@ -97,6 +97,7 @@ TEST_CASE("a process moved away runs through its deputy and ends as it ends", "[
   REQUIRE(WEXITSTATUS(status) == 7);
   REQUIRE(absl::StrContains(text, "after the move: pid " + std::to_string(home.pid)));
   REQUIRE(absl::StrContains(text, "pipe, epoll and eventfd work"));
+  REQUIRE(absl::StrContains(text, "sockets, sendmsg/recvmsg and xattrs work"));
   REQUIRE(absl::StrContains(text, "stdin said: typed at home"));
   REQUIRE(absl::StrContains(text, "done, exiting with 7"));
   REQUIRE(testing::ReadAll(dir + "/written-away.txt") == "hello from away\n");

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 
@@ -179,6 +180,59 @@ long MapFile(long args[6]) {
   return at;
 }
 
+// sendmsg/recvmsg without ancillary data are sendto/recvfrom of the gathered bytes: the
+// deputy needs no msghdr. Ancillary data (fds, credentials) cannot cross nodes: unsupported.
+char g_gather[MOSIX_FWD_MAX_DATA];
+constexpr SyscallEntry kAncillary = {SYS_sendmsg, kUnsupported, {}, "sendmsg/recvmsg",
+                                     "ancillary data (fds, credentials) cannot cross nodes"};
+
+long SendMsg(const msghdr* m, long fd, long flags) {
+  if (m->msg_controllen != 0) return Unsupported(&kAncillary, SYS_sendmsg);
+  size_t total = 0;
+  for (size_t k = 0; k < m->msg_iovlen && total < sizeof g_gather; ++k) {
+    size_t n = m->msg_iov[k].iov_len;
+    if (n > sizeof g_gather - total) n = sizeof g_gather - total;  // a short send, as on a stream
+    Copy(g_gather + total, m->msg_iov[k].iov_base, n);
+    total += n;
+  }
+  long a[6] = {fd, reinterpret_cast<long>(g_gather), static_cast<long>(total), flags,
+               reinterpret_cast<long>(m->msg_name), static_cast<long>(m->msg_namelen)};
+  return Forward(*LookupSyscall(SYS_sendto), SYS_sendto, a);
+}
+
+long RecvMsg(msghdr* m, long fd, long flags) {
+  if (m->msg_controllen != 0) return Unsupported(&kAncillary, SYS_recvmsg);
+  size_t room = 0;
+  for (size_t k = 0; k < m->msg_iovlen; ++k) room += m->msg_iov[k].iov_len;
+  if (room > sizeof g_gather) room = sizeof g_gather;
+  uint32_t namelen = m->msg_name ? m->msg_namelen : 0;
+  long a[6] = {fd, reinterpret_cast<long>(g_gather), static_cast<long>(room), flags,
+               reinterpret_cast<long>(m->msg_name), m->msg_name ? reinterpret_cast<long>(&namelen) : 0};
+  long r = Forward(*LookupSyscall(SYS_recvfrom), SYS_recvfrom, a);
+  if (r < 0) return r;
+  size_t left = static_cast<size_t>(r), at = 0;
+  for (size_t k = 0; k < m->msg_iovlen && left > 0; ++k) {
+    size_t n = m->msg_iov[k].iov_len < left ? m->msg_iov[k].iov_len : left;
+    Copy(m->msg_iov[k].iov_base, g_gather + at, n);
+    at += n;
+    left -= n;
+  }
+  if (m->msg_name) m->msg_namelen = namelen;
+  m->msg_flags = 0;
+  return r;
+}
+
+// sendmmsg as one sendmsg after another: the count sent, or the first one's error.
+long SendMMsg(long fd, mmsghdr* v, long n, long flags) {
+  long sent = 0;
+  for (; sent < n; ++sent) {
+    long r = SendMsg(&v[sent].msg_hdr, fd, flags);
+    if (r < 0) return sent > 0 ? sent : r;
+    v[sent].msg_len = static_cast<unsigned>(r);
+  }
+  return sent;
+}
+
 struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
 };
@@ -277,6 +331,12 @@ long ForwardCall(const SyscallEntry& e, long nr, long args[6]) {
       break;
     case SYS_ioctl:
       return Ioctl(args);
+    case SYS_sendmsg:
+      return SendMsg(reinterpret_cast<const msghdr*>(args[1]), args[0], args[2]);
+    case SYS_recvmsg:
+      return RecvMsg(reinterpret_cast<msghdr*>(args[1]), args[0], args[2]);
+    case SYS_sendmmsg:
+      return SendMMsg(args[0], reinterpret_cast<mmsghdr*>(args[1]), args[2], args[3]);
     case SYS_fcntl:
       if (args[1] == 5 || args[1] == 6 || args[1] == 7 || args[1] == 36 || args[1] == 37 || args[1] == 38) {
         SyscallEntry locks = kIntsOnly;  // F_GETLK/F_SETLK/F_SETLKW and the OFD ones: struct flock

@@ -28,6 +28,9 @@ enum ArgKind : uint8_t {
   kIovOut,   // iovec array of args[len] entries, filled at home (result bytes, in order)
   kOutElems, // array filled at home: capacity args[len] elements of `fixed` bytes each, the
              // result counts the elements that came back (epoll_wait's events)
+  kOutLen,   // filled at home, at most `fixed` bytes; its room is what the socklen_t that
+             // args[len] points to says on entry (a socket address, a socket option): no
+             // more than that is written into the caller's buffer
 };
 
 constexpr uint8_t kFixed = 0xff;  // ArgSpec::len when the size is `fixed`

@@ -46,6 +46,11 @@ TEST_CASE("rows are in number order, unique, and well formed") {
         if (a.len < 6) REQUIRE(e.args[a.len].kind == kInt);
       }
       if (a.kind == kInOut) REQUIRE(a.len == kFixed);
+      if (a.kind == kOutLen) {
+        REQUIRE(a.len < 6);
+        REQUIRE(e.args[a.len].kind == kInOut);  // the socklen_t, in and out
+        REQUIRE(a.fixed > 0);
+      }
       if (a.kind == kOutElems) {
         REQUIRE(a.len < 6);
         REQUIRE(e.args[a.len].kind == kInt);

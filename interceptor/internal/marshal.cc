@@ -169,7 +169,15 @@ long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload,
     const ArgSpec& a = e.args[i];
     if (args[i] == 0) continue;
     char* ptr = reinterpret_cast<char*>(args[i]);
-    if (a.kind == kOut || a.kind == kOutElems) {
+    if (a.kind == kOutLen) {
+      // All of it came back; the caller's buffer takes what its length said it could.
+      size_t n = ret.ret >= 0 ? a.fixed : 0;
+      const char* data = r.Take(n);
+      if (!data) return -EIO;
+      const auto* room = reinterpret_cast<const uint32_t*>(args[a.len]);
+      size_t fits = room ? *room : 0;
+      Copy(ptr, data, n < fits ? n : fits);
+    } else if (a.kind == kOut || a.kind == kOutElems) {
       size_t n = OutBytes(nr, a, args, ret.ret);
       const char* data = r.Take(n);
       if (!data) return -EIO;
@@ -245,8 +253,9 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
           break;
         }
         case kOut:
-        case kOutElems: {
-          size_t n = LenOf(call.nr, a, args);
+        case kOutElems:
+        case kOutLen: {
+          size_t n = a.kind == kOutLen ? a.fixed : LenOf(call.nr, a, args);
           if (used + n > sizeof outbuf) {
             r.ok = false;
             break;
@@ -310,7 +319,9 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
     for (int i = 0; i < 6; ++i) {
       const ArgSpec& a = e->args[i];
       if (!outs[i]) continue;
-      if (a.kind == kOut || a.kind == kOutElems) {
+      if (a.kind == kOutLen) {
+        w.Put(outs[i], result >= 0 ? a.fixed : 0);
+      } else if (a.kind == kOut || a.kind == kOutElems) {
         w.Put(outs[i], OutBytes(call.nr, a, args, result));
       } else if (a.kind == kInOut) {
         w.Put(outs[i], FixedSize(call.nr, a, args));

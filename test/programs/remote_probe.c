@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/xattr.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,6 +90,32 @@ int main(int argc, char** argv) {
   if (efd < 0 || write(efd, &count, 8) != 8 || write(efd, &count, 8) != 8) return fail("eventfd write");
   if (read(efd, &count, 8) != 8 || count != 10) return fail("eventfd read");
   printf("pipe, epoll and eventfd work\n");
+  // Sockets made after the move are the home's; sizes of what comes back are respected.
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return fail("socketpair");
+  struct {
+    int type;
+    char canary[60];
+  } opt;
+  memset(&opt, 0x5a, sizeof opt);
+  socklen_t optlen = sizeof opt.type;
+  if (getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &opt.type, &optlen) != 0 || opt.type != SOCK_STREAM) return fail("getsockopt");
+  for (size_t i = 0; i < sizeof opt.canary; i++) {
+    if (opt.canary[i] != 0x5a) return fail("getsockopt wrote past the int it was given");
+  }
+  char part1[] = "gathered ", part2[] = "and scattered";
+  struct iovec out_iov[2] = {{part1, 9}, {part2, 13}};
+  struct msghdr out_msg = {.msg_iov = out_iov, .msg_iovlen = 2};
+  if (sendmsg(sv[0], &out_msg, 0) != 22) return fail("sendmsg");
+  char in1[5] = {0}, in2[32] = {0};
+  struct iovec in_iov[2] = {{in1, 5}, {in2, sizeof in2 - 1}};
+  struct msghdr in_msg = {.msg_iov = in_iov, .msg_iovlen = 2};
+  if (recvmsg(sv[1], &in_msg, 0) != 22 || memcmp(in1, "gathe", 5) != 0 || strcmp(in2, "red and scattered") != 0) {
+    return fail("recvmsg");
+  }
+  char names[256];
+  if (listxattr(path, names, sizeof names) < 0) return fail("listxattr");
+  printf("sockets, sendmsg/recvmsg and xattrs work\n");
   char line[128] = {0};
   if (!fgets(line, sizeof line, stdin)) return fail("stdin");
   printf("stdin said: %s", line);
