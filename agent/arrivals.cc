@@ -288,6 +288,7 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
   options.reason = "migration";
   options.inline_files = true;
   options.channel_fd = MOSIX_CHANNEL_FD;  // its link to the deputy: not part of the image
+  options.files_there = {req.files_there().begin(), req.files_there().end()};
   options.amend_core = [&](image::Core* core) {
     core->mutable_process()->set_shim_info(guest.shim_info);
     if (!req.has_home_side()) return;

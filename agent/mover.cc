@@ -172,7 +172,8 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   RETURN_IF_ERROR(Annotate(CheckMovable(pid, entry.ChannelFdInProcess()),
                            absl::StrCat("pid ", pid, " cannot move")));
   lap("check");
-  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid, MappedFiles(pid)));
+  entry.mapped_files = MappedFiles(pid);
+  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid, entry.mapped_files));
   lap("prepare");
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
   lap("seize");
@@ -249,6 +250,13 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
     req.set_in_flight_ok(true);
     req.set_coming_home(true);
     req.set_answered_id(answered_id);
+    // Its files that are still here as they were when it left need not come back.
+    for (const MappedFile& f : entry.mapped_files) {
+      auto now = digests_->Describe(f.path());
+      if (now.ok() && now->size() == f.size() && now->mtime_ns() == f.mtime_ns() && now->crc32c() == f.crc32c()) {
+        req.add_files_there(f.path());
+      }
+    }
     auto reader = peer->Depart(&ctx, req);
     auto got = ReceiveImage(reader.get(), path);
     if (!got.ok()) return Annotate(got.status(), absl::StrCat("pid ", pid, " stays on ", node->name()));
@@ -284,7 +292,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   if (!from) return absl::InternalError(absl::StrCat("pid ", pid, " is on an unknown node ", entry.where));
   if (!entry.shim_info) return absl::InternalError(absl::StrCat("pid ", pid, ": where its shim is was not recorded"));
   auto source = PeerStub(*from);
-  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(to, map_.this_node(), pid));
+  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(to, map_.this_node(), pid, entry.mapped_files));
   // The deputy answers on the new link from now on (the old one is kept aside): a call the
   // process is waiting on when it is caught gets its reply over there, once.
   auto relink = [&](int from_fd, bool close_from) -> absl::Status {
@@ -319,6 +327,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     DepartRequest req;
     req.set_local_pid(entry.remote_pid);
     req.set_in_flight_ok(true);
+    for (const std::string& path : arrival->files_here()) req.add_files_there(path);
     auto reader = source->Depart(&ctx, req);
     DepartChunk chunk;
     bool ok = true;

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "interceptor/channel_protocol.h"
+#include "proto/agent.pb.h"
 #include "proto/image/process.pb.h"
 
 namespace mosix::agent {
@@ -35,6 +36,9 @@ struct ProcessEntry {
   // after a round trip the shim is an anonymous copy that cannot be found by name).
   uint64_t shim_info = 0, shim_text_start = 0, shim_text_end = 0;
   std::vector<std::pair<uint64_t, uint64_t>> shim_ranges;  // all its mappings, bss included
+  // The files it mapped when it left home, as described then: a node that has them the same
+  // maps them instead of receiving them, on later moves too.
+  std::vector<MappedFile> mapped_files;
   bool ended = false;          // while remote: its remote part ended, with wait_status
   int wait_status = 0;
   int end_waiter = -1;         // the deputy's channel, waiting to hear how it ended
