@@ -23,6 +23,13 @@ void Write(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::trunc) << text;
 }
 
+// What SameHere says of these descriptions.
+std::vector<std::string> Same(FileDigests& here, std::initializer_list<MappedFile> files) {
+  google::protobuf::RepeatedPtrField<MappedFile> asked;
+  for (const MappedFile& f : files) *asked.Add() = f;
+  return here.SameHere(asked);
+}
+
 }  // namespace
 
 TEST_CASE("a file is the same here only with the same size, mtime and bytes") {
@@ -33,26 +40,19 @@ TEST_CASE("a file is the same here only with the same size, mtime and bytes") {
   REQUIRE(a.ok());
   REQUIRE(a->size() == 14);
 
-  google::protobuf::RepeatedPtrField<MappedFile> asked;
-  *asked.Add() = *a;
-  REQUIRE(here.SameHere(asked) == std::vector<std::string>{dir + "/a"});
+  REQUIRE(Same(here, {*a}) == std::vector<std::string>{dir + "/a"});
 
   // Same size and mtime, other bytes: the checksum tells them apart.
   MappedFile other = *a;
   other.set_crc32c(a->crc32c() ^ 1);
-  asked.Clear();
-  *asked.Add() = other;
-  REQUIRE(here.SameHere(asked).empty());
+  REQUIRE(Same(here, {other}).empty());
 
   // Another mtime, or a file this node does not have.
   MappedFile older = *a;
   older.set_mtime_ns(a->mtime_ns() - 1);
   MappedFile missing = *a;
   missing.set_path(dir + "/nowhere");
-  asked.Clear();
-  *asked.Add() = older;
-  *asked.Add() = missing;
-  REQUIRE(here.SameHere(asked).empty());
+  REQUIRE(Same(here, {older, missing}).empty());
 }
 
 TEST_CASE("a rewritten file is checksummed again, not taken from the cache") {

@@ -5,11 +5,7 @@
 # the process is killed, and `mosrun -R` at home continues it: the output is byte for byte
 # that of an uninterrupted run, nothing lost or doubled.
 source "$(dirname "$0")/lib.sh"
-export MOSIX_LOCALCLUSTER_DIR="/run/mosix-lc-awayck.${T##*.}"
-LC="$MOSIX_LOCALCLUSTER_DIR"
-trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true; cleanup' EXIT
-"$MOSCTL" localcluster up --nodes 2 --port $((20000 + RANDOM % 20000)) >/dev/null
-on() { "$MOSCTL" localcluster exec "$@"; }
+start_cluster awayck 2
 W="$LC/node1/tmp/w"  # node1's /tmp/w: the files exist only at home
 mkdir -p "$W"
 seq 1 40000 | awk '{ printf "%d %s\n", $1, substr("abcdefghijklmnop", 1 + $1 % 16) }' >"$T/in.txt"

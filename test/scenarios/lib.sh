@@ -63,6 +63,16 @@ wait_for_text() { wait_until "'$2' in $1" has_text "$1" "$2"; }
 
 in_syscall() { [[ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" == "$2" ]]; }
 
+# An emulated cluster of the test's own (its own directory, random ports), taken down when the
+# test ends: sets LC to its directory; `on NODE -- CMD...` runs a command on a node.
+start_cluster() {  # start_cluster TAG NODES
+  export MOSIX_LOCALCLUSTER_DIR="/run/mosix-lc-$1.${T##*.}"
+  LC="$MOSIX_LOCALCLUSTER_DIR"
+  trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true; cleanup' EXIT
+  "$MOSCTL" localcluster up --nodes "$2" --port $((20000 + RANDOM % 20000)) >/dev/null
+}
+on() { "$MOSCTL" localcluster exec "$@"; }
+
 start_agent() {
   local log="${1:-$T/agent.log}"
   bg_clean "$log" "$MOSIXD"

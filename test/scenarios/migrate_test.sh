@@ -3,11 +3,7 @@
 # stdout, files (which exist only in the home node's /tmp) and exit status; it runs in the
 # target's cgroup; the deputy at home holds almost no memory; refusals and faults keep it home.
 source "$(dirname "$0")/lib.sh"
-export MOSIX_LOCALCLUSTER_DIR="/run/mosix-lc-mig.${T##*.}"
-LC="$MOSIX_LOCALCLUSTER_DIR"
-trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true; cleanup' EXIT
-"$MOSCTL" localcluster up --nodes 3 --port $((20000 + RANDOM % 20000)) >/dev/null
-on() { "$MOSCTL" localcluster exec "$@"; }
+start_cluster mig 3
 cg_of() { grep ':cpu:' "/proc/$1/cgroup" | sed 's|.*/||'; }
 # Starts `mosrun ARGS...` on node1 in the background with stdin from IN and output to OUT; sets
 # pid to its (home) pid.

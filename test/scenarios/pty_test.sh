@@ -4,9 +4,7 @@
 # Ctrl-Z stops it (the shell reports it stopped, and both its parts are stopped), `fg` resumes
 # it where it was, and Ctrl-C ends it (the shell sees 130).
 source "$(dirname "$0")/lib.sh"
-export MOSIX_LOCALCLUSTER_DIR="/run/mosix-lc-pty.${T##*.}"
-trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true; cleanup' EXIT
-"$MOSCTL" localcluster up --nodes 2 --port $((20000 + RANDOM % 20000)) >/dev/null
+start_cluster pty 2
 MOSIX_SOCKET="$MOSIX_LOCALCLUSTER_DIR/node1/mosixd.sock" python3 - "$MOSCTL" "$MOSRUN" "$PROGS/counter" <<'EOF'
 import os, pty, re, select, signal, sys, time
 

@@ -5,10 +5,7 @@
 # pipe, a forwarded call in flight, or computing). Its output must be byte for byte what an
 # unmoved run gives: nothing lost, nothing doubled, wherever its calls were caught.
 source "$(dirname "$0")/lib.sh"
-export MOSIX_LOCALCLUSTER_DIR="/run/mosix-lc-wander.${T##*.}"
-trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true; cleanup' EXIT
-"$MOSCTL" localcluster up --nodes 3 --port $((20000 + RANDOM % 20000)) >/dev/null
-on() { "$MOSCTL" localcluster exec "$@"; }
+start_cluster wander 3
 W="$T/work"; mkdir -p "$W"
 pieces=${PIECES:-6}
 python3 -c '
