@@ -51,19 +51,20 @@ absl::StatusOr<MappedFile> FileDigests::Describe(const std::string& path) {
   return out;
 }
 
+bool FileDigests::IsHere(const MappedFile& f) {
+  struct stat st;
+  // The cheap refusal first: most files that differ differ in size or mtime.
+  if (::stat(f.path().c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != f.size() || Ns(st.st_mtim) != f.mtime_ns()) {
+    return false;
+  }
+  auto here = Describe(f.path());
+  return here.ok() && here->size() == f.size() && here->mtime_ns() == f.mtime_ns() && here->crc32c() == f.crc32c();
+}
+
 std::vector<std::string> FileDigests::SameHere(const google::protobuf::RepeatedPtrField<MappedFile>& files) {
   std::vector<std::string> same;
   for (const MappedFile& f : files) {
-    struct stat st;
-    // Cheap refusals first: most files that differ differ in size or mtime.
-    if (::stat(f.path().c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != f.size() ||
-        Ns(st.st_mtim) != f.mtime_ns()) {
-      continue;
-    }
-    auto here = Describe(f.path());
-    if (here.ok() && here->size() == f.size() && here->mtime_ns() == f.mtime_ns() && here->crc32c() == f.crc32c()) {
-      same.push_back(f.path());
-    }
+    if (IsHere(f)) same.push_back(f.path());
   }
   return same;
 }

@@ -22,8 +22,10 @@ class FileDigests {
   // The file at `path` as this node sees it: size, mtime and CRC-32C of all its bytes.
   absl::StatusOr<MappedFile> Describe(const std::string& path);
 
-  // Of `files` (described on another node), the paths this node has with the same size, mtime
-  // and contents. A file that cannot be read here is simply not among them.
+  // Whether this node has `file` (described here earlier, or on another node) with the same
+  // size, mtime and contents. A file that cannot be read here is not.
+  bool IsHere(const MappedFile& file);
+  // The paths of `files` that are here.
   std::vector<std::string> SameHere(const google::protobuf::RepeatedPtrField<MappedFile>& files);
 
  private:

@@ -116,6 +116,18 @@ absl::StatusOr<MoveResult> Mover::Freeze(ProcessEntry& entry) {
 
 namespace {
 
+// The image of a process away that its held deputy can continue from (coming home, or a
+// checkpoint): caught in its wait for a forwarded call whose reply is not on the way, if it is
+// waiting for one (see DepartRequest).
+DepartRequest HomeBound(const ProcessEntry& entry, uint32_t answered_id) {
+  DepartRequest req;
+  req.set_local_pid(entry.remote_pid);
+  req.set_in_flight_ok(true);
+  req.set_coming_home(true);
+  req.set_answered_id(answered_id);
+  return req;
+}
+
 }  // namespace
 
 // The files pid maps (by path, once each), described for a target to compare with its own.
@@ -245,17 +257,10 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 300);
-    DepartRequest req;
-    req.set_local_pid(entry.remote_pid);
-    req.set_in_flight_ok(true);
-    req.set_coming_home(true);
-    req.set_answered_id(answered_id);
+    DepartRequest req = HomeBound(entry, answered_id);
     // Its files that are still here as they were when it left need not come back.
     for (const MappedFile& f : entry.mapped_files) {
-      auto now = digests_->Describe(f.path());
-      if (now.ok() && now->size() == f.size() && now->mtime_ns() == f.mtime_ns() && now->crc32c() == f.crc32c()) {
-        req.add_files_there(f.path());
-      }
+      if (digests_->IsHere(f)) req.add_files_there(f.path());
     }
     auto reader = peer->Depart(&ctx, req);
     auto got = ReceiveImage(reader.get(), path);
@@ -487,11 +492,7 @@ absl::StatusOr<uint64_t> Mover::CheckpointRemote(const ProcessEntry& entry, cons
   if (!node) return absl::InternalError(absl::StrCat("pid ", entry.pid, " is on an unknown node ", entry.where));
   uint32_t answered_id = 0;
   ASSIGN_OR_RETURN(Task deputy, HoldDeputy(entry.pid, entry.shim_info, &answered_id));
-  DepartRequest req;
-  req.set_local_pid(entry.remote_pid);
-  req.set_in_flight_ok(true);
-  req.set_coming_home(true);
-  req.set_answered_id(answered_id);
+  DepartRequest req = HomeBound(entry, answered_id);
   ASSIGN_OR_RETURN(*req.mutable_home_side(), DescribeDeputy(entry.pid, {MOSIX_LINK_FD, entry.ChannelFdInProcess()}));
   *req.mutable_home_side()->mutable_process()->mutable_options() = options;
   grpc::ClientContext ctx;
