@@ -19,6 +19,7 @@ class ChannelServer {
     std::function<void(pid_t, std::string)> start_on;  // a process under mosrun -r NODE said hello
     std::function<void(pid_t, int)> signal;            // a deputy got a signal for its remote part
     std::function<void(pid_t, int)> wait_end;          // a deputy's link closed; it waits on fd
+    std::function<void(pid_t, int)> go_home;           // a deputy's process must come home; ERROR to fd if not
   };
   ChannelServer(ProcessTable* table, Events events) : table_(table), events_(std::move(events)) {}
   ~ChannelServer();

@@ -106,6 +106,21 @@ int main(int argc, char** argv) {
   };
   events.signal = [&mover_ptr](pid_t pid, int signo) { mover_ptr->ForwardSignal(pid, signo); };
   events.wait_end = [&mover_ptr](pid_t pid, int fd) { mover_ptr->DeputyWaits(pid, fd); };
+  events.go_home = [&mover_ptr](pid_t pid, int fd) {
+    // A process away makes a call that is made at home (fork, exec, ...): bring it home, off
+    // the channel thread. A move already under way (a checkpoint, say) is waited for.
+    std::thread([&mover_ptr, pid, fd] {
+      absl::StatusOr<mosix::agent::MoveResult> r = absl::UnavailableError("not tried");
+      for (int attempt = 0; attempt < 200; ++attempt) {
+        r = mover_ptr->Move(pid, "home");
+        if (r.ok() || !absl::IsUnavailable(r.status())) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (r.ok()) return;
+      fprintf(stderr, "mosixd: pid %d could not come home for a call made there: %s\n", pid, std::string(r.status().message()).c_str());
+      (void)mosix::agent::SendMessage(fd, MOSIX_MSG_ERROR, std::string(r.status().message()));
+    }).detach();
+  };
   mosix::agent::ChannelServer channels(&table, events);
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};

@@ -23,6 +23,8 @@ enum mosix_msg_type {
   MOSIX_MSG_SIGNAL = 5,  /* deputy -> agent: deliver this signal to my remote part (mosix_signal) */
   MOSIX_MSG_WAIT_END = 6, /* deputy -> agent: my link closed; tell me how my remote part ended */
   MOSIX_MSG_END = 7,     /* agent -> deputy: how it ended (mosix_end) */
+  MOSIX_MSG_GO_HOME = 8, /* deputy -> agent: bring my process home (no payload); an ERROR back if
+                          * that cannot be done, nothing otherwise */
 };
 
 struct mosix_signal {

@@ -70,6 +70,27 @@ bool SendChannel(const void* msg, size_t len) {
   }
 }
 
+// The remote part asks to come home (to make a call that is made here): the agent brings it,
+// which replaces this deputy by the process while it waits here. Returns only if the agent
+// could not: its reason goes to the home's stderr, and -EAGAIN to the remote part.
+long AskToComeHome() {
+  mosix_msg_header ask{MOSIX_MSG_GO_HOME, 0};
+  if (!SendChannel(&ask, sizeof ask)) return -EAGAIN;
+  static char reply[1024];
+  for (;;) {
+    long n = Syscall(SYS_recvfrom, MOSIX_CHANNEL_FD, reinterpret_cast<long>(reply), sizeof reply - 1, 0, 0, 0);
+    if (n == -EINTR) continue;
+    mosix_msg_header h;
+    if (n < static_cast<long>(sizeof h)) return -EAGAIN;
+    Copy(&h, reply, sizeof h);
+    if (h.type != MOSIX_MSG_ERROR) continue;
+    Say("mosix: the process could not come home to make a call that is made there: ");
+    Syscall(SYS_write, 2, reinterpret_cast<long>(reply + sizeof h), n - static_cast<long>(sizeof h));
+    Say("\n");
+    return -EAGAIN;
+  }
+}
+
 // Signals sent to the home pid belong to the remote part: the agent delivers them there. A stop
 // signal also stops the deputy itself, so that the shell sees the job stopped.
 void OnSignal(int sig) {
@@ -121,6 +142,15 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
       Copy(&x, g_in, sizeof x);
       if (x.signal > 0 && x.signal < 65) DieBySignal(x.signal);
       Syscall(SYS_exit_group, x.status);
+    }
+    if (h.type == MOSIX_FWD_HOME) {
+      long failed = AskToComeHome();  // (the agent usually replaces this deputy meanwhile)
+      struct {
+        mosix_fwd_header h;
+        mosix_fwd_return r;
+      } no = {{MOSIX_FWD_MAGIC, MOSIX_FWD_RETURN, sizeof(mosix_fwd_return), h.id}, {failed, 0}};
+      if (!SendAll(static_cast<int>(link), &no, sizeof no)) EndAsRemoteEnded();
+      continue;
     }
     if (h.type != MOSIX_FWD_CALL) continue;
     if (g_last_len > 0 && h.id == g_last_id) {

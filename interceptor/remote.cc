@@ -54,6 +54,8 @@ constexpr long kCameHome = -(1l << 62);
   __builtin_unreachable();
 }
 
+long Exchange(const SyscallEntry& e, long args[6], long n, uint32_t id);
+
 long Forward(const SyscallEntry& e, long nr, long args[6]) {
   // The flag first, then the mode: a process caught with the flag up is not moved (the agent
   // waits for its reply); one caught before may have come home since, where the call is simply
@@ -70,6 +72,12 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
     mosix_shim_info.forwarding = 0;
     return -E2BIG;
   }
+  return Exchange(e, args, n, id);
+}
+
+// Sends the request in g_req (n bytes, call `id`) and waits for its reply, which it applies to
+// args by e; the wait is where the process may be caught to move on, or to come home.
+long Exchange(const SyscallEntry& e, long args[6], long n, uint32_t id) {
   uint32_t epoch = mosix_shim_info.link_epoch;
   if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
   auto came_home = [] {
@@ -106,6 +114,23 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
     }
     // Anything else is a reply to a call made before the process moved: already answered.
   }
+}
+
+// A call that is made at home (fork, exec, SysV IPC, ...): the process asks to be brought
+// home and waits, like for a reply; once home, it makes the call itself (kCameHome). If it
+// cannot be brought home, the call fails with EAGAIN (the deputy said why on stderr).
+long ComeHome() {
+  mosix_shim_info.forwarding = 1;
+  asm volatile("" ::: "memory");
+  if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) {
+    mosix_shim_info.forwarding = 0;
+    return kCameHome;
+  }
+  uint32_t id = ++mosix_shim_info.call_id;
+  mosix_fwd_header h{MOSIX_FWD_MAGIC, MOSIX_FWD_HOME, 0, id};
+  Copy(g_req, &h, sizeof h);
+  long args[6] = {0, 0, 0, 0, 0, 0};
+  return Exchange(kIntsOnly, args, sizeof h, id);
 }
 
 long ForwardInts(long nr, long a0, long a1 = 0, long a2 = 0, long a3 = 0) {
@@ -373,6 +398,7 @@ long Dispatch(long nr, long args[6]) {
     case kLocal: return Local(nr, args);
     case kVirtual: return Virtual(nr, args);
     case kForward: return ForwardCall(*e, nr, args);
+    case kHome: return ComeHome();
     default: return Unsupported(e, nr);
   }
 }

@@ -14,6 +14,7 @@ enum Policy : uint8_t {
   kForward = 1,      // run at home by the deputy: files, fds, pids, the terminal, identity
   kVirtual = 2,      // answered by the shim itself (getpid is the home pid, kill of self, ...)
   kUnsupported = 3,  // MOSIX's rule: kill with a message, or ENOSYS under mosrun -e
+  kHome = 4,         // made at home: the process is brought home first and makes it there
 };
 
 enum ArgKind : uint8_t {

@@ -1,8 +1,10 @@
 // Moved away from home mid-run, this program checks that the system calls it makes there
 // behave as at home: its pid, its stdout, files in its cwd, its stdin, a pipe it made before
 // the move, epoll and eventfd (kept at home), its exit status.
-// usage: remote_probe CONTROL_DIR [fork]  (prints "ready"; continues when CONTROL_DIR/go exists)
-// With "fork" it forks once it has moved, which is not supported away from home. With
+// usage: remote_probe CONTROL_DIR [fork|exec|unsupported|signals]  (prints "ready"; continues
+// when CONTROL_DIR/go exists). Once moved: "fork" forks (the child is made at home: the
+// process comes home first) and waits for the child; "exec" runs /bin/sh there; "unsupported"
+// calls io_setup, which is not supported away from home. With
 // "signals" it reads a line from stdin (a SIGUSR1 meanwhile must be handled and the read go on),
 // reports, then computes until a signal ends it.
 #define _GNU_SOURCE
@@ -17,6 +19,8 @@
 #include <sys/xattr.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t got_usr1;
@@ -58,8 +62,26 @@ int main(int argc, char** argv) {
       printf("fork failed: %s\n", strerror(errno));
       return 5;
     }
-    if (child == 0) _exit(0);
-    printf("fork worked\n");
+    if (child == 0) _exit(getppid() == pid ? 3 : 4);
+    int status = 0;
+    if (waitpid(child, &status, 0) != child) return fail("waitpid");
+    printf("fork worked: pid %d, child %d exited %d\n", getpid(), child, WEXITSTATUS(status));
+    return WEXITSTATUS(status) == 3 ? 6 : fail("the child's parent is not the home pid");
+  }
+  if (argc == 3 && strcmp(argv[2], "exec") == 0) {
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "echo exec worked, pid $$ was %d; exit 9", pid);
+    execl("/bin/sh", "sh", "-c", cmd, (char*)NULL);
+    printf("exec failed: %s\n", strerror(errno));
+    return 5;
+  }
+  if (argc == 3 && strcmp(argv[2], "unsupported") == 0) {
+    unsigned long ctx = 0;
+    if (syscall(SYS_io_setup, 1, &ctx) != 0) {
+      printf("io_setup failed: %s\n", strerror(errno));
+      return 5;
+    }
+    printf("io_setup worked\n");
     return 6;
   }
   printf("after the move: pid %d\n", getpid());

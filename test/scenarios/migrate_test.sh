@@ -133,11 +133,12 @@ out=$(on node1 -- "$MOSRUN" -r nowhere /bin/true 2>&1) && fail "mosrun -r to an 
 pass "mosrun -r node3: moved as it started (and read EOF from its empty home stdin)"
 
 # 3. Unsupported calls away from home: killed with a message by default, ENOSYS with -e.
+# fork and exec are made at home: the process comes home first, at once.
 mkdir -p "$LC/node1/tmp/p3" "$LC/node1/tmp/p4"
 for mode in kill enosys; do
   dir=$([[ $mode == kill ]] && echo p3 || echo p4)
   opt=$([[ $mode == kill ]] && printf %s -h || printf %s -e)
-  ( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" $opt "$PROGS/remote_probe" /tmp/$dir fork ) >"$T/$dir.out" 2>&1 &
+  ( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" $opt "$PROGS/remote_probe" /tmp/$dir unsupported ) >"$T/$dir.out" 2>&1 &
   pid=$!
   track $pid
   wait_for_text "$T/$dir.out" ready
@@ -145,14 +146,33 @@ for mode in kill enosys; do
   touch "$LC/node1/tmp/$dir/go"
   set +e; wait "$pid"; st=$?; set -e
   if [[ $mode == kill ]]; then
-    [[ $st -eq 137 ]] || fail "unsupported fork: status $st: $(cat "$T/$dir.out")"
-    grep -q "system call clone is not supported away from home.*mosrun -e" "$T/$dir.out" || fail "no message: $(cat "$T/$dir.out")"
+    [[ $st -eq 137 ]] || fail "unsupported io_setup: status $st: $(cat "$T/$dir.out")"
+    grep -q "system call io_setup is not supported away from home.*mosrun -e" "$T/$dir.out" || fail "no message: $(cat "$T/$dir.out")"
   else
-    [[ $st -eq 5 ]] || fail "fork under -e: status $st: $(cat "$T/$dir.out")"
-    grep -q "fork failed: Function not implemented" "$T/$dir.out" || fail "-e: $(cat "$T/$dir.out")"
+    [[ $st -eq 5 ]] || fail "io_setup under -e: status $st: $(cat "$T/$dir.out")"
+    grep -q "io_setup failed: Function not implemented" "$T/$dir.out" || fail "-e: $(cat "$T/$dir.out")"
   fi
 done
 pass "unsupported call away from home: killed with a message naming mosrun -e; under -e, ENOSYS"
+mkdir -p "$LC/node1/tmp/p8" "$LC/node1/tmp/p9"
+for mode in fork exec; do
+  dir=$([[ $mode == fork ]] && echo p8 || echo p9)
+  start_home /dev/null "$T/$dir.out" "$PROGS/remote_probe" /tmp/$dir $mode
+  wait_for_text "$T/$dir.out" ready
+  on node1 -- "$MIGRATE" "$pid" node2 >/dev/null
+  away=$(away_pid "/tmp/$dir" "$pid")
+  [[ -n "$away" && "$(cg_of "$away")" == node2 ]] || fail "$mode: not on node2"
+  touch "$LC/node1/tmp/$dir/go"
+  set +e; wait "$pid"; st=$?; set -e
+  if [[ $mode == fork ]]; then
+    [[ $st -eq 6 ]] && grep -q "fork worked: pid $pid, child [0-9]* exited 3" "$T/$dir.out" || fail "fork away: $st $(cat "$T/$dir.out")"
+  else
+    [[ $st -eq 9 ]] && grep -q "exec worked, pid $pid was $pid" "$T/$dir.out" || fail "exec away: $st $(cat "$T/$dir.out")"
+  fi
+  kill -0 "$away" 2>/dev/null && fail "$mode: its part on node2 is still there"
+done
+grep -q "came home\|is home" "$LC/node1/mosixd.log" || true
+pass "fork and exec away from home: the process came home and made them there (child's parent and exec's pid are the home pid)"
 
 # 4. Signals sent at home reach the process away: during a forwarded read (handled, and the
 # read goes on, as with SA_RESTART), Ctrl-Z/fg (stop and continue both parts), and SIGTERM
