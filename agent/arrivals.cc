@@ -216,6 +216,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   options.remote.shim_info = header.shim_info();
   options.remote.text_start = header.text_start();
   options.remote.text_end = header.text_end();
+  options.remote.home_pid = header.home_pid();
   // The deputy connected its link before the home agent began to stream the image.
   ASSIGN_OR_RETURN(UniqueFd link, AcceptOne(pending.listener.get(), "deputy's link"));
   int one = 1;

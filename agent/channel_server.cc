@@ -123,6 +123,16 @@ bool ChannelServer::Handle(int fd) {
         return true;
       }
       memcpy(&hello, payload.data(), sizeof hello);
+      if (!table_->Knows(cred.pid)) {
+        // A process under mosrun that mosrun did not start: a child of one (fork, or a program
+        // it ran). It is the cluster's as much as its parent, without its checkpoint options.
+        ProcessEntry child;
+        child.pid = cred.pid;
+        if (auto argv = ReadCmdline(cred.pid); argv.ok()) child.argv = *argv;
+        child.channel_fd = fd;
+        (void)table_->Register(child);
+        return true;
+      }
       std::string node = table_->SetChannel(cred.pid, fd);
       if (!node.empty() && events_.start_on) events_.start_on(cred.pid, node);
       return true;

@@ -49,6 +49,12 @@ void ProcessTable::Release(const ProcessEntry& entry) {
   it->second.busy = false;
 }
 
+bool ProcessTable::Knows(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  return it != entries_.end() && StartTimeOf(pid) == it->second.start_time;
+}
+
 std::string ProcessTable::SetChannel(pid_t pid, int fd) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);

@@ -57,6 +57,8 @@ class ProcessTable {
   void Release(const ProcessEntry& entry);
   // Records pid's channel; returns the node it should move to at once (mosrun -r), if any.
   std::string SetChannel(pid_t pid, int fd);
+  // Whether pid (this very process, not an earlier one with its number) has an entry.
+  bool Knows(pid_t pid);
   // Drops the entries whose process is gone (their channels are closed by the channel server
   // when it sees the hangup); returns those entries (their frozen images are the caller's).
   std::vector<ProcessEntry> Reap();

@@ -326,6 +326,7 @@ absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r) {
   }
   ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&target, gadget));
   info.mode = MOSIX_MODE_REMOTE;
+  if (r.home_pid) info.home_pid = r.home_pid;
   info.selector = 1;  // SYSCALL_DISPATCH_FILTER_BLOCK
   ++info.link_epoch;  // a call in flight is sent again on this link
   RETURN_IF_ERROR(target.Write(RemotePtr<mosix_shim_info>(r.shim_info), info));

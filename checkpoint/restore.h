@@ -32,6 +32,8 @@ struct RestoreOptions {
     bool enabled = false;
     uint64_t shim_info = 0;  // address of mosix_shim_info in the image's address space
     uint64_t text_start = 0, text_end = 0;  // the shim's executable mapping
+    int32_t home_pid = 0;  // what getpid() answers over there (the process may have been
+                           // recovered under another pid than the one its shim started in)
   } remote;
   // Restore into the deputy of a process coming back home: its fds, cwd and umask are the real
   // ones and stay; the image's pending signals are queued; at the end the link to the remote

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,9 +78,13 @@ const char* GetEnv(char** envp, const char* name) {
   return nullptr;
 }
 
-void ConnectChannel(char** envp) {
-  const char* path = GetEnv(envp, MOSIX_CHANNEL_ENV);
-  if (!path || !*path) return;
+// The agent's channel socket, from the environment at start (a child forked later connects to
+// it again: the environment may have changed by then).
+char g_channel_path[sizeof(sockaddr_un::sun_path)];
+
+void ConnectChannel() {
+  const char* path = g_channel_path;
+  if (!*path) return;
   long fd = Syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   sockaddr_un addr;
@@ -106,6 +111,14 @@ void ConnectChannel(char** envp) {
   g_channel = MOSIX_CHANNEL_FD;
 }
 
+// A child forked by the program (fork, not exec: a program it execs starts its own shim) is a
+// process of its own under mosix: its own home pid, its own channel, registered with the
+// agent. It inherited its parent's channel; it replaces it in itself.
+void AfterForkInChild() {
+  mosix_shim_info.home_pid = static_cast<int32_t>(Syscall(SYS_getpid));
+  if (g_channel >= 0) ConnectChannel();
+}
+
 // Runs before main, with the process's argc/argv/envp (glibc passes them to init functions).
 __attribute__((constructor)) void ShimInit(int, char**, char** envp) {
   mosix_shim_info.home_pid = static_cast<int32_t>(Syscall(SYS_getpid));
@@ -114,7 +127,12 @@ __attribute__((constructor)) void ShimInit(int, char**, char** envp) {
   mosix_shim_info.deputy_entry = reinterpret_cast<uint64_t>(&mosix_deputy_main);
   const char* e = GetEnv(envp, "MOSIX_ERROR_ON_UNSUPPORTED");
   if (e && *e == '1') mosix_shim_info.flags |= MOSIX_SHIM_ERROR_ON_UNSUPPORTED;
-  ConnectChannel(envp);
+  const char* path = GetEnv(envp, MOSIX_CHANNEL_ENV);
+  if (!path || Strlen(path) >= sizeof g_channel_path) return;
+  for (size_t i = 0; path[i]; ++i) g_channel_path[i] = path[i];
+  ConnectChannel();
+  // (libc's atfork list: registered here, in the constructor, where libc may be called.)
+  pthread_atfork(nullptr, nullptr, &AfterForkInChild);
 }
 
 bool IsChannel(long fd) { return g_channel >= 0 && fd == g_channel; }

@@ -1,0 +1,61 @@
+#!/bin/bash
+# The children of a process under mosrun are the cluster's too: a program that a shell under
+# mosrun runs, and a child a python3 under mosrun forks (without exec), are each listed by
+# mosps with their own pid, move on their own to another node, keep their pid there, and end
+# with the status their parent waits for.
+source "$(dirname "$0")/lib.sh"
+start_cluster kids 2
+cg_of() { grep ':cpu:' "/proc/$1/cgroup" | sed 's|.*/||'; }
+listed() { [[ -n "$(on node1 -- "$MOSPS" | awk -v p="$1" '$1 == p')" ]]; }
+on_node2() {  # on_node2 PATTERN: the pid matching PATTERN that runs in node2's cgroup
+  local p
+  for p in $(pgrep -f -- "$1"); do [[ "$(cg_of "$p")" == node2 ]] && echo "$p"; done | head -1
+}
+
+# 1. A program run by a shell under mosrun.
+mkdir -p "$LC/node1/tmp/k1"
+echo "typed at home" >"$T/k1.in"
+( exec <"$T/k1.in"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" bash -c "$PROGS/remote_probe /tmp/k1; echo bash saw \$?" ) >"$T/k1.out" 2>&1 &
+shell=$!
+track $shell
+wait_for_text "$T/k1.out" "ready pid="
+child=$(sed -n 's/^ready pid=\([0-9]*\).*/\1/p' "$T/k1.out")
+[[ -n "$child" && "$child" != "$shell" ]] || fail "no child of the shell: $(cat "$T/k1.out")"
+wait_until "mosps to list the shell's child $child" listed "$child"
+said=$(on node1 -- "$MIGRATE" "$child" node2) || fail "migrate the child: $said"
+[[ -n "$(on_node2 "remote_probe /tmp/k1")" ]] || fail "the child is not on node2"
+touch "$LC/node1/tmp/k1/go"
+wait "$shell" || fail "the shell ended with $?: $(cat "$T/k1.out")"
+grep -q "after the move: pid $child" "$T/k1.out" && grep -q "bash saw 7" "$T/k1.out" ||
+  fail "the shell's child over there: $(cat "$T/k1.out")"
+pass "a program run by a shell under mosrun moved on its own (pid $child on node2) and the shell saw its status 7"
+
+# 2. A child forked (no exec) by python3 under mosrun: its own channel, its own home pid.
+mkdir -p "$LC/node1/tmp/k2"
+( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c '
+import os, sys, time
+child = os.fork()
+if child == 0:
+    me = os.getpid()
+    print("child ready", me, flush=True)
+    n = 0
+    while not os.path.exists("/tmp/k2/go"):
+        n += 1
+    print("child done: getpid", os.getpid(), "was", me, "ppid", os.getppid(), flush=True)
+    os._exit(5)
+_, status = os.waitpid(child, 0)
+print("parent", os.getpid(), "saw its child end with", os.waitstatus_to_exitcode(status), flush=True)
+' ) >"$T/k2.out" 2>&1 &
+parent=$!
+track $parent
+wait_for_text "$T/k2.out" "child ready"
+child=$(awk '/child ready/ {print $3}' "$T/k2.out")
+wait_until "mosps to list the forked child $child" listed "$child"
+said=$(on node1 -- "$MIGRATE" "$child" node2) || fail "migrate the forked child: $said"
+[[ -n "$(on_node2 "python3 -c")" ]] || fail "the forked child is not on node2"
+[[ "$(on node1 -- "$MOSPS" | awk -v p="$parent" '$1 == p {print $4}')" == home ]] || fail "the parent moved too"
+touch "$LC/node1/tmp/k2/go"
+wait "$parent" || fail "the parent ended with $?: $(cat "$T/k2.out")"
+grep -q "child done: getpid $child was $child ppid $parent" "$T/k2.out" && grep -q "saw its child end with 5" "$T/k2.out" ||
+  fail "the forked child over there: $(cat "$T/k2.out")"
+pass "a child forked by python3 moved on its own to node2 (pid $child there too, parent $parent at home) and its parent saw it end with 5"
