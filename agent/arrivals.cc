@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -112,19 +113,24 @@ absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
     if (n <= 0) return ErrnoStatus("readlink", "/proc/self/exe");
     path.assign(exe, n);
   }
-  const char* exe = path.c_str();
-  pid_t pid = fork();
-  if (pid < 0) return ErrnoStatus("fork", "stub");
-  if (pid == 0) {
-    // Only async-signal-safe calls here: this is a fork of a multi-threaded agent.
-    if (link != MOSIX_CHANNEL_FD) dup2(link, MOSIX_CHANNEL_FD);
-    syscall(SYS_close_range, 3, MOSIX_CHANNEL_FD - 1, 0);
-    syscall(SYS_close_range, MOSIX_CHANNEL_FD + 1, ~0u, 0);
-    char arg0[] = "mosixd", arg1[] = "--stub";
-    char* argv[] = {arg0, arg1, nullptr};
-    char* envp[] = {nullptr};
-    execve(exe, argv, envp);
-    _exit(127);
+  // posix_spawn (a vfork: no copy of this big, multi-threaded agent's page tables). The stub
+  // gets the link as its channel and no other fd: the link goes to 3 while everything above
+  // is closed, then to its place.
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, link, 3);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+  posix_spawn_file_actions_adddup2(&fa, 3, MOSIX_CHANNEL_FD);
+  posix_spawn_file_actions_addclose(&fa, 3);
+  char arg0[] = "mosixd", arg1[] = "--stub";
+  char* argv[] = {arg0, arg1, nullptr};
+  char* envp[] = {nullptr};
+  pid_t pid = 0;
+  int err = posix_spawn(&pid, path.c_str(), &fa, nullptr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  if (err != 0) {
+    errno = err;
+    return ErrnoStatus("posix_spawn", path);
   }
   return pid;
 }

@@ -188,6 +188,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid, entry.mapped_files));
   lap("prepare");
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+  auto caught = std::chrono::steady_clock::now();
   lap("seize");
   auto stay_home = [&](const absl::Status& why) {
     if (auto rs = RemoteSyscalls::Create(&task); rs.ok()) (void)rs->Raw(SYS_close, MOSIX_LINK_FD);
@@ -214,6 +215,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   auto dumped = DumpAttached(task, options);
   lap("stream");
   auto arrived = arrival->End();
+  double frozen = std::chrono::duration<double>(std::chrono::steady_clock::now() - caught).count();
   lap("arrived");
   if (!dumped.ok()) return stay_home(dumped.status());
   if (!arrived.ok()) return stay_home(arrived.status());
@@ -233,7 +235,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   entry.where = node.name();
   entry.remote_pid = arrived->local_pid();
   return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-                    dumped->bytes};
+                    dumped->bytes, frozen};
 }
 
 // A process away comes back into its deputy. Until the deputy is touched, a failure leaves the

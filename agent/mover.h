@@ -17,7 +17,8 @@ struct MoveResult {
   std::string state;
   std::string image;
   double seconds = 0;
-  uint64_t bytes_sent = 0;  // to another node
+  uint64_t bytes_sent = 0;        // to another node
+  double frozen_seconds = 0;      // ... and how long the process was stopped for it
 };
 
 class Mover {

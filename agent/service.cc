@@ -152,6 +152,7 @@ grpc::Status AgentService::Migrate(grpc::ServerContext*, const MigrateRequest* r
   reply->set_image(r->image);
   reply->set_seconds(r->seconds);
   reply->set_bytes_sent(r->bytes_sent);
+  reply->set_frozen_seconds(r->frozen_seconds);
   return grpc::Status::OK;
 }
 

@@ -27,16 +27,21 @@ move_once() {
   touch "$dir/finish"
   wait "$PID" || { echo "dense $mib MiB failed after the move: $(cat "$dir.out")" >&2; exit 1; }
   grep -q "memory ok" "$dir.out" || { echo "memory differs after the move" >&2; exit 1; }
-  sed -n 's/.*(\([0-9.]*\) s, \([0-9.]*\) MiB sent).*/\1 \2/p' <<<"$line"
+  sed -n 's/.*(\([0-9.]*\) s, frozen \([0-9.]*\) s, \([0-9.]*\) MiB sent).*/\1 \3 \2/p' <<<"$line"
 }
 RUNS=${RUNS:-5}
 move_once 1 >/dev/null  # the agents' first contact (gRPC channels, file checksums) is not a move's cost
-echo "| touched memory | migration (median of $RUNS) | MB/s | fastest | sent |"
-echo "|---|---|---|---|---|"
+echo "| touched memory | migration (median of $RUNS) | MB/s | fastest | frozen (median) | MB/s frozen | sent |"
+echo "|---|---|---|---|---|---|---|"
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for mib in 16 256 1024; do
-  for _ in $(seq 1 "$RUNS"); do move_once "$mib"; done | sort -n | awk -v m="$mib" '
-    { t[NR] = $1; sent = $2 }
-    END { med = t[int((NR + 1) / 2)]; printf "| %d MiB | %.3f s | %.0f | %.3f s | %s MiB |\n", m, med, m * 1.048576 / med, t[1], sent }'
+  runs=$(for _ in $(seq 1 "$RUNS"); do move_once "$mib"; done)
+  med=$(cut -d' ' -f1 <<<"$runs" | median)
+  best=$(cut -d' ' -f1 <<<"$runs" | sort -n | head -1)
+  frozen=$(cut -d' ' -f3 <<<"$runs" | median)
+  sent=$(cut -d' ' -f2 <<<"$runs" | head -1)
+  awk -v m="$mib" -v s="$med" -v b="$best" -v f="$frozen" -v sent="$sent" 'BEGIN {
+    printf "| %d MiB | %.3f s | %.0f | %.3f s | %.3f s | %.0f | %s MiB |\n", m, s, m * 1.048576 / s, b, f, m * 1.048576 / f, sent }'
 done
 
 run_fwd() {  # run_fwd home|away

@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
     printf("pid %d frozen: image %s (%.3f s)\n", pid, reply.image().c_str(), reply.seconds());
   } else if (reply.state() == "remote") {
     if (reply.bytes_sent() > 0) {
-      printf("pid %d runs on %s (%.3f s, %.1f MiB sent)\n", pid, target.c_str(), reply.seconds(),
-             reply.bytes_sent() / 1048576.0);
+      printf("pid %d runs on %s (%.3f s, frozen %.3f s, %.1f MiB sent)\n", pid, target.c_str(), reply.seconds(),
+             reply.frozen_seconds(), reply.bytes_sent() / 1048576.0);
     } else {
       printf("pid %d runs on %s (%.3f s)\n", pid, target.c_str(), reply.seconds());
     }
