@@ -221,7 +221,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   if (!arrived.ok()) return stay_home(arrived.status());
   // The deputy keeps the shim's mappings (after a round trip, the anonymous copies at the same
   // addresses).
-  absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD);
+  absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD, dumped->itimers_armed);
   if (!deputized.ok()) {
     fprintf(stderr, "mosixd: pid %d: its deputy could not be set up: %s\n", pid, std::string(deputized.message()).c_str());
     if (absl::IsAborted(deputized)) task.Kill();

@@ -43,7 +43,7 @@ absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, i
   return status;
 }
 
-absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd) {
+absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd, bool itimers_armed) {
   ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(shim.info)));
   if (info.version != MOSIX_SHIM_INFO_VERSION || info.deputy_entry < shim.text_start || info.deputy_entry >= shim.text_end) {
     return absl::FailedPreconditionError(absl::StrCat("pid ", task.pid(), ": its shim cannot act as a deputy (version ", info.version, ")"));
@@ -58,7 +58,7 @@ absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd) {
   // The deputy frees the program's memory itself: a big process is running over there before
   // its memory here is gone.
   return internal::ReleaseAndJump(task, rs, maps, keep, info.deputy_entry, stack + kStackSize - 8, link_fd,
-                                  internal::Releaser::kProcess);
+                                  internal::Releaser::kProcess, /*stop_itimers=*/itimers_armed);
 }
 
 absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answered_id) {

@@ -17,8 +17,10 @@ absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, i
 
 // Turns the seized, stopped process into its deputy and detaches it: everything but the shim's
 // mappings is unmapped, a stack of its own is mapped, and it runs mosix_deputy_main(link_fd)
-// with every signal blocked. Failures after the memory is gone are Aborted.
-absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd);
+// with every signal blocked. Its interval timers are stopped (their signals would reach the
+// remote part twice) unless the caller knows none runs (DumpResult). Failures after the memory
+// is gone are Aborted.
+absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd, bool itimers_armed = true);
 
 // Seizes pid's deputy where no call it serves is half made: idle, or inside the system call of
 // the call it serves with nothing done yet (the kernel would restart it; it never will, as

@@ -415,6 +415,7 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
 
   result.path = options.path;
   result.syscall_note = cpu->syscall_note();
+  for (const image::Itimer& t : core.timers().itimers()) result.itimers_armed |= t.value_us() != 0;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }

@@ -47,6 +47,7 @@ struct DumpResult {
   uint64_t pages = 0;
   double seconds = 0;
   std::string syscall_note;
+  bool itimers_armed = false;  // an interval timer (setitimer) was running
 };
 
 // Writes an image of pid. A process that cannot be checkpointed (multi-threaded, writable

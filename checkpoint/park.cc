@@ -34,19 +34,21 @@ namespace internal {
 
 absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
                             const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi,
-                            Releaser releaser) {
-  ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
-  itimerval zero{};
-  RETURN_IF_ERROR(task.Write(RemotePtr<itimerval>(scratch), zero));
-  for (int which : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF}) {
-    RETURN_IF_ERROR(rs.Call("setitimer", "stop", SYS_setitimer, which, scratch, 0).status());
+                            Releaser releaser, bool stop_itimers) {
+  if (stop_itimers) {
+    ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
+    itimerval zero{};
+    RETURN_IF_ERROR(task.Write(RemotePtr<itimerval>(scratch), zero));
+    for (int which : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF}) {
+      RETURN_IF_ERROR(rs.Call("setitimer", "stop", SYS_setitimer, which, scratch, 0).status());
+    }
+    RETURN_IF_ERROR(rs.Call("munmap", "scratch", SYS_munmap, scratch, kPage).status());
   }
   ASSIGN_OR_RETURN(RseqConfig rseq, task.GetRseq());
   if (rseq.address) {
     RETURN_IF_ERROR(rs.Call("rseq", "unregister", SYS_rseq, rseq.address, rseq.length, 1, rseq.signature).status());
   }
   // From here on the process has no memory of its own to go back to.
-  RETURN_IF_ERROR(rs.Call("munmap", "scratch", SYS_munmap, scratch, kPage).status());
   rs.Forget();
   // Everything between the lowest and the highest mapping goes but the kept ranges and the
   // kernel's special mappings: a few munmaps over the gaps, instead of one per mapping.

@@ -21,13 +21,13 @@ enum class Releaser {
 };
 
 // rs must inject through the vDSO (RemoteSyscalls::CreateInVdso): the program's code goes.
-// Stops interval timers, unregisters rseq, releases every mapping of `maps` not inside `keep`
+// Stops interval timers (unless the caller knows none runs), unregisters rseq, releases every mapping of `maps` not inside `keep`
 // (the kernel's special mappings stay), then sets rip/rsp/rdi, blocks every signal and
 // detaches. rsp is the top of a stack inside `keep`. Failures after the first unmap are
 // Aborted: the process cannot go back.
 absl::Status ReleaseAndJump(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
                             const std::vector<Range>& keep, uint64_t rip, uint64_t rsp, uint64_t rdi,
-                            Releaser releaser = Releaser::kAgent);
+                            Releaser releaser = Releaser::kAgent, bool stop_itimers = true);
 
 // The pages holding the process's argv and environment: kept when the rest of its memory is
 // released, so `ps` still shows its command line.
