@@ -122,6 +122,58 @@ absl::StatusOr<long> RemoteSyscalls::Raw(long nr, uint64_t a1, uint64_t a2, uint
   return static_cast<long>(regs.rax);
 }
 
+}  // namespace mosix
+
+// The batch loop, copied into the tracee (position-independent): r12 points at the table of
+// {nr, a1..a6, result} (8 words a call), r13 is the count; it ends on an int3.
+asm(".pushsection .rodata\n"
+    ".globl mosix_batch_code\n.hidden mosix_batch_code\n"
+    "mosix_batch_code:\n"
+    "1: test %r13, %r13\n"
+    "   jz 2f\n"
+    "   mov (%r12), %rax\n"
+    "   mov 8(%r12), %rdi\n"
+    "   mov 16(%r12), %rsi\n"
+    "   mov 24(%r12), %rdx\n"
+    "   mov 32(%r12), %r10\n"
+    "   mov 40(%r12), %r8\n"
+    "   mov 48(%r12), %r9\n"
+    "   syscall\n"
+    "   mov %rax, 56(%r12)\n"
+    "   add $64, %r12\n"
+    "   dec %r13\n"
+    "   jmp 1b\n"
+    "2: int3\n"
+    ".globl mosix_batch_code_end\n.hidden mosix_batch_code_end\n"
+    "mosix_batch_code_end:\n"
+    ".popsection\n");
+extern "C" const unsigned char mosix_batch_code[];
+extern "C" const unsigned char mosix_batch_code_end[];
+
+namespace mosix {
+
+absl::StatusOr<std::vector<long>> RemoteSyscalls::Batch(uint64_t code, uint64_t table, const std::vector<BatchCall>& calls) {
+  std::vector<long> results;
+  if (calls.empty()) return results;
+  RETURN_IF_ERROR(task_->WriteMem(code, mosix_batch_code, static_cast<size_t>(mosix_batch_code_end - mosix_batch_code)));
+  std::vector<uint64_t> words(calls.size() * 8, 0);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    words[i * 8] = static_cast<uint64_t>(calls[i].nr);
+    for (int k = 0; k < 6; ++k) words[i * 8 + 1 + k] = calls[i].args[k];
+  }
+  RETURN_IF_ERROR(task_->WriteMem(table, words.data(), words.size() * 8));
+  user_regs_struct regs = saved_regs_;
+  regs.rip = code;
+  regs.r12 = table;
+  regs.r13 = calls.size();
+  regs.orig_rax = static_cast<uint64_t>(-1);
+  RETURN_IF_ERROR(task_->SetRegs(regs));
+  RETURN_IF_ERROR(task_->RunToTrap());
+  RETURN_IF_ERROR(task_->ReadMem(table, words.data(), words.size() * 8));
+  for (size_t i = 0; i < calls.size(); ++i) results.push_back(static_cast<long>(words[i * 8 + 7]));
+  return results;
+}
+
 absl::StatusOr<long> RemoteSyscalls::Call(const char* name, const std::string& what, long nr,
                                           uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                                           uint64_t a5, uint64_t a6) {

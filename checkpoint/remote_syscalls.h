@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "checkpoint/task.h"
@@ -40,6 +41,15 @@ class RemoteSyscalls {
   absl::StatusOr<long> Call(const char* name, const std::string& what, long nr, uint64_t a1 = 0,
                             uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0,
                             uint64_t a6 = 0);
+
+  // Runs calls one after another in the tracee with one stop at the end, instead of two per
+  // call: a small loop is put at `code` (an executable area of the tracee, 64 bytes) and the
+  // calls at `table` (writable, 64 bytes a call). Returns each call's raw result.
+  struct BatchCall {
+    long nr;
+    uint64_t args[6];
+  };
+  absl::StatusOr<std::vector<long>> Batch(uint64_t code, uint64_t table, const std::vector<BatchCall>& calls);
 
   // A scratch area of at least `size` bytes in the tracee (mapped on first use, unmapped at
   // the end), for the arguments and results of the calls.

@@ -147,12 +147,23 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
 }
 
 // Maps every region of the image at its address, with its protection.
-absl::Status MapRegions(RemoteSyscalls& rs, const image::Core& core) {
+// Where in the restore trampoline the batch loop and its table go (page 0 holds the syscall
+// gadget at its start; the scratch area is pages 1.. of which the upper half is the table).
+constexpr uint64_t kBatchCodeOffset = 64;
+constexpr uint64_t kBatchTableOffset = 8 * kPage;
+constexpr size_t kBatchMax = (kTrampolineSize - kBatchTableOffset) / 64;
+
+// The image's regions, mapped at their addresses: the files they map opened first (a call
+// each), then every mmap in batches (one stop for all, instead of two per call).
+absl::Status MapRegions(RemoteSyscalls& rs, const image::Core& core, uint64_t tramp) {
   std::map<std::string, long> files;  // path -> fd in the target
-  absl::Status status;
+  auto close_files = [&] {
+    for (const auto& [path, fd] : files) (void)rs.Raw(SYS_close, fd);
+  };
+  std::vector<RemoteSyscalls::BatchCall> maps;
+  std::vector<const image::Vma*> of;
   for (const image::Vma& v : core.mm().vmas()) {
     uint64_t len = v.end() - v.start();
-    std::string what = absl::StrFormat("%#x-%#x %s", v.start(), v.end(), v.path());
     long fd = -1;
     int flags = MAP_FIXED;
     switch (v.kind()) {
@@ -174,25 +185,45 @@ absl::Status MapRegions(RemoteSyscalls& rs, const image::Core& core) {
         flags |= v.kind() == image::Vma::FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
         auto it = files.find(v.path());
         if (it == files.end()) {
-          ASSIGN_OR_RETURN(uint64_t path, rs.PutString(v.path()));
-          ASSIGN_OR_RETURN(long got, rs.Call("open", v.path(), SYS_openat, static_cast<uint64_t>(AT_FDCWD), path,
-                                             O_RDONLY | O_CLOEXEC));
-          it = files.emplace(v.path(), got).first;
+          auto path = rs.PutString(v.path());
+          auto got = path.ok() ? rs.Call("open", v.path(), SYS_openat, static_cast<uint64_t>(AT_FDCWD), *path,
+                                         O_RDONLY | O_CLOEXEC)
+                               : absl::StatusOr<long>(path.status());
+          if (!got.ok()) {
+            close_files();
+            return got.status();
+          }
+          it = files.emplace(v.path(), *got).first;
         }
         fd = it->second;
         break;
       }
       default:
-        return absl::DataLossError(absl::StrCat("image has a region of unknown kind: ", what));
+        close_files();
+        return absl::DataLossError(absl::StrFormat("image has a region of unknown kind: %#x-%#x %s", v.start(), v.end(), v.path()));
     }
-    auto mapped = rs.Call("mmap", what, SYS_mmap, v.start(), len, v.prot(), flags, static_cast<uint64_t>(fd),
-                          v.kind() == image::Vma::FILE_PRIVATE || v.kind() == image::Vma::FILE_SHARED ? v.pgoff() : 0);
-    if (!mapped.ok()) {
-      status = mapped.status();
+    bool file = v.kind() == image::Vma::FILE_PRIVATE || v.kind() == image::Vma::FILE_SHARED;
+    maps.push_back({SYS_mmap, {v.start(), len, v.prot(), static_cast<uint64_t>(flags), static_cast<uint64_t>(fd), file ? v.pgoff() : 0}});
+    of.push_back(&v);
+  }
+  absl::Status status;
+  for (size_t first = 0; first < maps.size() && status.ok(); first += kBatchMax) {
+    std::vector<RemoteSyscalls::BatchCall> part(maps.begin() + first, maps.begin() + std::min(maps.size(), first + kBatchMax));
+    auto got = rs.Batch(tramp + kBatchCodeOffset, tramp + kBatchTableOffset, part);
+    if (!got.ok()) {
+      status = got.status();
       break;
     }
+    for (size_t i = 0; i < got->size(); ++i) {
+      long r = (*got)[i];
+      const image::Vma& v = *of[first + i];
+      if (r < 0 && r > -4096) {
+        status = ErrnoStatus(static_cast<int>(-r), "mmap", absl::StrFormat("%#x-%#x %s", v.start(), v.end(), v.path()));
+        break;
+      }
+    }
   }
-  for (const auto& [path, fd] : files) (void)rs.Raw(SYS_close, fd);
+  close_files();
   return status;
 }
 
@@ -363,7 +394,7 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
                          const RestoreOptions& options,
                          const std::vector<MapEntry>& cur_maps, uint64_t tramp, std::vector<Range> used) {
   RETURN_IF_ERROR(MoveSpecials(rs, internal::SpecialsOf(cur_maps), internal::SpecialsOf(core.mm()), used));
-  RETURN_IF_ERROR(MapRegions(rs, core));
+  RETURN_IF_ERROR(MapRegions(rs, core, tramp));
   // Other threads fill the pages while this (the tracer) thread restores the rest.
   absl::Status pages_status;
   std::thread pages([&] { pages_status = write_pages(target); });

@@ -130,6 +130,38 @@ absl::Status Task::WaitForStop(bool want_syscall_stop) {
   }
 }
 
+absl::Status Task::RunToTrap() {
+  if (::ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0) return ErrnoStatus("ptrace(CONT)", DescribePid(pid_));
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, __WALL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("waitpid", DescribePid(pid_));
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      attached_ = false;
+      return absl::AbortedError(absl::StrCat("pid ", pid_, " ended while traced"));
+    }
+    if (!WIFSTOPPED(status)) continue;
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    int deliver = 0;
+    if (event == PTRACE_EVENT_STOP) {
+      if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) was_job_stopped_ = true;
+    } else if (sig == SIGTRAP) {
+      return absl::OkStatus();
+    } else if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+      return absl::InternalError(absl::StrCat("injected code faulted in ", DescribePid(pid_), " (signal ", sig, ")"));
+    } else if (sig != (SIGTRAP | 0x80)) {
+      deliver = sig;  // as the kernel would have
+    }
+    if (::ptrace(PTRACE_CONT, pid_, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver))) != 0) {
+      return ErrnoStatus("ptrace(CONT)", DescribePid(pid_));
+    }
+  }
+}
+
 absl::Status Task::StepSyscall() {
   if (::ptrace(PTRACE_SYSCALL, pid_, nullptr, nullptr) != 0) {
     return ErrnoStatus("ptrace(SYSCALL)", DescribePid(pid_));

@@ -80,6 +80,9 @@ class Task {
   absl::Status StepSyscall();
   // Resumes until the tracee stops again after PTRACE_INTERRUPT.
   absl::Status Interrupt();
+  // Resumes (PTRACE_CONT) until the tracee executes an int3 (its SIGTRAP is not delivered).
+  // A fault on the way (SIGSEGV, SIGBUS, SIGILL, SIGFPE) is an error, not delivered either.
+  absl::Status RunToTrap();
 
   // Detaches, leaving the tracee running (or stopped again if it was job-stopped).
   absl::Status Detach();
