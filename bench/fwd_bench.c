@@ -1,6 +1,8 @@
 // Forwarding costs, measured by the program itself: N 1-byte writes to /dev/null (round trip
-// of a forwarded call once it has moved), then MIB mebibytes written and read back in 1 MiB
-// blocks in CONTROL_DIR (sequential forwarded throughput). Waits for CONTROL_DIR/go first.
+// of a forwarded call once it has moved); MIB mebibytes in 1 MiB blocks written to /dev/null
+// and read from /dev/zero (the forwarding path alone), then written to a file in CONTROL_DIR
+// and read back (with the file system's own cost, the same at home). Waits for
+// CONTROL_DIR/go first.
 // usage: fwd_bench CONTROL_DIR [N] [MIB]
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,6 +37,17 @@ int main(int argc, char** argv) {
   snprintf(path, sizeof path, "%s/data", argv[1]);
   char* buf = malloc(1 << 20);
   memset(buf, 'm', 1 << 20);
+  t0 = now();
+  for (long i = 0; i < mib; i++) {
+    if (write(null, buf, 1 << 20) != 1 << 20) return 3;
+  }
+  double nw = now() - t0;
+  int zero = open("/dev/zero", O_RDONLY);
+  t0 = now();
+  for (long i = 0; i < mib; i++) {
+    if (read(zero, buf, 1 << 20) != 1 << 20) return 3;
+  }
+  double zr = now() - t0;
   int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
   t0 = now();
   for (long i = 0; i < mib; i++) {
@@ -49,6 +62,7 @@ int main(int argc, char** argv) {
   double rd = now() - t0;
   close(fd);
   unlink(path);
-  printf("roundtrip_us %.2f write_MBps %.0f read_MBps %.0f\n", rt * 1e6, mib * 1.048576 / wt, mib * 1.048576 / rd);
+  printf("roundtrip_us %.2f nullwrite_MBps %.0f zeroread_MBps %.0f write_MBps %.0f read_MBps %.0f\n", rt * 1e6,
+         mib * 1.048576 / nw, mib * 1.048576 / zr, mib * 1.048576 / wt, mib * 1.048576 / rd);
   return 0;
 }

@@ -58,9 +58,13 @@ field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'
 echo
 echo "| forwarding | at home | moved to node2 | ratio |"
 echo "|---|---|---|---|"
-for k in roundtrip_us write_MBps read_MBps; do
+for k in roundtrip_us nullwrite_MBps zeroread_MBps write_MBps read_MBps; do
   h=$(field $k "$home"); a=$(field $k "$away")
   awk -v k="$k" -v h="$h" -v a="$a" 'BEGIN {
-    name = k == "roundtrip_us" ? "1-byte write round trip (us)" : (k == "write_MBps" ? "sequential write, 1 MiB blocks (MB/s)" : "sequential read, 1 MiB blocks (MB/s)")
+    if (k == "roundtrip_us") name = "1-byte write round trip (us)"
+    if (k == "nullwrite_MBps") name = "write to /dev/null, 1 MiB blocks (MB/s)"
+    if (k == "zeroread_MBps") name = "read from /dev/zero, 1 MiB blocks (MB/s)"
+    if (k == "write_MBps") name = "write to a new file, 1 MiB blocks (MB/s)"
+    if (k == "read_MBps") name = "read that file back, 1 MiB blocks (MB/s)"
     printf "| %s | %s | %s | %.2fx |\n", name, h, a, a / h }'
 done
