@@ -34,7 +34,7 @@ absl::StatusOr<ProcessEntry> ProcessTable::Acquire(pid_t pid) {
   if (it == entries_.end() || StartTimeOf(pid) != it->second.start_time) {
     return absl::NotFoundError(absl::StrCat("pid ", pid, " is not a process running under mosrun on this node"));
   }
-  if (it->second.busy) return absl::UnavailableError(absl::StrCat("pid ", pid, " is being checkpointed already"));
+  if (it->second.busy) return absl::UnavailableError(absl::StrCat("pid ", pid, " is busy: a checkpoint or a move of it is under way; try again"));
   it->second.busy = true;
   return it->second;
 }
