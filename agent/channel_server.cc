@@ -23,6 +23,12 @@
 
 namespace mosix::agent {
 
+bool IsChannelOf(int fd, pid_t pid) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == pid;
+}
+
 absl::Status SendMessage(int fd, uint32_t type, const std::string& payload) {
   std::string msg(sizeof(mosix_msg_header), '\0');
   mosix_msg_header h{type, static_cast<uint32_t>(payload.size())};

@@ -45,4 +45,8 @@ class ChannelServer {
 // Sends one channel message (header + payload).
 absl::Status SendMessage(int fd, uint32_t type, const std::string& payload);
 
+// Whether fd is still the channel of pid (its peer): an answer given later, from another
+// thread, must not reach a connection that took the fd number after pid's ended.
+bool IsChannelOf(int fd, pid_t pid);
+
 }  // namespace mosix::agent

@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
       }
       if (r.ok()) return;
       fprintf(stderr, "mosixd: pid %d could not come home for a call made there: %s\n", pid, std::string(r.status().message()).c_str());
-      (void)mosix::agent::SendMessage(fd, MOSIX_MSG_ERROR, std::string(r.status().message()));
+      if (mosix::agent::IsChannelOf(fd, pid)) (void)mosix::agent::SendMessage(fd, MOSIX_MSG_ERROR, std::string(r.status().message()));
     }).detach();
   };
   mosix::agent::ChannelServer channels(&table, events);

@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "agent/channel_server.h"
 #include "agent/cluster_config.h"
 #include "agent/internal/arrival_client.h"
 #include "agent/peers.h"
@@ -456,7 +457,7 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
               e.last_checkpoint.c_str(), std::string(s.message()).c_str());
     }
     table_->Release(e);
-    SendEnd(fd, 0, false);  // the deputy says the process is lost
+    if (IsChannelOf(fd, pid)) SendEnd(fd, 0, false);  // the deputy says the process is lost
   }).detach();
 }
 
