@@ -139,7 +139,8 @@ bool ChannelServer::Handle(int fd) {
         (void)table_->Register(child);
         return true;
       }
-      std::string node = table_->SetChannel(cred.pid, fd);
+      auto argv = ReadCmdline(cred.pid);
+      std::string node = table_->SetChannel(cred.pid, fd, argv.ok() ? *argv : std::vector<std::string>{});
       if (!node.empty() && events_.start_on) events_.start_on(cred.pid, node);
       return true;
     }

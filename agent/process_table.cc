@@ -43,10 +43,21 @@ void ProcessTable::Release(const ProcessEntry& entry) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(entry.pid);
   if (it == entries_.end()) return;
-  int channel = it->second.channel_fd;
+  ProcessEntry now = std::move(it->second);
   it->second = entry;
-  it->second.channel_fd = channel;
+  it->second.channel_fd = now.channel_fd;
   it->second.busy = false;
+  if (now.program != entry.program) {
+    // It exec'd meanwhile (a move home for its exec, say): what was learnt since is the new
+    // program's, not the copy's.
+    it->second.program = now.program;
+    it->second.argv = std::move(now.argv);
+    it->second.shim_info = now.shim_info;
+    it->second.shim_text_start = now.shim_text_start;
+    it->second.shim_text_end = now.shim_text_end;
+    it->second.shim_ranges = std::move(now.shim_ranges);
+    it->second.mapped_files = std::move(now.mapped_files);
+  }
 }
 
 bool ProcessTable::Knows(pid_t pid) {
@@ -55,11 +66,19 @@ bool ProcessTable::Knows(pid_t pid) {
   return it != entries_.end() && StartTimeOf(pid) == it->second.start_time;
 }
 
-std::string ProcessTable::SetChannel(pid_t pid, int fd) {
+std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string> argv) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);
   if (it == entries_.end()) return "";
-  it->second.channel_fd = fd;
+  ProcessEntry& e = it->second;
+  if (e.channel_fd >= 0) {  // (its old channel closed at exec: the number may even be the same)
+    ++e.program;
+    e.shim_info = e.shim_text_start = e.shim_text_end = 0;
+    e.shim_ranges.clear();
+    e.mapped_files.clear();
+    if (!argv.empty()) e.argv = std::move(argv);
+  }
+  e.channel_fd = fd;
   return std::exchange(it->second.start_on, "");
 }
 

@@ -39,6 +39,7 @@ struct ProcessEntry {
   // The files it mapped when it left home, as described then: a node that has them the same
   // maps them instead of receiving them, on later moves too.
   std::vector<MappedFile> mapped_files;
+  uint32_t program = 0;  // bumped when it execs (a second hello): the above are the old one's
   bool ended = false;          // while remote: its remote part ended, with wait_status
   int wait_status = 0;
   int end_waiter = -1;         // the deputy's channel, waiting to hear how it ended
@@ -56,7 +57,9 @@ class ProcessTable {
   // Clears busy and stores what the caller changed (checkpoint count, last path, ...).
   void Release(const ProcessEntry& entry);
   // Records pid's channel; returns the node it should move to at once (mosrun -r), if any.
-  std::string SetChannel(pid_t pid, int fd);
+  // A second hello is a new program (exec): what was learnt of the old one's memory (where
+  // its shim is, the files it mapped) is forgotten, and argv is the new one's.
+  std::string SetChannel(pid_t pid, int fd, std::vector<std::string> argv = {});
   // Whether pid (this very process, not an earlier one with its number) has an entry.
   bool Knows(pid_t pid);
   // Drops the entries whose process is gone (their channels are closed by the channel server

@@ -72,3 +72,27 @@ TEST_CASE("the channel fd survives re-registration") {
 }
 
 }  // namespace mosix::agent
+
+namespace mosix::agent {
+
+TEST_CASE("an exec while a move holds the entry is not undone when the move gives it back") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  e.argv = {"bash"};
+  REQUIRE(table.Register(e).ok());
+  table.SetChannel(getpid(), 17);  // the first hello: nothing forgotten
+  auto held = table.Acquire(getpid());
+  REQUIRE(held.ok());
+  held->shim_info = 0x1000;  // learnt by the move, of the old program
+  held->state = "home";
+  table.SetChannel(getpid(), 18, {"remote_probe", "/tmp/x"});  // it exec'd meanwhile
+  table.Release(*held);
+  ProcessEntry now = table.Snapshot()[0];
+  REQUIRE(now.shim_info == 0);  // to be found anew in the new program
+  REQUIRE(now.argv == std::vector<std::string>{"remote_probe", "/tmp/x"});
+  REQUIRE(now.state == "home");  // what the move did stays
+  REQUIRE(now.channel_fd == 18);
+}
+
+}  // namespace mosix::agent

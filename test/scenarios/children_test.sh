@@ -59,3 +59,26 @@ wait "$parent" || fail "the parent ended with $?: $(cat "$T/k2.out")"
 grep -q "child done: getpid $child was $child ppid $parent" "$T/k2.out" && grep -q "saw its child end with 5" "$T/k2.out" ||
   fail "the forked child over there: $(cat "$T/k2.out")"
 pass "a child forked by python3 moved on its own to node2 (pid $child there too, parent $parent at home) and its parent saw it end with 5"
+
+# 3. A program that moved, then exec'd (which brought it home), moves again as the new program:
+# what the agent knew of the old one's memory (where its shim was) is not used for the new.
+mkdir -p "$LC/node1/tmp/k3"
+mkfifo "$T/k3.in"
+exec 7<>"$T/k3.in"
+( exec <"$T/k3.in" 7>&-; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" bash -c "read -r x; exec $PROGS/remote_probe /tmp/k3" ) >"$T/k3.out" 2>&1 &
+pid=$!
+track $pid
+wait_until "bash to read its stdin" in_syscall "$pid" 0
+said=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "migrate bash: $said"
+echo "go on" >&7
+wait_for_text "$T/k3.out" "ready pid=$pid"
+wait_until "mosps to show the new program" sh -c "'$MOSCTL' localcluster exec node1 -- '$MOSPS' | awk -v p=$pid '\$1 == p' | grep -q remote_probe"
+said=$(on node1 -- "$MIGRATE" "$pid" node2 2>&1) || fail "migrate after exec: $said"
+[[ -n "$(on_node2 "remote_probe /tmp/k3")" ]] || fail "the exec'd program is not on node2"
+echo "typed for the new program" >&7
+touch "$LC/node1/tmp/k3/go"
+set +e; wait "$pid"; st=$?; set -e
+exec 7>&-
+[[ $st -eq 7 ]] && grep -q "after the move: pid $pid" "$T/k3.out" && grep -q "stdin said: typed for the new program" "$T/k3.out" ||
+  fail "after exec and a second move: $st $(cat "$T/k3.out")"
+pass "bash moved to node2, exec'd (coming home for it) a program that moved to node2 in turn: same pid $pid, status 7"
