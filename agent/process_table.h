@@ -32,8 +32,9 @@ struct ProcessEntry {
   std::string where;           // while remote: the node its user context runs on
   int32_t remote_pid = 0;      // ... and its pid there
   std::string start_on;        // mosrun -r NODE, until the move is started
-  // Where its shim is (found when it first moves; the layout of its memory never changes, and
-  // after a round trip the shim is an anonymous copy that cannot be found by name).
+  // Where its shim is (found when it first moves; the layout of its memory does not change
+  // until it execs, and after a round trip the shim is an anonymous copy that cannot be found
+  // by name).
   uint64_t shim_info = 0, shim_text_start = 0, shim_text_end = 0;
   std::vector<std::pair<uint64_t, uint64_t>> shim_ranges;  // all its mappings, bss included
   // The files it mapped when it left home, as described then: a node that has them the same
