@@ -94,19 +94,7 @@ absl::Status Task::Interrupt() {
 // (it would have got it without us); a job-control stop is noted and the wait goes on.
 absl::Status Task::WaitForStop(bool want_syscall_stop) {
   for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid_, &status, __WALL);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("waitpid", DescribePid(pid_));
-    }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      attached_ = false;
-      return absl::AbortedError(absl::StrCat(
-          "pid ", pid_, WIFEXITED(status) ? " exited with status " : " was killed by signal ",
-          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), " while traced"));
-    }
-    if (!WIFSTOPPED(status)) continue;
+    ASSIGN_OR_RETURN(int status, WaitForStopStatus());
     int sig = WSTOPSIG(status);
     int event = status >> 16;
     if (want_syscall_stop && sig == (SIGTRAP | 0x80)) return absl::OkStatus();
@@ -130,8 +118,7 @@ absl::Status Task::WaitForStop(bool want_syscall_stop) {
   }
 }
 
-absl::Status Task::RunToTrap() {
-  if (::ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0) return ErrnoStatus("ptrace(CONT)", DescribePid(pid_));
+absl::StatusOr<int> Task::WaitForStopStatus() {
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(pid_, &status, __WALL);
@@ -141,9 +128,18 @@ absl::Status Task::RunToTrap() {
     }
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       attached_ = false;
-      return absl::AbortedError(absl::StrCat("pid ", pid_, " ended while traced"));
+      return absl::AbortedError(absl::StrCat(
+          "pid ", pid_, WIFEXITED(status) ? " exited with status " : " was killed by signal ",
+          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), " while traced"));
     }
-    if (!WIFSTOPPED(status)) continue;
+    if (WIFSTOPPED(status)) return status;
+  }
+}
+
+absl::Status Task::RunToTrap() {
+  if (::ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0) return ErrnoStatus("ptrace(CONT)", DescribePid(pid_));
+  for (;;) {
+    ASSIGN_OR_RETURN(int status, WaitForStopStatus());
     int sig = WSTOPSIG(status);
     int event = status >> 16;
     int deliver = 0;

@@ -92,6 +92,8 @@ class Task {
  private:
   explicit Task(pid_t pid) : pid_(pid) {}
   absl::Status WaitForStop(bool want_syscall_stop);
+  // The next ptrace stop's wait status; Aborted if the tracee ended instead.
+  absl::StatusOr<int> WaitForStopStatus();
   absl::Status MemFallback(uint64_t addr, void* buf, size_t len, bool write);
 
   pid_t pid_ = -1;
