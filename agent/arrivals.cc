@@ -176,6 +176,7 @@ void Arrivals::Reap(pid_t pid) {
     if (!home) return;
     EndedRequest req;
     req.set_home_pid(guest.home_pid);
+    req.set_local_pid(pid);
     req.set_wait_status(status);
     EndedReply reply;
     grpc::ClientContext ctx;

@@ -157,13 +157,16 @@ bool ChannelServer::Handle(int fd) {
     case MOSIX_MSG_WAIT_END:
       if (events_.wait_end) events_.wait_end(cred.pid, fd);
       return true;
-    case MOSIX_MSG_GO_HOME:
+    case MOSIX_MSG_GO_HOME: {
+      mosix_go_home go{-1};
+      if (payload.size() == sizeof go) memcpy(&go, payload.data(), sizeof go);
       if (events_.go_home) {
-        events_.go_home(cred.pid, fd);
+        events_.go_home(cred.pid, fd, go.nr);
       } else {
         (void)SendMessage(fd, MOSIX_MSG_ERROR, "this agent cannot bring processes home");
       }
       return true;
+    }
     default:
       (void)SendMessage(fd, MOSIX_MSG_ERROR, absl::StrCat("unknown message type ", h.type));
       return true;

@@ -19,7 +19,8 @@ class ChannelServer {
     std::function<void(pid_t, std::string)> start_on;  // a process under mosrun -r NODE said hello
     std::function<void(pid_t, int)> signal;            // a deputy got a signal for its remote part
     std::function<void(pid_t, int)> wait_end;          // a deputy's link closed; it waits on fd
-    std::function<void(pid_t, int)> go_home;           // a deputy's process must come home; ERROR to fd if not
+    // A deputy's process must come home to make system call nr there; ERROR to fd if not.
+    std::function<void(pid_t, int, int64_t)> go_home;
   };
   ChannelServer(ProcessTable* table, Events events) : table_(table), events_(std::move(events)) {}
   ~ChannelServer();

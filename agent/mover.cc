@@ -37,11 +37,25 @@
 #include "checkpoint/restore.h"
 #include "checkpoint/task.h"
 #include "interceptor/channel_protocol.h"
+#include "interceptor/shim_info.h"
 #include "interceptor/forward_protocol.h"
 #include "proto/agent.grpc.pb.h"
 
 namespace mosix::agent {
+
 namespace {
+
+void SendEnd(int fd, int wait_status, bool known) {
+  struct {
+    mosix_msg_header h;
+    mosix_end end;
+  } msg = {{MOSIX_MSG_END, sizeof(mosix_end)}, {0, -1}};
+  if (known) {
+    msg.end.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 0;
+    msg.end.signo = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+  }
+  (void)::send(fd, &msg, sizeof msg, MSG_NOSIGNAL);
+}
 
 using internal::Arrival;
 using internal::FinishDeparture;
@@ -84,7 +98,17 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
                                               "; or freeze, continue, home, checkpoint)"));
   }
   table_->Release(entry);
+  // Its part over there may have ended, and its deputy asked how, while the move held it.
+  if (auto end = table_->EndToTell(pid)) SendEnd(end->first, end->second, true);
   return result;
+}
+
+absl::StatusOr<MoveResult> Mover::MoveWhenFree(pid_t pid, const std::string& target) {
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<MoveResult> r = Move(pid, target);
+    if (r.ok() || !absl::IsAborted(r.status()) || attempt == 200) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 absl::StatusOr<MoveResult> Mover::Freeze(ProcessEntry& entry) {
@@ -148,34 +172,49 @@ std::vector<MappedFile> Mover::MappedFiles(pid_t pid) {
   return out;
 }
 
+// The shim of the (seized) process: where the entry remembers it, if it is still there (the
+// program has not exec'd), else found anew and remembered.
+absl::StatusOr<ShimLocation> Mover::ShimOf(Task& task, ProcessEntry& entry) {
+  if (entry.shim_info) {
+    auto info = task.Read(RemotePtr<mosix_shim_info>(entry.shim_info));
+    if (info.ok() && info->version == MOSIX_SHIM_INFO_VERSION && info->deputy_entry >= entry.shim_text_start &&
+        info->deputy_entry < entry.shim_text_end) {
+      ShimLocation here;
+      here.info = entry.shim_info;
+      here.text_start = entry.shim_text_start;
+      here.text_end = entry.shim_text_end;
+      for (const auto& [start, end] : entry.shim_ranges) {
+        MapEntry e;
+        e.start = start;
+        e.end = end;
+        here.mappings.push_back(e);
+      }
+      return here;
+    }
+  }
+  auto located = LocateShim(task.pid());
+  if (!located.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("pid ", task.pid(), " cannot move: ", located.status().message()));
+  }
+  // Caught while a new program loads (an exec), its shim may be mapped and not yet started.
+  auto info = task.Read(RemotePtr<mosix_shim_info>(located->info));
+  if (!info.ok() || info->version != MOSIX_SHIM_INFO_VERSION || info->deputy_entry < located->text_start ||
+      info->deputy_entry >= located->text_end) {
+    return absl::UnavailableError(absl::StrCat("pid ", task.pid(), " is starting a program; its mosix shim is not ready yet"));
+  }
+  entry.shim_info = located->info;
+  entry.shim_text_start = located->text_start;
+  entry.shim_text_end = located->text_end;
+  entry.shim_ranges.clear();
+  for (const MapEntry& e : located->mappings) entry.shim_ranges.push_back({e.start, e.end});
+  return *located;
+}
+
 // Home side of a move to another node. Until the target has the process running, nothing of
 // the home process is given up: any failure leaves it running at home as it was.
 absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Node& node) {
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = entry.pid;
-  ShimLocation shim_here;
-  if (entry.shim_info) {
-    shim_here.info = entry.shim_info;
-    shim_here.text_start = entry.shim_text_start;
-    shim_here.text_end = entry.shim_text_end;
-    for (const auto& [start, end] : entry.shim_ranges) {
-      MapEntry e;
-      e.start = start;
-      e.end = end;
-      shim_here.mappings.push_back(e);
-    }
-  } else {
-    auto located = LocateShim(pid);
-    if (!located.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " cannot move: ", located.status().message()));
-    }
-    shim_here = *located;
-    entry.shim_info = located->info;
-    entry.shim_text_start = located->text_start;
-    entry.shim_text_end = located->text_end;
-    for (const MapEntry& e : located->mappings) entry.shim_ranges.push_back({e.start, e.end});
-  }
-  const ShimLocation* shim = &shim_here;
   std::string laps;
   auto lap = [&, last = t0](const char* what) mutable {
     auto now = std::chrono::steady_clock::now();
@@ -191,6 +230,9 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
   auto caught = std::chrono::steady_clock::now();
   lap("seize");
+  // Where its shim is, now that it is still (it may have exec'd since it was last found).
+  ASSIGN_OR_RETURN(ShimLocation shim_here, ShimOf(task, entry));
+  const ShimLocation* shim = &shim_here;
   auto stay_home = [&](const absl::Status& why) {
     if (auto rs = RemoteSyscalls::Create(&task); rs.ok()) (void)rs->Raw(SYS_close, MOSIX_LINK_FD);
     return Annotate(why, absl::StrCat("pid ", pid, " stays home"));
@@ -224,9 +266,15 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   // addresses).
   absl::Status deputized = Deputize(task, *shim, MOSIX_LINK_FD, dumped->itimers_armed);
   if (!deputized.ok()) {
+    // The copy over there has no deputy to serve it: it goes. The process goes on at home,
+    // unless its memory here was already given up (then it is lost, and killed).
     fprintf(stderr, "mosixd: pid %d: its deputy could not be set up: %s\n", pid, std::string(deputized.message()).c_str());
-    if (absl::IsAborted(deputized)) task.Kill();
-    return absl::InternalError(absl::StrCat("pid ", pid, ": the deputy could not be set up: ", deputized.message()));
+    KillGuest(node, arrived->local_pid());
+    if (absl::IsAborted(deputized)) {
+      task.Kill();
+      return absl::InternalError(absl::StrCat("pid ", pid, ": the deputy could not be set up: ", deputized.message()));
+    }
+    return stay_home(deputized);
   }
   lap("deputy");
   double moved = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -377,24 +425,16 @@ absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {
   return MoveResult{entry.state, "", Since(t0)};
 }
 
-}  // namespace mosix::agent
-
-namespace mosix::agent {
-namespace {
-
-void SendEnd(int fd, int wait_status, bool known) {
-  struct {
-    mosix_msg_header h;
-    mosix_end end;
-  } msg = {{MOSIX_MSG_END, sizeof(mosix_end)}, {0, -1}};
-  if (known) {
-    msg.end.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 0;
-    msg.end.signo = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
-  }
-  (void)::send(fd, &msg, sizeof msg, MSG_NOSIGNAL);
+void Mover::KillGuest(const cluster::Node& node, int32_t local_pid) {
+  SignalRequest req;
+  req.set_local_pid(local_pid);
+  req.set_signo(SIGKILL);
+  SignalReply reply;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 10);
+  grpc::Status s = PeerStub(node)->Signal(&ctx, req, &reply);
+  if (!s.ok()) fprintf(stderr, "mosixd: cannot end pid %d on %s: %s\n", local_pid, node.name().c_str(), s.error_message().c_str());
 }
-
-}  // namespace
 
 void Mover::ForwardSignal(pid_t pid, int signo) {
   auto entry = table_->Get(pid);
@@ -418,8 +458,8 @@ void Mover::ForwardSignal(pid_t pid, int signo) {
   }).detach();
 }
 
-void Mover::RemoteEnded(pid_t pid, int wait_status) {
-  if (auto fd = table_->RecordEnd(pid, wait_status)) SendEnd(*fd, wait_status, true);
+void Mover::RemoteEnded(pid_t pid, int32_t local_pid, int wait_status) {
+  if (auto fd = table_->RecordEnd(pid, local_pid, wait_status)) SendEnd(*fd, wait_status, true);
 }
 
 void Mover::DeputyWaits(pid_t pid, int fd) {

@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "checkpoint/restore.h"
+#include "checkpoint/shim_locator.h"
+#include "checkpoint/task.h"
 #include "agent/file_digests.h"
 #include "agent/process_table.h"
 #include "proto/cluster.pb.h"
@@ -28,11 +30,13 @@ class Mover {
 
   // target: "freeze", "continue", "home", or a node name.
   absl::StatusOr<MoveResult> Move(pid_t pid, const std::string& target);
+  // The same, waiting up to 2 s while a checkpoint or another move holds the process.
+  absl::StatusOr<MoveResult> MoveWhenFree(pid_t pid, const std::string& target);
 
   // A signal that reached the deputy of pid: delivered to its remote part (in the background).
   void ForwardSignal(pid_t pid, int signo);
   // The remote part of pid ended (reported by its node): tell the deputy if it is waiting.
-  void RemoteEnded(pid_t pid, int wait_status);
+  void RemoteEnded(pid_t pid, int32_t local_pid, int wait_status);
   // pid's deputy waits on its channel fd to hear how its remote part ended. If that node is
   // gone, the process comes back from its newest checkpoint, or the deputy hears it is lost.
   void DeputyWaits(pid_t pid, int fd);
@@ -46,6 +50,9 @@ class Mover {
   absl::StatusOr<MoveResult> Continue(ProcessEntry& entry);
   absl::StatusOr<MoveResult> ToNode(ProcessEntry& entry, const cluster::Node& node);
   std::vector<MappedFile> MappedFiles(pid_t pid);
+  // Ends a process's copy that arrived on node but cannot go on there.
+  void KillGuest(const cluster::Node& node, int32_t local_pid);
+  absl::StatusOr<ShimLocation> ShimOf(Task& task, ProcessEntry& entry);
   absl::StatusOr<MoveResult> BackHome(ProcessEntry& entry);
   absl::StatusOr<MoveResult> OnToNode(ProcessEntry& entry, const cluster::Node& node);
   // Receives a checkpoint streamed by `call` (Depart or CheckpointGuest) into `path`.

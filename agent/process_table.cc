@@ -34,7 +34,7 @@ absl::StatusOr<ProcessEntry> ProcessTable::Acquire(pid_t pid) {
   if (it == entries_.end() || StartTimeOf(pid) != it->second.start_time) {
     return absl::NotFoundError(absl::StrCat("pid ", pid, " is not a process running under mosrun on this node"));
   }
-  if (it->second.busy) return absl::UnavailableError(absl::StrCat("pid ", pid, " is busy: a checkpoint or a move of it is under way; try again"));
+  if (it->second.busy) return absl::AbortedError(absl::StrCat("pid ", pid, " is busy: a checkpoint or a move of it is under way; try again"));
   it->second.busy = true;
   return it->second;
 }
@@ -47,17 +47,40 @@ void ProcessTable::Release(const ProcessEntry& entry) {
   it->second = entry;
   it->second.channel_fd = now.channel_fd;
   it->second.busy = false;
+  if (entry.start_on.empty()) it->second.start_on = std::move(now.start_on);  // set meanwhile
+  if (now.ended && !entry.ended) {  // its remote part ended meanwhile (or a copy, see ended_part)
+    it->second.ended = true;
+    it->second.ended_part = now.ended_part;
+    it->second.wait_status = now.wait_status;
+  }
+  if (now.end_waiter >= 0) it->second.end_waiter = now.end_waiter;
   if (now.program != entry.program) {
-    // It exec'd meanwhile (a move home for its exec, say): what was learnt since is the new
-    // program's, not the copy's.
+    // A new program said hello meanwhile. If the process is away now, the move caught that
+    // very program (a move takes a process only once its shim has said hello) and what it
+    // learnt stands; otherwise the process exec'd after the copy was taken (a move home for
+    // its exec, say), and what the copy knows of its memory is the old program's.
     it->second.program = now.program;
     it->second.argv = std::move(now.argv);
-    it->second.shim_info = now.shim_info;
-    it->second.shim_text_start = now.shim_text_start;
-    it->second.shim_text_end = now.shim_text_end;
-    it->second.shim_ranges = std::move(now.shim_ranges);
-    it->second.mapped_files = std::move(now.mapped_files);
+    if (entry.state != "remote") {
+      it->second.shim_info = now.shim_info;
+      it->second.shim_text_start = now.shim_text_start;
+      it->second.shim_text_end = now.shim_text_end;
+      it->second.shim_ranges = std::move(now.shim_ranges);
+      it->second.mapped_files = std::move(now.mapped_files);
+    }
   }
+}
+
+void ProcessTable::SetStartOn(pid_t pid, const std::string& node) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it != entries_.end()) it->second.start_on = node;
+}
+
+std::string ProcessTable::WhereIs(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  return it == entries_.end() || it->second.state != "remote" ? "" : it->second.where;
 }
 
 bool ProcessTable::Knows(pid_t pid) {
@@ -79,7 +102,9 @@ std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string>
     if (!argv.empty()) e.argv = std::move(argv);
   }
   e.channel_fd = fd;
-  return std::exchange(it->second.start_on, "");
+  std::string go = std::exchange(e.start_on, "");
+  if (go.empty() && e.state == "home" && !e.busy) go = e.run_on;
+  return go;
 }
 
 std::vector<ProcessEntry> ProcessTable::Reap() {
@@ -125,13 +150,23 @@ std::optional<ProcessEntry> ProcessTable::Get(pid_t pid) {
   return it->second;
 }
 
-std::optional<int> ProcessTable::RecordEnd(pid_t pid, int wait_status) {
+namespace {
+
+// Whether the end recorded is the one of e's remote part (not of a copy whose move was undone).
+bool RemoteEnded(const ProcessEntry& e) {
+  return e.ended && e.state == "remote" && !e.busy && e.ended_part == e.remote_pid;
+}
+
+}  // namespace
+
+std::optional<int> ProcessTable::RecordEnd(pid_t pid, int32_t local_pid, int wait_status) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);
   if (it == entries_.end()) return std::nullopt;
   it->second.ended = true;
+  it->second.ended_part = local_pid;
   it->second.wait_status = wait_status;
-  if (it->second.end_waiter < 0) return std::nullopt;
+  if (it->second.end_waiter < 0 || !RemoteEnded(it->second)) return std::nullopt;
   return it->second.end_waiter;
 }
 
@@ -140,8 +175,15 @@ std::optional<int> ProcessTable::WaitForEnd(pid_t pid, int fd) {
   auto it = entries_.find(pid);
   if (it == entries_.end()) return std::nullopt;
   it->second.end_waiter = fd;
-  if (!it->second.ended) return std::nullopt;
+  if (!RemoteEnded(it->second)) return std::nullopt;
   return it->second.wait_status;
+}
+
+std::optional<std::pair<int, int>> ProcessTable::EndToTell(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it == entries_.end() || it->second.end_waiter < 0 || !RemoteEnded(it->second)) return std::nullopt;
+  return std::make_pair(it->second.end_waiter, it->second.wait_status);
 }
 
 }  // namespace mosix::agent

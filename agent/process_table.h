@@ -32,6 +32,8 @@ struct ProcessEntry {
   std::string where;           // while remote: the node its user context runs on
   int32_t remote_pid = 0;      // ... and its pid there
   std::string start_on;        // mosrun -r NODE, until the move is started
+  std::string run_on;          // mosrun -r NODE, for good: each program it execs at home goes
+                               // there too (a wrapper script may fork, and so come home, first)
   // Where its shim is (found when it first moves; the layout of its memory does not change
   // until it execs, and after a round trip the shim is an anonymous copy that cannot be found
   // by name).
@@ -42,6 +44,8 @@ struct ProcessEntry {
   std::vector<MappedFile> mapped_files;
   uint32_t program = 0;  // bumped when it execs (a second hello): the above are the old one's
   bool ended = false;          // while remote: its remote part ended, with wait_status
+  int32_t ended_part = 0;      // ... the part that ended, by its pid over there (a copy whose
+                               // move was undone also says it ended: not the remote part)
   int wait_status = 0;
   int end_waiter = -1;         // the deputy's channel, waiting to hear how it ended
 
@@ -53,16 +57,22 @@ class ProcessTable {
  public:
   // Adds or replaces pid's entry (its start time is read now).
   absl::Status Register(ProcessEntry entry);
-  // Marks pid busy and returns a copy; fails when unknown, gone or already busy.
+  // Marks pid busy and returns a copy; fails when unknown or gone (NotFound), or already busy
+  // (Aborted: a concurrent operation, worth retrying).
   absl::StatusOr<ProcessEntry> Acquire(pid_t pid);
   // Clears busy and stores what the caller changed (checkpoint count, last path, ...).
   void Release(const ProcessEntry& entry);
-  // Records pid's channel; returns the node it should move to at once (mosrun -r), if any.
+  // Records pid's channel; returns the node it should move to at once (mosrun -r, or where it
+  // was before it came home for an exec), if any.
   // A second hello is a new program (exec): what was learnt of the old one's memory (where
   // its shim is, the files it mapped) is forgotten, and argv is the new one's.
   std::string SetChannel(pid_t pid, int fd, std::vector<std::string> argv = {});
   // Whether pid (this very process, not an earlier one with its number) has an entry.
   bool Knows(pid_t pid);
+  // The node pid goes to at its next hello (a program it execs, or mosrun -r retried).
+  void SetStartOn(pid_t pid, const std::string& node);
+  // Where pid runs ("" at home or when unknown).
+  std::string WhereIs(pid_t pid);
   // Drops the entries whose process is gone (their channels are closed by the channel server
   // when it sees the hangup); returns those entries (their frozen images are the caller's).
   std::vector<ProcessEntry> Reap();
@@ -71,7 +81,10 @@ class ProcessTable {
   // A copy of pid's entry, busy or not.
   std::optional<ProcessEntry> Get(pid_t pid);
   // The remote part of pid ended with wait_status; returns the deputy's fd if it is waiting.
-  std::optional<int> RecordEnd(pid_t pid, int wait_status);
+  std::optional<int> RecordEnd(pid_t pid, int32_t local_pid, int wait_status);
+  // After a move: the deputy's fd and the status to tell it, if its remote part ended and it
+  // asked meanwhile (neither could be matched while the move held the entry).
+  std::optional<std::pair<int, int>> EndToTell(pid_t pid);
   // The deputy on `fd` waits for the end of pid's remote part; returns its status if known.
   std::optional<int> WaitForEnd(pid_t pid, int fd);
   std::vector<ProcessEntry> Snapshot();

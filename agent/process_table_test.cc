@@ -15,7 +15,7 @@ TEST_CASE("registered processes can be acquired once at a time") {
   REQUIRE(table.Register(e).ok());
   auto a = table.Acquire(getpid());
   REQUIRE(a.ok());
-  REQUIRE(absl::IsUnavailable(table.Acquire(getpid()).status()));
+  REQUIRE(absl::IsAborted(table.Acquire(getpid()).status()));  // busy: worth retrying
   a->options.set_checkpoint_count(3);
   table.Release(*a);
   auto b = table.Acquire(getpid());
@@ -93,6 +93,44 @@ TEST_CASE("an exec while a move holds the entry is not undone when the move give
   REQUIRE(now.argv == std::vector<std::string>{"remote_probe", "/tmp/x"});
   REQUIRE(now.state == "home");  // what the move did stays
   REQUIRE(now.channel_fd == 18);
+}
+
+}  // namespace mosix::agent
+
+namespace mosix::agent {
+
+TEST_CASE("the end of a remote part is told to its deputy, never the end of an undone copy") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  e.state = "remote";
+  e.remote_pid = 100;
+  REQUIRE(table.Register(e).ok());
+  REQUIRE(!table.WaitForEnd(getpid(), 9));  // the deputy asks; nothing ended yet
+  REQUIRE(!table.RecordEnd(getpid(), 99, 0));  // a copy whose move was undone
+  REQUIRE(!table.WaitForEnd(getpid(), 9));
+  auto fd = table.RecordEnd(getpid(), 100, 7 << 8);
+  REQUIRE(fd.has_value());
+  REQUIRE(*fd == 9);
+}
+
+TEST_CASE("an end reported while a move holds the entry is told once the move gives it back") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  REQUIRE(table.Register(e).ok());
+  auto held = table.Acquire(getpid());
+  REQUIRE(held.ok());
+  // The move: the process arrives as pid 200 over there and ends at once; its deputy asks.
+  REQUIRE(!table.RecordEnd(getpid(), 200, 3 << 8));
+  REQUIRE(!table.WaitForEnd(getpid(), 11));
+  held->state = "remote";
+  held->remote_pid = 200;
+  table.Release(*held);
+  auto end = table.EndToTell(getpid());
+  REQUIRE(end.has_value());
+  REQUIRE(end->first == 11);
+  REQUIRE(end->second == 3 << 8);
 }
 
 }  // namespace mosix::agent

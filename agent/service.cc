@@ -46,7 +46,7 @@ grpc::Status AgentService::Register(grpc::ServerContext*, const RegisterRequest*
     bool known = false;
     for (const auto& n : info_.nodes) known = known || n == req->start_on();
     if (!known) return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("no node '", req->start_on(), "' in the cluster"));
-    if (req->start_on() != info_.node) e.start_on = req->start_on();
+    if (req->start_on() != info_.node) e.start_on = e.run_on = req->start_on();
   }
   return ToGrpc(table_->Register(std::move(e)));
 }
@@ -176,7 +176,7 @@ grpc::Status AgentService::Signal(grpc::ServerContext*, const SignalRequest* req
 }
 
 grpc::Status AgentService::Ended(grpc::ServerContext*, const EndedRequest* req, EndedReply*) {
-  mover_->RemoteEnded(req->home_pid(), req->wait_status());
+  mover_->RemoteEnded(req->home_pid(), req->local_pid(), req->wait_status());
   return grpc::Status::OK;
 }
 

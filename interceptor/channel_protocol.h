@@ -23,8 +23,8 @@ enum mosix_msg_type {
   MOSIX_MSG_SIGNAL = 5,  /* deputy -> agent: deliver this signal to my remote part (mosix_signal) */
   MOSIX_MSG_WAIT_END = 6, /* deputy -> agent: my link closed; tell me how my remote part ended */
   MOSIX_MSG_END = 7,     /* agent -> deputy: how it ended (mosix_end) */
-  MOSIX_MSG_GO_HOME = 8, /* deputy -> agent: bring my process home (no payload); an ERROR back if
-                          * that cannot be done, nothing otherwise */
+  MOSIX_MSG_GO_HOME = 8, /* deputy -> agent: bring my process home (mosix_go_home); an ERROR back
+                          * if that cannot be done, nothing otherwise */
 };
 
 struct mosix_signal {
@@ -40,6 +40,10 @@ struct mosix_end {
 struct mosix_msg_header {
   uint32_t type;
   uint32_t len; /* payload bytes after the header */
+};
+
+struct mosix_go_home {
+  int64_t nr; /* the call it comes home to make: after an exec, the new program goes back */
 };
 
 struct mosix_hello {

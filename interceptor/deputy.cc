@@ -73,8 +73,11 @@ bool SendChannel(const void* msg, size_t len) {
 // The remote part asks to come home (to make a call that is made here): the agent brings it,
 // which replaces this deputy by the process while it waits here. Returns only if the agent
 // could not: its reason goes to the home's stderr, and -EAGAIN to the remote part.
-long AskToComeHome() {
-  mosix_msg_header ask{MOSIX_MSG_GO_HOME, 0};
+long AskToComeHome(int64_t nr) {
+  struct {
+    mosix_msg_header h;
+    mosix_go_home go;
+  } ask = {{MOSIX_MSG_GO_HOME, sizeof(mosix_go_home)}, {nr}};
   if (!SendChannel(&ask, sizeof ask)) return -EAGAIN;
   static char reply[1024];
   for (;;) {
@@ -144,7 +147,9 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
       Syscall(SYS_exit_group, x.status);
     }
     if (h.type == MOSIX_FWD_HOME) {
-      long failed = AskToComeHome();  // (the agent usually replaces this deputy meanwhile)
+      int64_t nr = -1;
+      if (h.len >= sizeof nr) Copy(&nr, g_in, sizeof nr);
+      long failed = AskToComeHome(nr);  // (the agent usually replaces this deputy meanwhile)
       struct {
         mosix_fwd_header h;
         mosix_fwd_return r;

@@ -18,8 +18,9 @@ enum mosix_fwd_type {
   MOSIX_FWD_RETURN = 2, /* deputy -> remote: its result (mosix_fwd_return + out data) */
   MOSIX_FWD_EXIT = 3,   /* remote -> deputy: exit_group(status) was called (mosix_fwd_exit) */
   MOSIX_FWD_HOME = 4,   /* remote -> deputy: bring me home, to make a call that is made there (fork,
-                         * exec, ...); header only. No reply: the process is restored into the
-                         * deputy and makes the call itself. A RETURN (-errno) if it cannot be. */
+                         * exec, ...); payload: the call's number (int64). No reply: the process
+                         * is restored into the deputy and makes the call itself. A RETURN
+                         * (-errno) if it cannot be. */
 };
 
 struct mosix_fwd_header {

@@ -119,7 +119,7 @@ long Exchange(const SyscallEntry& e, long args[6], long n, uint32_t id) {
 // A call that is made at home (fork, exec, SysV IPC, ...): the process asks to be brought
 // home and waits, like for a reply; once home, it makes the call itself (kCameHome). If it
 // cannot be brought home, the call fails with EAGAIN (the deputy said why on stderr).
-long ComeHome() {
+long ComeHome(long nr) {
   mosix_shim_info.forwarding = 1;
   asm volatile("" ::: "memory");
   if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) {
@@ -127,10 +127,12 @@ long ComeHome() {
     return kCameHome;
   }
   uint32_t id = ++mosix_shim_info.call_id;
-  mosix_fwd_header h{MOSIX_FWD_MAGIC, MOSIX_FWD_HOME, 0, id};
+  mosix_fwd_header h{MOSIX_FWD_MAGIC, MOSIX_FWD_HOME, sizeof(int64_t), id};
   Copy(g_req, &h, sizeof h);
+  int64_t call = nr;
+  Copy(g_req + sizeof h, &call, sizeof call);
   long args[6] = {0, 0, 0, 0, 0, 0};
-  return Exchange(kIntsOnly, args, sizeof h, id);
+  return Exchange(kIntsOnly, args, sizeof h + sizeof call, id);
 }
 
 long ForwardInts(long nr, long a0, long a1 = 0, long a2 = 0, long a3 = 0) {
@@ -398,7 +400,7 @@ long Dispatch(long nr, long args[6]) {
     case kLocal: return Local(nr, args);
     case kVirtual: return Virtual(nr, args);
     case kForward: return ForwardCall(*e, nr, args);
-    case kHome: return ComeHome();
+    case kHome: return ComeHome(nr);
     default: return Unsupported(e, nr);
   }
 }

@@ -124,15 +124,18 @@ __attribute__((constructor)) void ShimInit(int, char**, char** envp) {
   mosix_shim_info.home_pid = static_cast<int32_t>(Syscall(SYS_getpid));
   mosix_shim_info.sigsys_handler = reinterpret_cast<uint64_t>(&mosix_sigsys_handler);
   mosix_shim_info.sigreturn = reinterpret_cast<uint64_t>(&mosix_restorer);
-  mosix_shim_info.deputy_entry = reinterpret_cast<uint64_t>(&mosix_deputy_main);
   const char* e = GetEnv(envp, "MOSIX_ERROR_ON_UNSUPPORTED");
   if (e && *e == '1') mosix_shim_info.flags |= MOSIX_SHIM_ERROR_ON_UNSUPPORTED;
   const char* path = GetEnv(envp, MOSIX_CHANNEL_ENV);
-  if (!path || Strlen(path) >= sizeof g_channel_path) return;
-  for (size_t i = 0; path[i]; ++i) g_channel_path[i] = path[i];
-  ConnectChannel();
-  // (libc's atfork list: registered here, in the constructor, where libc may be called.)
-  pthread_atfork(nullptr, nullptr, &AfterForkInChild);
+  if (path && Strlen(path) < sizeof g_channel_path) {
+    for (size_t i = 0; path[i]; ++i) g_channel_path[i] = path[i];
+    ConnectChannel();
+    // (libc's atfork list: registered here, in the constructor, where libc may be called.)
+    pthread_atfork(nullptr, nullptr, &AfterForkInChild);
+  }
+  // Last: the agent moves a process only once this is set (it may be asked to as soon as the
+  // hello above arrives, while this runs).
+  __atomic_store_n(&mosix_shim_info.deputy_entry, reinterpret_cast<uint64_t>(&mosix_deputy_main), __ATOMIC_RELEASE);
 }
 
 bool IsChannel(long fd) { return g_channel >= 0 && fd == g_channel; }

@@ -60,8 +60,9 @@ grep -q "child done: getpid $child was $child ppid $parent" "$T/k2.out" && grep 
   fail "the forked child over there: $(cat "$T/k2.out")"
 pass "a child forked by python3 moved on its own to node2 (pid $child there too, parent $parent at home) and its parent saw it end with 5"
 
-# 3. A program that moved, then exec'd (which brought it home), moves again as the new program:
-# what the agent knew of the old one's memory (where its shim was) is not used for the new.
+# 3. A program away that execs comes home for the exec, and the new program goes back where
+# the old one was (as in MOSIX, where the exec happens over there); what the agent knew of the
+# old program's memory (where its shim was) is not used for the new one.
 mkdir -p "$LC/node1/tmp/k3"
 mkfifo "$T/k3.in"
 exec 7<>"$T/k3.in"
@@ -72,8 +73,7 @@ wait_until "bash to read its stdin" in_syscall "$pid" 0
 said=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "migrate bash: $said"
 echo "go on" >&7
 wait_for_text "$T/k3.out" "ready pid=$pid"
-wait_until "mosps to show the new program" sh -c "'$MOSCTL' localcluster exec node1 -- '$MOSPS' | awk -v p=$pid '\$1 == p' | grep -q remote_probe"
-said=$(on node1 -- "$MIGRATE" "$pid" node2 2>&1) || fail "migrate after exec: $said"
+wait_until "the new program to go back to node2" sh -c "'$MOSCTL' localcluster exec node1 -- '$MOSPS' | awk -v p=$pid '\$1 == p && \$2 == \"node2\"' | grep -q remote_probe"
 [[ -n "$(on_node2 "remote_probe /tmp/k3")" ]] || fail "the exec'd program is not on node2"
 echo "typed for the new program" >&7
 touch "$LC/node1/tmp/k3/go"
@@ -81,4 +81,18 @@ set +e; wait "$pid"; st=$?; set -e
 exec 7>&-
 [[ $st -eq 7 ]] && grep -q "after the move: pid $pid" "$T/k3.out" && grep -q "stdin said: typed for the new program" "$T/k3.out" ||
   fail "after exec and a second move: $st $(cat "$T/k3.out")"
-pass "bash moved to node2, exec'd (coming home for it) a program that moved to node2 in turn: same pid $pid, status 7"
+pass "bash moved to node2 exec'd a program: it came home for the exec and the new program went back to node2 (same pid $pid, status 7)"
+
+# 4. mosrun -r NODE through a wrapper that forks before it execs the real program (as pyenv's
+# python3 does): the fork brings the wrapper home; the program it execs still goes to NODE.
+mkdir -p "$LC/node1/tmp/k4"
+echo "typed at home" >"$T/k4.in"
+( exec <"$T/k4.in"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -r node2 sh -c "x=\$(echo wrapped); exec $PROGS/remote_probe /tmp/k4" ) >"$T/k4.out" 2>&1 &
+pid=$!
+track $pid
+wait_for_text "$T/k4.out" "ready pid=$pid"
+wait_until "the wrapped program to run on node2" sh -c "[ -n \"\$(for p in \$(pgrep -f 'remote_probe /tmp/k4'); do grep -q '/node2\$' /proc/\$p/cgroup 2>/dev/null && echo \$p; done)\" ]"
+touch "$LC/node1/tmp/k4/go"
+set +e; wait "$pid"; st=$?; set -e
+[[ $st -eq 7 ]] && grep -q "after the move: pid $pid" "$T/k4.out" || fail "mosrun -r through a wrapper: $st $(cat "$T/k4.out")"
+pass "mosrun -r node2 through a wrapper that forks, then execs: the program ran on node2 (pid $pid, status 7)"
