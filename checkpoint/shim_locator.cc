@@ -2,18 +2,24 @@
 
 #include <elf.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cstring>
+#include <map>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base/file_util.h"
 #include "base/status.h"
 #include "interceptor/shim_info.h"
 
 namespace mosix {
 
-absl::StatusOr<uint64_t> DynamicSymbol(const std::string& path, const std::string& name) {
+namespace {
+
+absl::StatusOr<uint64_t> ReadDynamicSymbol(const std::string& path, const std::string& name) {
   ASSIGN_OR_RETURN(std::string elf, ReadFileToString(path));
   auto bad = [&](const char* why) { return absl::DataLossError(absl::StrCat(path, ": ", why)); };
   if (elf.size() < sizeof(Elf64_Ehdr) || memcmp(elf.data(), ELFMAG, SELFMAG) != 0) return bad("not an ELF file");
@@ -35,6 +41,27 @@ absl::StatusOr<uint64_t> DynamicSymbol(const std::string& path, const std::strin
     }
   }
   return absl::NotFoundError(absl::StrCat(path, " has no symbol ", name));
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> DynamicSymbol(const std::string& path, const std::string& name) {
+  // Remembered per file identity: every first move of a process asks, with the process stopped.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path);
+  using Key = std::tuple<std::string, std::string, dev_t, ino_t, off_t, int64_t>;
+  Key key{path, name, st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
+  static absl::Mutex mu;
+  static auto* known = new std::map<Key, uint64_t>();
+  {
+    absl::MutexLock lock(&mu);
+    auto it = known->find(key);
+    if (it != known->end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(uint64_t value, ReadDynamicSymbol(path, name));
+  absl::MutexLock lock(&mu);
+  (*known)[key] = value;
+  return value;
 }
 
 absl::StatusOr<ShimLocation> LocateShim(pid_t pid) {
