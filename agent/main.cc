@@ -7,7 +7,6 @@
 // SIGTERM or SIGINT stops it cleanly.
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -98,39 +97,10 @@ int main(int argc, char** argv) {
   mosix::agent::Checkpointer checkpointer(&table, state);
   mosix::agent::Mover* mover_ptr = nullptr;
   mosix::agent::ChannelServer::Events events;
-  events.start_on = [&mover_ptr, &table](pid_t pid, std::string node) {
-    // mosrun -r NODE (or a program exec'd by a process that was there): the program runs; move
-    // it now, off the channel thread. Caught exec'ing again (a wrapper script that execs the
-    // real program), it is tried again for a second; after that, the next program it execs is.
-    std::thread([&mover_ptr, &table, pid, node] {
-      absl::StatusOr<mosix::agent::MoveResult> r = absl::UnknownError("not tried");
-      for (int attempt = 0; attempt < 50; ++attempt) {
-        if (table.WhereIs(pid) == node) return;  // (taken there meanwhile)
-        r = mover_ptr->MoveWhenFree(pid, node);
-        if (r.ok()) return;
-        if (!absl::IsFailedPrecondition(r.status()) && !absl::IsUnavailable(r.status())) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      fprintf(stderr, "mosixd: pid %d stays home instead of going to %s: %s\n", pid, node.c_str(), std::string(r.status().message()).c_str());
-      table.SetStartOn(pid, node);
-    }).detach();
-  };
+  events.start_on = [&mover_ptr](pid_t pid, std::string node) { mover_ptr->StartOn(pid, node); };
   events.signal = [&mover_ptr](pid_t pid, int signo) { mover_ptr->ForwardSignal(pid, signo); };
   events.wait_end = [&mover_ptr](pid_t pid, int fd) { mover_ptr->DeputyWaits(pid, fd); };
-  events.go_home = [&mover_ptr, &table](pid_t pid, int fd, int64_t nr) {
-    // A process away makes a call that is made at home (fork, exec, ...): bring it home, off
-    // the channel thread. A move already under way (a checkpoint, say) is waited for. A
-    // program it execs goes back where it was (as in MOSIX, where exec happens over there).
-    std::string was = table.WhereIs(pid);
-    if (nr == SYS_execve || nr == SYS_execveat) table.SetStartOn(pid, was);
-    std::thread([&mover_ptr, &table, pid, fd] {
-      auto r = mover_ptr->MoveWhenFree(pid, "home");
-      if (r.ok()) return;
-      table.SetStartOn(pid, "");
-      fprintf(stderr, "mosixd: pid %d could not come home for a call made there: %s\n", pid, std::string(r.status().message()).c_str());
-      if (mosix::agent::IsChannelOf(fd, pid)) (void)mosix::agent::SendMessage(fd, MOSIX_MSG_ERROR, std::string(r.status().message()));
-    }).detach();
-  };
+  events.go_home = [&mover_ptr](pid_t pid, int fd, int64_t nr) { mover_ptr->ComeHomeFor(pid, fd, nr); };
   mosix::agent::ChannelServer channels(&table, events);
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};

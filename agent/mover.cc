@@ -21,7 +21,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
-#include "agent/channel_server.h"
 #include "agent/cluster_config.h"
 #include "agent/internal/arrival_client.h"
 #include "agent/peers.h"
@@ -44,18 +43,6 @@
 namespace mosix::agent {
 
 namespace {
-
-void SendEnd(int fd, int wait_status, bool known) {
-  struct {
-    mosix_msg_header h;
-    mosix_end end;
-  } msg = {{MOSIX_MSG_END, sizeof(mosix_end)}, {0, -1}};
-  if (known) {
-    msg.end.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 0;
-    msg.end.signo = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
-  }
-  (void)::send(fd, &msg, sizeof msg, MSG_NOSIGNAL);
-}
 
 using internal::Arrival;
 using internal::FinishDeparture;
@@ -98,8 +85,7 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
                                               "; or freeze, continue, home, checkpoint)"));
   }
   table_->Release(entry);
-  // Its part over there may have ended, and its deputy asked how, while the move held it.
-  if (auto end = table_->EndToTell(pid)) SendEnd(end->first, end->second, true);
+  TellEndIfAny(pid);
   return result;
 }
 
@@ -423,82 +409,6 @@ absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {
   entry.state = "home";
   entry.frozen_image.clear();
   return MoveResult{entry.state, "", Since(t0)};
-}
-
-void Mover::KillGuest(const cluster::Node& node, int32_t local_pid) {
-  SignalRequest req;
-  req.set_local_pid(local_pid);
-  req.set_signo(SIGKILL);
-  SignalReply reply;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, 10);
-  grpc::Status s = PeerStub(node)->Signal(&ctx, req, &reply);
-  if (!s.ok()) fprintf(stderr, "mosixd: cannot end pid %d on %s: %s\n", local_pid, node.name().c_str(), s.error_message().c_str());
-}
-
-void Mover::ForwardSignal(pid_t pid, int signo) {
-  auto entry = table_->Get(pid);
-  if (!entry || entry->state != "remote") return;
-  const cluster::Node* node = FindNode(map_, entry->where);
-  if (!node) return;
-  cluster::Node target = *node;
-  int32_t remote_pid = entry->remote_pid;
-  std::thread([target, remote_pid, signo, pid] {
-    SignalRequest req;
-    req.set_local_pid(remote_pid);
-    req.set_signo(signo);
-    SignalReply reply;
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 10);
-    grpc::Status s = PeerStub(target)->Signal(&ctx, req, &reply);
-    if (!s.ok()) {
-      fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, target.name().c_str(),
-              s.error_message().c_str());
-    }
-  }).detach();
-}
-
-void Mover::RemoteEnded(pid_t pid, int32_t local_pid, int wait_status) {
-  if (auto fd = table_->RecordEnd(pid, local_pid, wait_status)) SendEnd(*fd, wait_status, true);
-}
-
-void Mover::DeputyWaits(pid_t pid, int fd) {
-  auto entry = table_->Get(pid);
-  if (!entry || entry->state != "remote") {
-    SendEnd(fd, 0, false);
-    return;
-  }
-  if (auto status = table_->WaitForEnd(pid, fd)) {
-    SendEnd(fd, *status, true);
-    return;
-  }
-  // Its node will say how it ended, unless the node is gone: ask it, off the channel thread.
-  std::thread([this, pid, fd, where = entry->where] {
-    const cluster::Node* node = FindNode(map_, where);
-    PingReply pong;
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 3);
-    if (node && PeerStub(*node)->Ping(&ctx, PingRequest(), &pong).ok()) return;
-    auto acquired = table_->Acquire(pid);
-    if (!acquired.ok()) return;
-    ProcessEntry e = *acquired;
-    if (!e.last_checkpoint.empty() && e.state == "remote") {
-      auto deputy = Task::Seize(pid);
-      absl::Status s = deputy.ok() ? RestoreIntoDeputy(*deputy, e.shim_info, e.last_checkpoint) : deputy.status();
-      if (s.ok()) {
-        fprintf(stderr, "mosixd: %s is gone; pid %d is back home from %s\n", where.c_str(), pid, e.last_checkpoint.c_str());
-        e.state = "home";
-        e.where.clear();
-        e.remote_pid = 0;
-        table_->Release(e);
-        return;
-      }
-      fprintf(stderr, "mosixd: %s is gone; pid %d could not come back from %s: %s\n", where.c_str(), pid,
-              e.last_checkpoint.c_str(), std::string(s.message()).c_str());
-    }
-    table_->Release(e);
-    if (IsChannelOf(fd, pid)) SendEnd(fd, 0, false);  // the deputy says the process is lost
-  }).detach();
 }
 
 template <typename Reader>

@@ -32,6 +32,12 @@ class Mover {
   absl::StatusOr<MoveResult> Move(pid_t pid, const std::string& target);
   // The same, waiting up to 2 s while a checkpoint or another move holds the process.
   absl::StatusOr<MoveResult> MoveWhenFree(pid_t pid, const std::string& target);
+  // pid's program has started (its shim said hello) and is to run on node (mosrun -r, or it
+  // was there before it came home to exec): moves it there, in the background.
+  void StartOn(pid_t pid, const std::string& node);
+  // pid, away, must come home to make system call nr (fork, exec, ...); its deputy waits on fd
+  // and hears ERROR if that cannot be done. In the background.
+  void ComeHomeFor(pid_t pid, int fd, int64_t nr);
 
   // A signal that reached the deputy of pid: delivered to its remote part (in the background).
   void ForwardSignal(pid_t pid, int signo);
@@ -50,6 +56,8 @@ class Mover {
   absl::StatusOr<MoveResult> Continue(ProcessEntry& entry);
   absl::StatusOr<MoveResult> ToNode(ProcessEntry& entry, const cluster::Node& node);
   std::vector<MappedFile> MappedFiles(pid_t pid);
+  // Tells pid's deputy how its remote part ended, if it did while a move held the entry.
+  void TellEndIfAny(pid_t pid);
   // Ends a process's copy that arrived on node but cannot go on there.
   void KillGuest(const cluster::Node& node, int32_t local_pid);
   absl::StatusOr<ShimLocation> ShimOf(Task& task, ProcessEntry& entry);

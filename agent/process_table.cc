@@ -80,7 +80,8 @@ void ProcessTable::SetStartOn(pid_t pid, const std::string& node) {
 std::string ProcessTable::WhereIs(pid_t pid) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);
-  return it == entries_.end() || it->second.state != "remote" ? "" : it->second.where;
+  // (While a move holds it, where it is is about to change: not known.)
+  return it == entries_.end() || it->second.busy || it->second.state != "remote" ? "" : it->second.where;
 }
 
 bool ProcessTable::Knows(pid_t pid) {

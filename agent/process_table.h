@@ -71,7 +71,7 @@ class ProcessTable {
   bool Knows(pid_t pid);
   // The node pid goes to at its next hello (a program it execs, or mosrun -r retried).
   void SetStartOn(pid_t pid, const std::string& node);
-  // Where pid runs ("" at home or when unknown).
+  // Where pid runs ("" at home, when unknown, or while a move or checkpoint holds it).
   std::string WhereIs(pid_t pid);
   // Drops the entries whose process is gone (their channels are closed by the channel server
   // when it sees the hangup); returns those entries (their frozen images are the caller's).

@@ -1,0 +1,151 @@
+// The Mover's answers to what happens around a process, as opposed to the moves themselves
+// (mover.cc): a program that starts and is to run elsewhere, a process away that must come
+// home for a call, a signal for a process away, the end of a remote part and a deputy waiting
+// to hear of it, and a node that died under a process.
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "agent/channel_server.h"
+#include "agent/cluster_config.h"
+#include "agent/mover.h"
+#include "agent/peers.h"
+#include "checkpoint/task.h"
+#include "interceptor/channel_protocol.h"
+
+namespace mosix::agent {
+namespace {
+
+void SendEnd(int fd, int wait_status, bool known) {
+  struct {
+    mosix_msg_header h;
+    mosix_end end;
+  } msg = {{MOSIX_MSG_END, sizeof(mosix_end)}, {0, -1}};
+  if (known) {
+    msg.end.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 0;
+    msg.end.signo = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+  }
+  (void)::send(fd, &msg, sizeof msg, MSG_NOSIGNAL);
+}
+
+}  // namespace
+
+void Mover::TellEndIfAny(pid_t pid) {
+  // Its part over there may have ended, and its deputy asked how, while a move held it.
+  if (auto end = table_->EndToTell(pid)) SendEnd(end->first, end->second, true);
+}
+
+void Mover::StartOn(pid_t pid, const std::string& node) {
+  // Caught exec'ing again (a wrapper script that execs the real program), it is tried again
+  // for a second; after that, the next program it execs is.
+  std::thread([this, pid, node] {
+    absl::StatusOr<MoveResult> r = absl::UnknownError("not tried");
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      if (table_->WhereIs(pid) == node) return;  // (taken there meanwhile)
+      r = MoveWhenFree(pid, node);
+      if (r.ok()) return;
+      if (!absl::IsFailedPrecondition(r.status()) && !absl::IsUnavailable(r.status())) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    fprintf(stderr, "mosixd: pid %d stays home instead of going to %s: %s\n", pid, node.c_str(),
+            std::string(r.status().message()).c_str());
+    table_->SetStartOn(pid, node);
+  }).detach();
+}
+
+void Mover::ComeHomeFor(pid_t pid, int fd, int64_t nr) {
+  // A program it execs goes back where it was (as in MOSIX, where exec happens over there).
+  if (nr == SYS_execve || nr == SYS_execveat) table_->SetStartOn(pid, table_->WhereIs(pid));
+  std::thread([this, pid, fd] {
+    auto r = MoveWhenFree(pid, "home");
+    if (r.ok()) return;
+    table_->SetStartOn(pid, "");
+    fprintf(stderr, "mosixd: pid %d could not come home for a call made there: %s\n", pid, std::string(r.status().message()).c_str());
+    if (IsChannelOf(fd, pid)) (void)SendMessage(fd, MOSIX_MSG_ERROR, std::string(r.status().message()));
+  }).detach();
+}
+
+void Mover::KillGuest(const cluster::Node& node, int32_t local_pid) {
+  SignalRequest req;
+  req.set_local_pid(local_pid);
+  req.set_signo(SIGKILL);
+  SignalReply reply;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 10);
+  grpc::Status s = PeerStub(node)->Signal(&ctx, req, &reply);
+  if (!s.ok()) fprintf(stderr, "mosixd: cannot end pid %d on %s: %s\n", local_pid, node.name().c_str(), s.error_message().c_str());
+}
+
+void Mover::ForwardSignal(pid_t pid, int signo) {
+  auto entry = table_->Get(pid);
+  if (!entry || entry->state != "remote") return;
+  const cluster::Node* node = FindNode(map_, entry->where);
+  if (!node) return;
+  cluster::Node target = *node;
+  int32_t remote_pid = entry->remote_pid;
+  std::thread([target, remote_pid, signo, pid] {
+    SignalRequest req;
+    req.set_local_pid(remote_pid);
+    req.set_signo(signo);
+    SignalReply reply;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 10);
+    grpc::Status s = PeerStub(target)->Signal(&ctx, req, &reply);
+    if (!s.ok()) {
+      fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, target.name().c_str(),
+              s.error_message().c_str());
+    }
+  }).detach();
+}
+
+void Mover::RemoteEnded(pid_t pid, int32_t local_pid, int wait_status) {
+  if (auto fd = table_->RecordEnd(pid, local_pid, wait_status)) SendEnd(*fd, wait_status, true);
+}
+
+void Mover::DeputyWaits(pid_t pid, int fd) {
+  auto entry = table_->Get(pid);
+  if (!entry || entry->state != "remote") {
+    SendEnd(fd, 0, false);
+    return;
+  }
+  if (auto status = table_->WaitForEnd(pid, fd)) {
+    SendEnd(fd, *status, true);
+    return;
+  }
+  // Its node will say how it ended, unless the node is gone: ask it, off the channel thread.
+  std::thread([this, pid, fd, where = entry->where] {
+    const cluster::Node* node = FindNode(map_, where);
+    PingReply pong;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 3);
+    if (node && PeerStub(*node)->Ping(&ctx, PingRequest(), &pong).ok()) return;
+    auto acquired = table_->Acquire(pid);
+    if (!acquired.ok()) return;
+    ProcessEntry e = *acquired;
+    if (!e.last_checkpoint.empty() && e.state == "remote") {
+      auto deputy = Task::Seize(pid);
+      absl::Status s = deputy.ok() ? RestoreIntoDeputy(*deputy, e.shim_info, e.last_checkpoint) : deputy.status();
+      if (s.ok()) {
+        fprintf(stderr, "mosixd: %s is gone; pid %d is back home from %s\n", where.c_str(), pid, e.last_checkpoint.c_str());
+        e.state = "home";
+        e.where.clear();
+        e.remote_pid = 0;
+        table_->Release(e);
+        return;
+      }
+      fprintf(stderr, "mosixd: %s is gone; pid %d could not come back from %s: %s\n", where.c_str(), pid,
+              e.last_checkpoint.c_str(), std::string(s.message()).c_str());
+    }
+    table_->Release(e);
+    if (IsChannelOf(fd, pid)) SendEnd(fd, 0, false);  // the deputy says the process is lost
+  }).detach();
+}
+
+}  // namespace mosix::agent
