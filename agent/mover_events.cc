@@ -35,6 +35,17 @@ void SendEnd(int fd, int wait_status, bool known) {
   (void)::send(fd, &msg, sizeof msg, MSG_NOSIGNAL);
 }
 
+// Delivers signo to the process that runs as local_pid on node.
+grpc::Status SignalGuest(const cluster::Node& node, int32_t local_pid, int signo) {
+  SignalRequest req;
+  req.set_local_pid(local_pid);
+  req.set_signo(signo);
+  SignalReply reply;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 10);
+  return PeerStub(node)->Signal(&ctx, req, &reply);
+}
+
 }  // namespace
 
 void Mover::TellEndIfAny(pid_t pid) {
@@ -73,13 +84,7 @@ void Mover::ComeHomeFor(pid_t pid, int fd, int64_t nr) {
 }
 
 void Mover::KillGuest(const cluster::Node& node, int32_t local_pid) {
-  SignalRequest req;
-  req.set_local_pid(local_pid);
-  req.set_signo(SIGKILL);
-  SignalReply reply;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, 10);
-  grpc::Status s = PeerStub(node)->Signal(&ctx, req, &reply);
+  grpc::Status s = SignalGuest(node, local_pid, SIGKILL);
   if (!s.ok()) fprintf(stderr, "mosixd: cannot end pid %d on %s: %s\n", local_pid, node.name().c_str(), s.error_message().c_str());
 }
 
@@ -91,13 +96,7 @@ void Mover::ForwardSignal(pid_t pid, int signo) {
   cluster::Node target = *node;
   int32_t remote_pid = entry->remote_pid;
   std::thread([target, remote_pid, signo, pid] {
-    SignalRequest req;
-    req.set_local_pid(remote_pid);
-    req.set_signo(signo);
-    SignalReply reply;
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 10);
-    grpc::Status s = PeerStub(target)->Signal(&ctx, req, &reply);
+    grpc::Status s = SignalGuest(target, remote_pid, signo);
     if (!s.ok()) {
       fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, target.name().c_str(),
               s.error_message().c_str());
