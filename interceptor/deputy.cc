@@ -97,7 +97,7 @@ long AskToComeHome(int64_t nr) {
 // Signals sent to the home pid belong to the remote part: the agent delivers them there. A stop
 // signal also stops the deputy itself, so that the shell sees the job stopped.
 void OnSignal(int sig) {
-  if (g_serving) {  // it goes back with the call's result (see mosix_fwd_return)
+  if (__atomic_load_n(&mosix_shim_info.in_call, __ATOMIC_RELAXED)) {  // it goes back with the call's result (see mosix_fwd_return)
     __atomic_or_fetch(&g_signals_while_serving, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
     return;
   }

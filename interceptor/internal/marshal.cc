@@ -73,7 +73,6 @@ struct Reader {
 
 }  // namespace
 
-volatile int g_serving = 0;
 volatile uint64_t g_signals_while_serving = 0;
 
 long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char* out, size_t cap) {
@@ -303,11 +302,10 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
     } else if (own_fd || onto_own) {
       result = -EBADF;
     } else {
-      g_serving = 1;
-      mosix_shim_info.in_call = 1;
+      // (Read by the deputy's signal handler, and by an agent that brings the process home.)
+      __atomic_store_n(&mosix_shim_info.in_call, 1, __ATOMIC_RELAXED);
       result = Syscall(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
-      mosix_shim_info.in_call = 0;
-      g_serving = 0;
+      __atomic_store_n(&mosix_shim_info.in_call, 0, __ATOMIC_RELAXED);
     }
   } else if (e) {
     result = -ENOSYS;

@@ -17,9 +17,9 @@ long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char*
 // Copies a RETURN's out data into the program's buffers; returns the call's result.
 long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload, size_t len);
 
-// Deputy side. While a call runs, signals are collected here (by the deputy's handler) instead
-// of being sent through the agent; ServeCall puts them into the RETURN.
-extern volatile int g_serving;
+// Deputy side. While a call runs (mosix_shim_info.in_call), signals are collected here (by the
+// deputy's handler) instead of being sent through the agent; ServeCall puts them into the
+// RETURN.
 extern volatile uint64_t g_signals_while_serving;
 
 // Decodes a CALL payload, runs it, and encodes the RETURN (header included) into out; returns
