@@ -267,25 +267,36 @@ absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
 
 constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
 
-absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, bool requeue_pending, bool keep_cwd_umask,
-                                   bool remote) {
+absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, uint64_t tramp, bool requeue_pending,
+                                   bool keep_cwd_umask, bool remote) {
   Task* task = rs.task();
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   // The image lists the actions that are not the default; whatever else the target catches or
-  // ignores now (a deputy catches everything) goes back to the default.
+  // ignores now (a deputy catches everything) goes back to the default. All in one batch.
   ASSIGN_OR_RETURN(uint64_t to_reset, CaughtOrIgnoredSignals(task->pid()));
   for (const image::SigAction& a : core.signals().actions()) to_reset &= ~(1ull << (a.signo() - 1));
+  std::vector<std::pair<int, KernelSigaction>> actions;
   for (int s = 1; s <= 64; ++s) {
-    if (s == SIGKILL || s == SIGSTOP || !(to_reset & (1ull << (s - 1)))) continue;
-    RETURN_IF_ERROR(task->Write(RemotePtr<KernelSigaction>(scratch), KernelSigaction{}));
-    RETURN_IF_ERROR(rs.Call("rt_sigaction", absl::StrCat("signal ", s), SYS_rt_sigaction, s, scratch, 0, 8).status());
+    if (s != SIGKILL && s != SIGSTOP && (to_reset & (1ull << (s - 1)))) actions.push_back({s, KernelSigaction{}});
   }
   for (const image::SigAction& a : core.signals().actions()) {
     // Away from home SIGSYS is the shim's: blocked inside a handler it would kill the process.
-    KernelSigaction ka{a.handler(), a.flags(), a.restorer(), remote ? a.mask() & ~kSigsysBit : a.mask()};
-    RETURN_IF_ERROR(task->Write(RemotePtr<KernelSigaction>(scratch), ka));
-    RETURN_IF_ERROR(rs.Call("rt_sigaction", absl::StrCat("signal ", a.signo()), SYS_rt_sigaction, a.signo(),
-                            scratch, 0, 8).status());
+    actions.push_back({a.signo(), {a.handler(), a.flags(), a.restorer(), remote ? a.mask() & ~kSigsysBit : a.mask()}});
+  }
+  static_assert(64 * 2 * sizeof(KernelSigaction) <= kPage);
+  std::vector<KernelSigaction> structs;
+  std::vector<RemoteSyscalls::BatchCall> calls;
+  for (size_t i = 0; i < actions.size(); ++i) {
+    structs.push_back(actions[i].second);
+    calls.push_back({SYS_rt_sigaction, {static_cast<uint64_t>(actions[i].first), scratch + i * sizeof(KernelSigaction), 0, 8, 0, 0}});
+  }
+  if (!structs.empty()) RETURN_IF_ERROR(task->WriteMem(scratch, structs.data(), structs.size() * sizeof(KernelSigaction)));
+  ASSIGN_OR_RETURN(std::vector<long> set, rs.Batch(tramp + kBatchCodeOffset, tramp + kBatchTableOffset, calls));
+  for (size_t i = 0; i < set.size(); ++i) {
+    if (set[i] < 0 && set[i] > -4096) {
+      return ErrnoStatus(static_cast<int>(-set[i]), absl::StrCat("rt_sigaction in ", DescribePid(task->pid())),
+                         absl::StrCat("signal ", actions[i].first));
+    }
   }
   stack_t ss{};
   ss.ss_sp = reinterpret_cast<void*>(core.signals().altstack_sp());
@@ -403,7 +414,7 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
   absl::Status status = keep_fds ? absl::OkStatus() : RestoreFds(rs, core, options);
   if (status.ok()) status = RestoreMm(rs, core);
   if (status.ok()) {
-    status = RestoreSignalsAndMisc(rs, core, /*requeue_pending=*/!options.same_process,
+    status = RestoreSignalsAndMisc(rs, core, tramp, /*requeue_pending=*/!options.same_process,
                                    /*keep_cwd_umask=*/remote || options.home.enabled, /*strip_sigsys=*/remote);
   }
   pages.join();
