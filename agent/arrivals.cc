@@ -247,9 +247,8 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   if (!task.ok()) return drop_stub(task.status());
   absl::Status s = RestoreFromStream(*task, **image, options);
   if (!s.ok()) {
-    task->Kill();
-    Reap(stub);
-    return Annotate(s, "cannot start the arriving process");
+    task->Kill();  // (as the tracer: no detach of a process that is gone)
+    return drop_stub(Annotate(s, "cannot start the arriving process"));
   }
   {
     absl::MutexLock lock(&mu_);
