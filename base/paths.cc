@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <cerrno>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -40,6 +44,34 @@ std::string FindBesideExecutable(const char* env_var, const std::vector<std::str
 std::string NoAgentMessage(const std::string& socket) {
   return absl::StrCat("no mosix agent at ", socket,
                       " (start one with `mosixd &`, or point MOSIX_SOCKET at a running agent's socket)");
+}
+
+}  // namespace mosix
+
+namespace mosix {
+
+absl::Status CheckAgentSocket(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
+  memcpy(addr.sun_path, path.c_str(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("socket: ", strerror(errno)));
+  int r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int err = errno;
+  ::close(fd);
+  if (r == 0) return absl::OkStatus();
+  switch (err) {
+    case ENOENT:
+      return absl::UnavailableError(NoAgentMessage(path));
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(absl::StrCat("permission denied on ", path, " (the agent's socket)"));
+    case ECONNREFUSED:
+      return absl::UnavailableError(absl::StrCat("no mosix agent listens on ", path, " (a stale socket: start one with `mosixd &`)"));
+    default:
+      return absl::UnavailableError(absl::StrCat("cannot reach the mosix agent at ", path, ": ", strerror(err)));
+  }
 }
 
 }  // namespace mosix

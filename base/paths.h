@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+
+#include "absl/status/status.h"
 #include <vector>
 
 namespace mosix {
@@ -22,5 +24,9 @@ std::string FindBesideExecutable(const char* env_var, const std::vector<std::str
 
 // The one-line advice printed when no agent answers.
 std::string NoAgentMessage(const std::string& socket);
+
+// OK if a stream socket at path accepts a connection from this process; else the real reason,
+// in one line: no agent there, permission denied, or no one listening (a stale socket).
+absl::Status CheckAgentSocket(const std::string& path);
 
 }  // namespace mosix

@@ -25,7 +25,8 @@ constexpr uint64_t kStackSize = 256 * 1024;
 
 }  // namespace
 
-absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, int fd) {
+absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, int fd, const std::string& first_bytes) {
+  if (first_bytes.size() > 1024) return absl::InvalidArgumentError("too many first bytes for an injected connection");
   ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(4096));
   RETURN_IF_ERROR(task.WriteMem(scratch, addr, len));
@@ -37,6 +38,12 @@ absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, i
     int one = 1;
     RETURN_IF_ERROR(task.WriteMem(scratch + 512, &one, sizeof one));
     (void)rs.Raw(SYS_setsockopt, s, IPPROTO_TCP, TCP_NODELAY, scratch + 512, sizeof one);
+  }
+  if (status.ok() && !first_bytes.empty()) {
+    RETURN_IF_ERROR(task.WriteMem(scratch + 1024, first_bytes.data(), first_bytes.size()));
+    auto sent = rs.Call("write", "link", SYS_write, s, scratch + 1024, first_bytes.size());
+    if (sent.ok() && *sent != static_cast<long>(first_bytes.size())) sent = absl::UnavailableError("link: short write of its first bytes");
+    status = sent.status();
   }
   if (status.ok() && s != fd) status = rs.Call("dup3", "link", SYS_dup3, s, fd, O_CLOEXEC).status();
   if (s != fd) (void)rs.Raw(SYS_close, s);

@@ -19,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/status.h"
+#include "checkpoint/creds.h"
 #include "checkpoint/image_format.h"
 #include "checkpoint/internal/kernel_abi.h"
 #include "checkpoint/internal/classify.h"
@@ -242,6 +243,7 @@ absl::Status DumpProcess(pid_t pid, image::Core* core) {
   ASSIGN_OR_RETURN(std::string status, ReadFileToString(proc + "/status"));
   ASSIGN_OR_RETURN(std::string umask, StatusField(status, "Umask"));
   p->set_umask(static_cast<uint32_t>(strtoul(umask.c_str(), nullptr, 8)));
+  ASSIGN_OR_RETURN(*core->mutable_creds(), ParseCredentials(status));
   ASSIGN_OR_RETURN(ProcStat st, ReadStat(pid));
   p->set_start_time_ticks(st.start_time);
   image::Mm* mm = core->mutable_mm();
@@ -271,15 +273,13 @@ absl::Status DumpProcess(pid_t pid, image::Core* core) {
   p->set_robust_list_head(robust.head);
   p->set_robust_list_len(robust.len);
 
-  for (int res = 0; res < RLIM_NLIMITS; ++res) {
-    rlimit64 lim;
-    if (prlimit64(pid, static_cast<__rlimit_resource>(res), nullptr, &lim) != 0) {
-      return ErrnoStatus("prlimit", DescribePid(pid));
-    }
+  // From /proc (prlimit on another uid's process needs CAP_SYS_RESOURCE, which root lacks here).
+  ASSIGN_OR_RETURN(std::vector<Limit> limits, ReadLimits(pid));
+  for (size_t res = 0; res < limits.size(); ++res) {
     image::Rlimit* r = core->mutable_rlimits()->add_limits();
-    r->set_resource(res);
-    r->set_cur(lim.rlim_cur);
-    r->set_max(lim.rlim_max);
+    r->set_resource(static_cast<int>(res));
+    r->set_cur(limits[res].cur);
+    r->set_max(limits[res].max);
   }
   return absl::OkStatus();
 }
@@ -377,7 +377,7 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   std::unique_ptr<ImageWriter> file;
   ImageSink* sink = options.sink;
   if (!sink) {
-    ASSIGN_OR_RETURN(file, ImageWriter::Create(options.path));
+    ASSIGN_OR_RETURN(file, ImageWriter::Create(options.path, options.file_owner));
     sink = file.get();
   }
   RETURN_IF_ERROR(sink->WriteManifest(MakeManifest(options.reason)));

@@ -4,11 +4,13 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/fs_identity.h"
 #include "checkpoint/image_format.h"
 #include "proto/image/process.pb.h"
 
@@ -16,6 +18,8 @@ namespace mosix {
 
 struct DumpOptions {
   std::string path;                  // the image file to write
+  // ... created as this user, with her rights (the process's owner), where given.
+  std::optional<FsIdentity> file_owner;
   std::string reason = "checkpoint";  // recorded in the manifest
   int channel_fd = -1;               // the shim's channel fd: exempt from the socket rule
   image::MosixOptions mosix_options;  // carried in the image

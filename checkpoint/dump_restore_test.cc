@@ -217,10 +217,12 @@ TEST_CASE("an image streamed through a socket restores as it arrives", "[e2e]") 
       restored = target.status();
       return;
     }
-    auto stream = StreamImageReader::Open(sv[1], "test stream");
+    FdStream in(sv[1], "test stream");
+    auto stream = StreamImageReader::Open(&in);
     restored = stream.ok() ? RestoreFromStream(*target, **stream, RestoreOptions()) : stream.status();
   });
-  StreamImageWriter sink(sv[0], "test stream");
+  FdStream to_reader(sv[0], "test stream");
+  StreamImageWriter sink(&to_reader);
   DumpOptions o;
   o.sink = &sink;
   auto dumped = Dump(c.pid, o);
@@ -242,7 +244,8 @@ TEST_CASE("a corrupted image stream is refused before the target runs it", "[e2e
   const char junk[64] = "this is not a mosix image stream at all, nor anything like one";
   REQUIRE(write(sv[0], junk, sizeof junk) == sizeof junk);
   close(sv[0]);
-  auto stream = StreamImageReader::Open(sv[1], "junk stream");
+  FdStream in(sv[1], "junk stream");
+  auto stream = StreamImageReader::Open(&in);
   REQUIRE(!stream.ok());
   REQUIRE(absl::StrContains(stream.status().message(), "junk stream"));
   close(sv[1]);

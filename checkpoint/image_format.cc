@@ -26,15 +26,19 @@ const char* FrameKindName(uint32_t kind) {
   return "unknown";
 }
 
-absl::StatusOr<std::unique_ptr<ImageWriter>> ImageWriter::Create(const std::string& path) {
+absl::StatusOr<std::unique_ptr<ImageWriter>> ImageWriter::Create(const std::string& path, std::optional<FsIdentity> owner) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ScopedFsIdentity as(owner ? &*owner : nullptr);
+  RETURN_IF_ERROR(as.status());
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return ErrnoStatus("open", tmp);
-  return std::unique_ptr<ImageWriter>(new ImageWriter(path, UniqueFd(fd)));
+  return std::unique_ptr<ImageWriter>(new ImageWriter(path, UniqueFd(fd), std::move(owner)));
 }
 
 ImageWriter::~ImageWriter() {
-  if (!finished_) ::unlink((path_ + ".tmp").c_str());
+  if (finished_) return;
+  ScopedFsIdentity as(owner_ ? &*owner_ : nullptr);
+  if (as.status().ok()) ::unlink((path_ + ".tmp").c_str());
 }
 
 void PutFrameHeader(char* dest, FrameKind kind, const void* data, size_t len) {
@@ -145,6 +149,8 @@ absl::StatusOr<uint64_t> ImageWriter::Finish() {
   file_size_ += tail.size();
   if (::fdatasync(fd_.get()) != 0 && errno != EINVAL) return ErrnoStatus("fdatasync", tmp);
   fd_.reset();
+  ScopedFsIdentity as(owner_ ? &*owner_ : nullptr);
+  RETURN_IF_ERROR(as.status());
   if (::rename(tmp.c_str(), path_.c_str()) != 0) return ErrnoStatus("rename", tmp);
   finished_ = true;
   return file_size_;
@@ -155,23 +161,27 @@ LoadedImage::~LoadedImage() {
 }
 
 absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(const std::string& path) {
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY | O_CLOEXEC));
+  return LoadImage(fd.get(), path);
+}
+
+absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(int image_fd, const std::string& path) {
   auto err = [&](const std::string& what) {
     return absl::DataLossError(absl::StrCat("image ", path, ": ", what));
   };
-  ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY | O_CLOEXEC));
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("fstat", path);
+  if (::fstat(image_fd, &st) != 0) return ErrnoStatus("fstat", path);
   if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat("image ", path, ": not a regular file"));
   auto img = std::unique_ptr<LoadedImage>(new LoadedImage);
   img->path_ = path;
   img->size_ = st.st_size;
   if (img->size_ == 0) return err("empty file");
   uint32_t magic = 0;
-  if (img->size_ < sizeof magic || ::pread(fd.get(), &magic, sizeof magic, 0) != sizeof magic || magic != kFrameMagic) {
+  if (img->size_ < sizeof magic || ::pread(image_fd, &magic, sizeof magic, 0) != sizeof magic || magic != kFrameMagic) {
     return err("not a mosix image (bad magic)");
   }
   if (img->size_ < sizeof(FrameHeader)) return err("truncated: shorter than one frame header");
-  img->map_ = ::mmap(nullptr, img->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+  img->map_ = ::mmap(nullptr, img->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, image_fd, 0);
   if (img->map_ == MAP_FAILED) {
     img->map_ = nullptr;
     return ErrnoStatus("mmap", path);

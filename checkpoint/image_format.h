@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "base/fd.h"
+#include "base/fs_identity.h"
 #include "proto/image/core.pb.h"
 #include "proto/image/manifest.pb.h"
 #include "proto/image/pagemap.pb.h"
@@ -65,7 +67,10 @@ class ImageSink {
 // checkpoint never leaves a partial image under the final name.
 class ImageWriter : public ImageSink {
  public:
-  static absl::StatusOr<std::unique_ptr<ImageWriter>> Create(const std::string& path);
+  // The file is created, renamed into place (and removed on failure) as `owner` where given:
+  // with her rights and as hers (see ScopedFsIdentity).
+  static absl::StatusOr<std::unique_ptr<ImageWriter>> Create(const std::string& path,
+                                                             std::optional<FsIdentity> owner = std::nullopt);
   ~ImageWriter() override;
 
   absl::Status WriteManifest(const image::Manifest& manifest) override;
@@ -79,12 +84,14 @@ class ImageWriter : public ImageSink {
   bool CoreMayFollowPages() const override { return true; }
 
  private:
-  ImageWriter(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  ImageWriter(std::string path, UniqueFd fd, std::optional<FsIdentity> owner)
+      : path_(std::move(path)), fd_(std::move(fd)), owner_(std::move(owner)) {}
   // Appends a frame to head_ (everything written before the pages).
   absl::Status AppendMessage(std::string* out, FrameKind kind, const google::protobuf::MessageLite& msg);
 
   std::string path_;
   UniqueFd fd_;
+  std::optional<FsIdentity> owner_;
   std::string head_;  // frames not yet in the file
   uint64_t file_size_ = 0;
   uint64_t frames_ = 0;
@@ -117,7 +124,7 @@ class LoadedImage {
   const std::string& path() const { return path_; }
 
  private:
-  friend absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(const std::string& path);
+  friend absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(int fd, const std::string& path);
   std::string path_;
   void* map_ = nullptr;
   uint64_t size_ = 0;
@@ -130,5 +137,7 @@ class LoadedImage {
 // Maps and validates an image: magic, every checksum, frame order, version, trailer counts.
 // Errors say what is wrong and where, e.g. "image /x: truncated at byte 4096 (...)".
 absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(const std::string& path);
+// The same from an open file (not owned; opened by whoever had the right to), named `path`.
+absl::StatusOr<std::unique_ptr<LoadedImage>> LoadImage(int fd, const std::string& path);
 
 }  // namespace mosix

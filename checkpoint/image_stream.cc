@@ -19,8 +19,8 @@ constexpr uint64_t kMaxFrame = 256ull << 20;
 absl::Status StreamImageWriter::Send(FrameKind kind, const void* data, size_t len) {
   char header[sizeof(FrameHeader)];
   PutFrameHeader(header, kind, data, len);
-  RETURN_IF_ERROR(WriteAll(fd_, header, sizeof header, what_));
-  RETURN_IF_ERROR(WriteAll(fd_, data, len, what_));
+  RETURN_IF_ERROR(out_->Write(header, sizeof header));
+  RETURN_IF_ERROR(out_->Write(data, len));
   bytes_ += sizeof header + len;
   if (kind != FrameKind::kTrailer) ++frames_;
   return absl::OkStatus();
@@ -79,8 +79,8 @@ absl::Status StreamImageWriter::WritePageBatches(const std::vector<image::PageBa
     Slot& s = slots[i % 2];
     status = s.status;
     if (status.ok()) status = SendMessage(FrameKind::kPageMap, batches[i]);
-    if (status.ok()) status = WriteAll(fd_, s.header, sizeof s.header, what_);
-    if (status.ok()) status = WriteAll(fd_, s.data.data(), s.data.size(), what_);
+    if (status.ok()) status = out_->Write(s.header, sizeof s.header);
+    if (status.ok()) status = out_->Write(s.data.data(), s.data.size());
     if (status.ok()) {
       bytes_ += sizeof s.header + s.data.size();
       ++frames_;
@@ -104,21 +104,21 @@ absl::StatusOr<uint64_t> StreamImageWriter::Finish() {
 
 absl::StatusOr<uint32_t> StreamImageReader::ReadFrame(std::string* payload) {
   FrameHeader h;
-  RETURN_IF_ERROR(Annotate(ReadAll(fd_, &h, sizeof h, what_), "image stream"));
+  RETURN_IF_ERROR(Annotate(in_->Read(&h, sizeof h), "image stream"));
   if (h.magic != kFrameMagic || Crc32c(0, &h, offsetof(FrameHeader, header_crc)) != h.header_crc) {
     return absl::DataLossError(absl::StrCat(what_, ": corrupted image stream (bad frame header)"));
   }
   if (h.length > kMaxFrame) return absl::DataLossError(absl::StrCat(what_, ": image frame too large"));
   payload->resize(h.length);
-  RETURN_IF_ERROR(Annotate(ReadAll(fd_, payload->data(), h.length, what_), "image stream"));
+  RETURN_IF_ERROR(Annotate(in_->Read(payload->data(), h.length), "image stream"));
   if (Crc32c(0, payload->data(), payload->size()) != h.payload_crc) {
     return absl::DataLossError(absl::StrCat(what_, ": corrupted image stream (checksum mismatch in a ", FrameKindName(h.kind), " frame)"));
   }
   return h.kind;
 }
 
-absl::StatusOr<std::unique_ptr<StreamImageReader>> StreamImageReader::Open(int fd, std::string what) {
-  auto r = std::unique_ptr<StreamImageReader>(new StreamImageReader(fd, std::move(what)));
+absl::StatusOr<std::unique_ptr<StreamImageReader>> StreamImageReader::Open(ByteStream* in) {
+  auto r = std::unique_ptr<StreamImageReader>(new StreamImageReader(in));
   std::string payload;
   ASSIGN_OR_RETURN(uint32_t kind, r->ReadFrame(&payload));
   if (static_cast<FrameKind>(kind) != FrameKind::kManifest || !r->manifest_.ParseFromString(payload)) {

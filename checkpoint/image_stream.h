@@ -7,14 +7,15 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/byte_stream.h"
 #include "checkpoint/image_format.h"
 
 namespace mosix {
 
-// Frames in stream order: MANIFEST, CORE, (PAGEMAP, PAGES)*, TRAILER. Not owning fd.
+// Frames in stream order: MANIFEST, CORE, (PAGEMAP, PAGES)*, TRAILER. Not owning the stream.
 class StreamImageWriter : public ImageSink {
  public:
-  explicit StreamImageWriter(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  explicit StreamImageWriter(ByteStream* out) : out_(out) {}
   absl::Status WriteManifest(const image::Manifest& manifest) override;
   absl::Status WriteCore(const image::Core& core) override;
   // Batch by batch: filled into a buffer, checksummed, sent.
@@ -26,16 +27,15 @@ class StreamImageWriter : public ImageSink {
   absl::Status Send(FrameKind kind, const void* data, size_t len);
   absl::Status SendMessage(FrameKind kind, const google::protobuf::MessageLite& msg);
 
-  int fd_;
-  std::string what_;
+  ByteStream* out_;
   uint64_t bytes_ = 0, frames_ = 0, pages_ = 0;
 };
 
-// Reads a streamed image, checking every frame as it comes. Not owning fd.
+// Reads a streamed image, checking every frame as it comes. Not owning the stream.
 class StreamImageReader {
  public:
   // Reads the manifest (version checked) and the core.
-  static absl::StatusOr<std::unique_ptr<StreamImageReader>> Open(int fd, std::string what);
+  static absl::StatusOr<std::unique_ptr<StreamImageReader>> Open(ByteStream* in);
 
   const image::Manifest& manifest() const { return manifest_; }
   const image::Core& core() const { return core_; }
@@ -44,11 +44,11 @@ class StreamImageReader {
   absl::StatusOr<bool> Next(image::PageBatch* batch, std::string* data);
 
  private:
-  StreamImageReader(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  explicit StreamImageReader(ByteStream* in) : in_(in), what_(in->what()) {}
   // One frame: header checked, payload read and checksummed.
   absl::StatusOr<uint32_t> ReadFrame(std::string* payload);
 
-  int fd_;
+  ByteStream* in_;
   std::string what_;
   image::Manifest manifest_;
   image::Core core_;

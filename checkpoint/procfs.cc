@@ -9,7 +9,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/status.h"
 
@@ -114,6 +116,50 @@ absl::StatusOr<uint64_t> CaughtOrIgnoredSignals(pid_t pid) {
     out |= mask;
   }
   return out;
+}
+
+absl::StatusOr<std::vector<Limit>> ParseLimits(const std::string& text) {
+  std::vector<Limit> out;
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  // "Max cpu time              unlimited            unlimited            seconds": the name is
+  // 25 wide, each limit 20, one space apart.
+  constexpr size_t kSoft = 26, kHard = 47, kWidth = 20;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    absl::string_view line = lines[i];
+    if (line.size() < kHard + 1) return absl::DataLossError(absl::StrCat("short line in limits: '", line, "'"));
+    auto value = [&](size_t at, uint64_t* v) {
+      absl::string_view f = absl::StripAsciiWhitespace(line.substr(at, kWidth));
+      if (f == "unlimited") {
+        *v = ~0ull;
+        return true;
+      }
+      return absl::SimpleAtoi(f, v);
+    };
+    Limit l;
+    if (!value(kSoft, &l.cur) || !value(kHard, &l.max)) return absl::DataLossError(absl::StrCat("bad limits line: '", line, "'"));
+    out.push_back(l);
+  }
+  if (out.empty()) return absl::DataLossError("no limits");
+  return out;
+}
+
+absl::StatusOr<std::vector<Limit>> ReadLimits(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(absl::StrCat("/proc/", pid, "/limits")));
+  return ParseLimits(text);
+}
+
+Usage UsageOf(pid_t pid) {
+  Usage u;
+  if (auto st = ReadStat(pid); st.ok()) {
+    u.cpu_seconds = static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK);
+    u.rss_kb = st->rss_pages * 4;
+  }
+  auto status = ReadFileToString(absl::StrCat("/proc/", pid, "/status"));
+  if (!status.ok()) return u;
+  auto rss = StatusField(*status, "VmRSS");
+  uint64_t kb = 0;
+  if (rss.ok() && absl::SimpleAtoi(absl::StripSuffix(*rss, " kB"), &kb)) u.rss_kb = kb;
+  return u;
 }
 
 absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key) {

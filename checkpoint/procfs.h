@@ -48,6 +48,22 @@ absl::StatusOr<ProcStat> ReadStat(pid_t pid);
 // The signals pid catches or ignores (SigCgt | SigIgn of /proc/PID/status), bit n-1 for n.
 absl::StatusOr<uint64_t> CaughtOrIgnoredSignals(pid_t pid);
 
+// CPU seconds (user + system) and resident memory in kB (VmRSS: stat's count is approximate,
+// off by hundreds of kB for a small process) of a live pid; zeros when it is gone.
+struct Usage {
+  double cpu_seconds = 0;
+  uint64_t rss_kb = 0;
+};
+Usage UsageOf(pid_t pid);
+
+// /proc/PID/limits: soft and hard limit of each resource, in the order of RLIMIT_* numbers
+// (the kernel prints them so); "unlimited" is RLIM_INFINITY.
+struct Limit {
+  uint64_t cur = 0, max = 0;
+};
+absl::StatusOr<std::vector<Limit>> ParseLimits(const std::string& text);
+absl::StatusOr<std::vector<Limit>> ReadLimits(pid_t pid);
+
 // One "Key:\tvalue" line of /proc/PID/status.
 absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key);
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -95,6 +96,26 @@ TEST_CASE("status fields and fds of this process") {
   auto fds = ListFds(getpid());
   REQUIRE(fds.ok());
   REQUIRE(!fds->empty());
+}
+
+
+TEST_CASE("limits parse in resource order, unlimited as all ones") {
+  const std::string text =
+      "Limit                     Soft Limit           Hard Limit           Units     \n"
+      "Max cpu time              unlimited            unlimited            seconds   \n"
+      "Max file size             1024                 unlimited            bytes     \n"
+      "Max open files            1024                 524288               files     \n";
+  auto l = ParseLimits(text);
+  REQUIRE(l.ok());
+  REQUIRE(l->size() == 3);
+  CHECK((*l)[0].cur == ~0ull);
+  CHECK((*l)[1].cur == 1024);
+  CHECK((*l)[1].max == ~0ull);
+  CHECK((*l)[2].max == 524288);
+  CHECK(!ParseLimits("Limit\nMax cpu time  garbage\n").ok());
+  auto mine = ReadLimits(getpid());
+  REQUIRE(mine.ok());
+  CHECK(mine->size() == RLIM_NLIMITS);
 }
 
 }  // namespace mosix

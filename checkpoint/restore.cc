@@ -332,12 +332,8 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
   if (rseq.address()) {
     RETURN_IF_ERROR(rs.Call("rseq", "register", SYS_rseq, rseq.address(), rseq.length(), 0, rseq.signature()).status());
   }
-  for (const image::Rlimit& l : core.rlimits().limits()) {
-    rlimit64 lim{l.cur(), l.max()};
-    if (prlimit64(task->pid(), static_cast<__rlimit_resource>(l.resource()), &lim, nullptr) != 0) {
-      return ErrnoStatus("prlimit", absl::StrCat("resource ", l.resource()));
-    }
-  }
+  // By the process itself, and no higher than it may (see SetRlimits).
+  RETURN_IF_ERROR(SetRlimits(rs, tramp + kBatchCodeOffset, tramp + kBatchTableOffset, scratch, core.rlimits()));
   pid_t pid = task->pid();
   if (!requeue_pending) return absl::OkStatus();
   for (const std::string& si : core.signals().pending()) {
@@ -560,6 +556,10 @@ absl::Status Restore(Task& target, const image::Manifest& manifest, const image:
   RETURN_IF_ERROR(target.WriteMem(tramp, code, sizeof code));
   ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&target, tramp));
   rs.UseScratch(tramp + kPage, kTrampolineSize - kPage);
+  if (options.identity == Identity::kImageOwner && !core.has_creds()) {
+    return absl::FailedPreconditionError("the image does not say whose process it is (written by an older mosix)");
+  }
+  RETURN_IF_ERROR(TakeIdentity(rs, tramp + kPage, core.creds(), options.identity));
 
   // The target's own fds (unless they are the real ones), rseq registration and memory go.
   ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(target.pid()));

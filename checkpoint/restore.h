@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "checkpoint/creds.h"
 #include "checkpoint/image_format.h"
 #include "checkpoint/task.h"
 
@@ -42,6 +43,10 @@ struct RestoreOptions {
     bool enabled = false;
     uint64_t shim_info = 0;  // address of mosix_shim_info
   } home;
+  // Whose process the target is afterwards: its own (a user's recovering mosrun, a deputy), or
+  // the image's owner (a stub started by root: an arrival, or a recovery that root asked for).
+  // Taken on before anything of the image is opened, mapped or run.
+  Identity identity = Identity::kTargetsOwn;
 };
 
 // Everything that can be checked without touching a target: the image fits this machine
