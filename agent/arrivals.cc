@@ -26,6 +26,8 @@
 #include "base/status.h"
 #include "agent/cluster_config.h"
 #include "agent/peers.h"
+#include "agent/services/caller.h"
+#include "checkpoint/creds.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/image_format.h"
 #include "checkpoint/image_stream.h"
@@ -58,48 +60,22 @@ bool InPause(pid_t pid) {
 
 }  // namespace
 
-namespace {
-
-// A one-use TCP listener on this node's address; returns it and its host:port.
-absl::StatusOr<std::pair<UniqueFd, std::string>> Listen(const std::string& host) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoStatus("socket", "listener");
-  UniqueFd listener(fd);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("this node's address ", host, " is not IPv4"));
-  }
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return ErrnoStatus("bind", host);
-  if (::listen(fd, 1) != 0) return ErrnoStatus("listen", host);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return std::make_pair(std::move(listener), absl::StrCat(host, ":", ntohs(addr.sin_port)));
-}
-
-// Accepts the one connection a listener waits for, within 10 s.
-absl::StatusOr<UniqueFd> AcceptOne(int listener, const char* what) {
-  pollfd p{listener, POLLIN, 0};
-  if (::poll(&p, 1, 10000) != 1) return absl::DeadlineExceededError(absl::StrCat("the ", what, " never connected"));
-  UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus("accept", what);
-  return fd;
-}
-
-}  // namespace
 
 absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalRequest& req) {
   std::string host = HostOf(node_address_);
-  ASSIGN_OR_RETURN(auto link, Listen(host));
-  ASSIGN_OR_RETURN(auto data, Listen(host));
+  ASSIGN_OR_RETURN(MoveListener link, MoveListener::Open(host));
+  ASSIGN_OR_RETURN(MoveListener data, MoveListener::Open(host));
   PrepareArrivalReply reply;
-  reply.set_link_address(link.second);
-  reply.set_data_address(data.second);
+  reply.set_link_address(link.address());
+  reply.set_data_address(data.address());
+  reply.set_link_secret(link.secret());
+  reply.set_data_secret(data.secret());
+  reply.set_tls(tls_ != nullptr);
   for (std::string& path : digests_->SameHere(req.mapped_files())) reply.add_files_here(std::move(path));
   absl::MutexLock lock(&mu_);
   std::string token = absl::StrCat(req.home_node(), "-", req.home_pid(), "-", next_token_++);
   reply.set_token(token);
-  pending_[token] = Pending{std::move(link.first), std::move(data.first), Guest{req.home_node(), req.home_pid()}};
+  pending_[token] = Pending{std::move(link), std::move(data), Guest{req.home_node(), req.home_pid()}};
   return reply;
 }
 
@@ -186,11 +162,19 @@ void Arrivals::Reap(pid_t pid) {
   }).detach();
 }
 
-absl::Status Arrivals::Signal(pid_t local_pid, int signo) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!guests_.count(local_pid)) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));
+absl::StatusOr<Arrivals::Guest> Arrivals::GuestOf(pid_t local_pid, const std::string& from) {
+  absl::MutexLock lock(&mu_);
+  auto it = guests_.find(local_pid);
+  if (it == guests_.end()) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));
+  if (!from.empty() && it->second.home_node != from) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("permission denied: pid ", local_pid, " is a guest from ", it->second.home_node, ", not from ", from));
   }
+  return it->second;
+}
+
+absl::Status Arrivals::Signal(pid_t local_pid, int signo, const std::string& from) {
+  RETURN_IF_ERROR(GuestOf(local_pid, from).status());
   // A guest lives in the agent's process group, which is orphaned: the kernel discards the
   // terminal stop signals there unless the program catches them. The stop the user asked for
   // at home is then a plain SIGSTOP here.
@@ -204,7 +188,7 @@ absl::Status Arrivals::Signal(pid_t local_pid, int signo) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader) {
+absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader, const std::string& from) {
   ArrivalChunk chunk;
   if (!reader->Read(&chunk) || !chunk.has_header()) return absl::InvalidArgumentError("arrival without a header");
   ArrivalHeader header = chunk.header();
@@ -213,6 +197,9 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     absl::MutexLock lock(&mu_);
     auto it = pending_.find(header.token());
     if (it == pending_.end()) return absl::NotFoundError(absl::StrCat("no prepared arrival '", header.token(), "'"));
+    if (!from.empty() && it->second.home.home_node != from) {
+      return absl::PermissionDeniedError(absl::StrCat("permission denied: the arrival was prepared for ", it->second.home.home_node));
+    }
     pending = std::move(it->second);
     pending_.erase(it);
   }
@@ -224,22 +211,38 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   options.remote.text_start = header.text_start();
   options.remote.text_end = header.text_end();
   options.remote.home_pid = header.home_pid();
-  // The deputy connected its link before the home agent began to stream the image.
-  ASSIGN_OR_RETURN(UniqueFd link, AcceptOne(pending.listener.get(), "deputy's link"));
-  int one = 1;
-  ::setsockopt(link.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // The link first (the home agent connects it once this call has begun), then the image.
+  ASSIGN_OR_RETURN(MoveConnection link, pending.link.AcceptProven(tls_, header.home_node(), 10000, "deputy's link"));
+  UniqueFd process_end;
+  if (link.tls) {
+    // Through TLS: the process gets a local socket whose other end this agent relays.
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoStatus("socketpair", "link");
+    process_end.reset(sv[0]);
+    relays_->Start(UniqueFd(sv[1]), std::move(link.tls));
+  } else {
+    process_end = std::move(link.fd);
+  }
   // The stub starts while the home node is still gathering the core.
-  ASSIGN_OR_RETURN(pid_t stub, StartStub(link.get()));
-  link.reset();
+  ASSIGN_OR_RETURN(pid_t stub, StartStub(process_end.get()));
+  process_end.reset();
   auto drop_stub = [&](const absl::Status& why) {
     kill(stub, SIGKILL);
     Reap(stub);
     return why;
   };
-  auto data = AcceptOne(pending.data_listener.get(), "image stream");
+  auto data = pending.data.AcceptProven(tls_, header.home_node(), 10000, "image stream");
   if (!data.ok()) return drop_stub(data.status());
-  auto image = StreamImageReader::Open(data->get(), absl::StrCat("image of ", header.home_node(), ":", header.home_pid()));
+  auto image = StreamImageReader::Open(data->stream());
   if (!image.ok()) return drop_stub(image.status());
+  if (!(*image)->core().has_creds()) {
+    return drop_stub(absl::FailedPreconditionError("the image does not say whose process it is"));
+  }
+  if (!KnowsUser((*image)->core().creds().uid())) {
+    return drop_stub(absl::PermissionDeniedError(absl::StrCat("node ", map_.this_node(), " does not know uid ",
+                                                              (*image)->core().creds().uid())));
+  }
+  options.identity = Identity::kImageOwner;
   absl::Status restorable = CheckRestorable((*image)->manifest(), (*image)->core(), options);
   if (restorable.ok()) restorable = WaitForStub(stub);
   if (!restorable.ok()) return drop_stub(restorable);
@@ -279,15 +282,10 @@ absl::StatusOr<bool> CanLeaveInFlight(Task& task, const mosix_shim_info& info, c
 
 }  // namespace
 
-absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving) {
+absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving,
+                              const std::string& from) {
   pid_t local_pid = req.local_pid();
-  Guest guest;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = guests_.find(local_pid);
-    if (it == guests_.end()) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));
-    guest = it->second;
-  }
+  ASSIGN_OR_RETURN(Guest guest, GuestOf(local_pid, from));
   std::string dir = state_dir_ + "/departures";
   RETURN_IF_ERROR(MakeDirs(dir, 0700));
   DumpOptions options;
@@ -325,7 +323,8 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
     // In stream order (core first): the home agent may pass it on to another node as it is.
     auto file = OpenFile(options.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (!file.ok()) return file.status();
-    StreamImageWriter sink(file->get(), options.path);
+    FdStream out(file->get(), options.path);
+    StreamImageWriter sink(&out);
     options.sink = &sink;
     options.reason = leaving ? "migration" : "checkpoint";
     dumped = DumpAttached(task, options);
@@ -357,7 +356,8 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
   return absl::OkStatus();
 }
 
-absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived) {
+absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived, const std::string& from) {
+  RETURN_IF_ERROR(GuestOf(local_pid, from).status());
   {
     absl::MutexLock lock(&mu_);
     auto it = guests_.find(local_pid);

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "agent/file_digests.h"
+#include "agent/transport/link_relay.h"
+#include "agent/transport/move_connection.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "base/fd.h"
@@ -19,21 +21,28 @@ namespace mosix::agent {
 
 class Arrivals {
  public:
-  Arrivals(std::string state_dir, std::string node_address, cluster::ClusterMap map, FileDigests* digests)
-      : state_dir_(std::move(state_dir)), node_address_(std::move(node_address)), map_(std::move(map)), digests_(digests) {}
+  // tls: this node's TLS for the connections of a move (null on a trusted network); relays
+  // carry links through it.
+  Arrivals(std::string state_dir, std::string node_address, cluster::ClusterMap map, FileDigests* digests,
+           const security::TlsContext* tls, LinkRelays* relays)
+      : state_dir_(std::move(state_dir)), node_address_(std::move(node_address)), map_(std::move(map)), digests_(digests),
+        tls_(tls), relays_(relays) {}
 
   absl::StatusOr<PrepareArrivalReply> Prepare(const PrepareArrivalRequest& req);
-  absl::StatusOr<ArrivalReply> Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader);
+  // `from`: the node that asks, as its certificate says ("" on a trusted network, where peers
+  // are not authenticated). A guest is its home node's business only.
+  absl::StatusOr<ArrivalReply> Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader, const std::string& from);
 
   // Delivers a signal sent at home to a guest running here.
-  absl::Status Signal(pid_t local_pid, int signo);
+  absl::Status Signal(pid_t local_pid, int signo, const std::string& from);
 
   // Checkpoints the guest req.local_pid and streams the image: one that leaves stays here,
   // stopped, until FinishDeparture; otherwise (a checkpoint) it goes on. See DepartRequest for
   // when a guest waiting for a forwarded call's reply may be caught.
-  absl::Status Depart(const DepartRequest& req, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving);
+  absl::Status Depart(const DepartRequest& req, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving,
+                      const std::string& from);
   // After Depart: the guest runs at home now (end it here), or not (let it go on here).
-  absl::Status FinishDeparture(pid_t local_pid, bool arrived);
+  absl::Status FinishDeparture(pid_t local_pid, bool arrived, const std::string& from);
 
   struct Guest {
     std::string home_node;
@@ -43,11 +52,14 @@ class Arrivals {
   };
   // Guests running here, by local pid.
   std::map<pid_t, Guest> Guests();
+  // The guest local_pid, if it is one of `from`'s ("" : anyone's); else NotFound or
+  // PermissionDenied.
+  absl::StatusOr<Guest> GuestOf(pid_t local_pid, const std::string& from);
 
  private:
   struct Pending {
-    UniqueFd listener;       // for the link from the deputy
-    UniqueFd data_listener;  // for the image stream from the home agent
+    MoveListener link;  // for the link from the deputy
+    MoveListener data;  // for the image stream from the home agent
     Guest home;
   };
   // Starts a stub process (it will wait in pause() with `link` as its channel); WaitForStub
@@ -60,6 +72,8 @@ class Arrivals {
   std::string node_address_;
   cluster::ClusterMap map_;
   FileDigests* digests_;
+  const security::TlsContext* tls_;
+  LinkRelays* relays_;
   absl::Mutex mu_;
   std::map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, Guest> guests_ ABSL_GUARDED_BY(mu_);

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/numbers.h"
 #include "base/status.h"
+#include "base/fs_identity.h"
+#include "checkpoint/creds.h"
 #include "checkpoint/image_format.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/restore.h"
@@ -53,6 +56,8 @@ absl::Status ChannelServer::Listen(const std::string& path) {
   strcpy(addr.sun_path, path.c_str());
   ::unlink(path.c_str());
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return ErrnoStatus("bind", path);
+  // Every user's shims and recoveries come here; each is known by what the kernel says of it.
+  if (::chmod(path.c_str(), 0666) != 0) return ErrnoStatus("chmod", path);
   if (::listen(fd, 64) != 0) return ErrnoStatus("listen", path);
   int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake < 0) return ErrnoStatus("eventfd", "");
@@ -105,8 +110,24 @@ void ChannelServer::Loop() {
 
 bool ChannelServer::Handle(int fd) {
   std::string buf(MOSIX_CHANNEL_MAX_MSG, '\0');
-  ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+  // A message may carry one fd (a recovery's image, opened by the recovering user herself).
+  iovec iov{buf.data(), buf.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
   if (n <= 0) return false;  // the process is gone
+  UniqueFd passed;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+      int got;
+      memcpy(&got, CMSG_DATA(c), sizeof got);
+      passed.reset(got);
+    }
+  }
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
@@ -145,7 +166,7 @@ bool ChannelServer::Handle(int fd) {
       return true;
     }
     case MOSIX_MSG_RESTORE:
-      HandleRestore(fd, cred.pid, payload);
+      HandleRestore(fd, cred, payload, std::move(passed));
       return true;
     case MOSIX_MSG_SIGNAL: {
       mosix_signal sig{};
@@ -173,10 +194,14 @@ bool ChannelServer::Handle(int fd) {
   }
 }
 
-void ChannelServer::HandleRestore(int fd, pid_t pid, const std::string& payload) {
+void ChannelServer::HandleRestore(int fd, const ucred& cred, const std::string& payload, UniqueFd image_fd) {
+  pid_t pid = cred.pid;
   auto fail = [&](const absl::Status& s) { (void)SendMessage(fd, MOSIX_MSG_ERROR, std::string(s.message())); };
   std::vector<std::string> parts = absl::StrSplit(payload, '\0', absl::SkipEmpty());
   if (parts.empty()) return fail(absl::InvalidArgumentError("restore request names no image"));
+  // The image comes open: the recovering user opened it with her own rights. The agent opens
+  // nothing on her behalf.
+  if (!image_fd.valid()) return fail(absl::InvalidArgumentError("restore request without the image's file"));
   RestoreOptions options;
   options.keep_fds = {0, 1, 2, MOSIX_CHANNEL_FD};
   for (size_t i = 1; i < parts.size(); ++i) {
@@ -187,9 +212,32 @@ void ChannelServer::HandleRestore(int fd, pid_t pid, const std::string& payload)
     }
     options.fd_overrides[n] = kv.second;
   }
-  auto image = LoadImage(parts[0]);
+  auto image = LoadImage(image_fd.get(), parts[0]);
   if (!image.ok()) return fail(image.status());
-  if (auto s = CheckRestorable(**image, options); !s.ok()) return fail(s);
+  const image::Core& core = (*image)->core();
+  if (cred.uid != 0) {
+    // Hers only, and it runs as her whatever the image says.
+    if (!core.has_creds()) {
+      return fail(absl::PermissionDeniedError(absl::StrCat("permission denied: ", parts[0], " does not say whose process it is; only root may recover it")));
+    }
+    if (core.creds().uid() != cred.uid) {
+      return fail(absl::PermissionDeniedError(absl::StrCat("permission denied: ", parts[0], " is the image of a process of uid ",
+                                                           core.creds().uid(), ", not of uid ", cred.uid)));
+    }
+    options.identity = Identity::kTargetsOwn;
+  } else {
+    // Root may recover anyone's, and the process is then its owner's again.
+    options.identity = core.has_creds() ? Identity::kImageOwner : Identity::kTargetsOwn;
+  }
+  {
+    // What the image needs (files, cwd) is looked at with the recovering user's rights: the
+    // agent tells her nothing about files she could not see.
+    auto who = ReadCredentials(pid);
+    FsIdentity as = who.ok() ? FileIdentity(*who) : FsIdentity{};
+    ScopedFsIdentity scope(who.ok() ? &as : nullptr);
+    if (!who.ok() || !scope.status().ok()) return fail(who.ok() ? scope.status() : who.status());
+    if (auto s = CheckRestorable(**image, options); !s.ok()) return fail(s);
+  }
   auto task = Task::Seize(pid);
   if (!task.ok()) return fail(task.status());
   absl::Status s = Restore(*task, **image, options);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <sys/socket.h>
+
 #include <string>
 #include <thread>
 
@@ -33,7 +35,7 @@ class ChannelServer {
   void Loop();
   // Handles one message; returns false when the connection should be closed.
   bool Handle(int fd);
-  void HandleRestore(int fd, pid_t pid, const std::string& payload);
+  void HandleRestore(int fd, const struct ucred& cred, const std::string& payload, UniqueFd image_fd);
 
   ProcessTable* table_;
   Events events_;

@@ -2,11 +2,13 @@
 
 #include "agent/mover.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "checkpoint/creds.h"
 #include "absl/time/time.h"
 #include "base/file_util.h"
 #include "base/status.h"
@@ -27,19 +29,26 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
         absl::StrCat("pid ", pid, " is frozen; its image is ", entry.frozen_image, " (migrate ", pid, " continue first)"));
   }
   DumpOptions options;
+  // Checkpoints are the owner's files, written with her rights (its home process, or its
+  // deputy while it is away, has her credentials).
+  auto creds = ReadCredentials(pid);
+  if (!creds.ok()) {
+    table_->Release(entry);
+    return creds.status();
+  }
+  options.file_owner = FileIdentity(*creds);
   uint32_t n = entry.options.checkpoint_count() + 1;
   if (!path.empty()) {
     options.path = path;
   } else if (!entry.options.checkpoint_file().empty()) {
     options.path = absl::StrCat(entry.options.checkpoint_file(), ".", n);
   } else {
-    std::string dir = absl::StrCat(state_dir_, "/checkpoints");
-    absl::Status made = MakeDirs(dir, 0700);
-    if (!made.ok()) {
+    auto dir = UserCheckpointDir(creds->uid(), creds->gid());
+    if (!dir.ok()) {
       table_->Release(entry);
-      return made;
+      return dir.status();
     }
-    options.path = absl::StrCat(dir, "/", pid, ".", n);
+    options.path = absl::StrCat(*dir, "/", pid, ".", n);
   }
   options.channel_fd = entry.ChannelFdInProcess();
   image::MosixOptions saved = entry.options;
@@ -49,7 +58,7 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
   if (entry.state == "remote") {
     // Taken where it runs and streamed here, with what its deputy holds (fds, cwd): its deputy
     // continues from it when that node is gone, and mosrun -R can recover it as any other.
-    auto bytes = mover_ ? mover_->CheckpointRemote(entry, options.path, saved)
+    auto bytes = mover_ ? mover_->CheckpointRemote(entry, options.path, saved, *options.file_owner)
                         : absl::StatusOr<uint64_t>(absl::InternalError("no mover"));
     if (bytes.ok()) {
       result = DumpResult{options.path, *bytes, 0, 0, "taken on " + entry.where};
@@ -70,6 +79,18 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
   table_->Release(entry);
   if (!result.ok()) return Annotate(result.status(), absl::StrCat("cannot checkpoint pid ", pid));
   return result;
+}
+
+absl::StatusOr<std::string> Checkpointer::UserCheckpointDir(uid_t uid, gid_t gid) {
+  std::string top = absl::StrCat(state_dir_, "/checkpoints");
+  RETURN_IF_ERROR(MakeDirs(top, 0711));
+  std::string dir = absl::StrCat(top, "/", uid);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", dir);
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return absl::InternalError(absl::StrCat(dir, " is not a directory"));
+  if ((st.st_uid != uid || st.st_gid != gid) && ::chown(dir.c_str(), uid, gid) != 0) return ErrnoStatus("chown", dir);
+  if ((st.st_mode & 07777) != 0700 && ::chmod(dir.c_str(), 0700) != 0) return ErrnoStatus("chmod", dir);
+  return dir;
 }
 
 void Checkpointer::Start() {

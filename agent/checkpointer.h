@@ -17,7 +17,8 @@ class Checkpointer {
   ~Checkpointer();
 
   // Checkpoints pid to `path`, or to its next checkpoint file (FILE.N with -C, else
-  // STATE_DIR/checkpoints/PID.N). The process keeps running.
+  // STATE_DIR/checkpoints/UID/PID.N). The process keeps running. The file is created as the
+  // process's owner, with her rights, mode 0600.
   absl::StatusOr<DumpResult> Checkpoint(pid_t pid, const std::string& path = "");
 
   // Starts the thread that takes periodic checkpoints and forgets exited processes.
@@ -27,6 +28,8 @@ class Checkpointer {
 
  private:
   void Loop();
+  // STATE_DIR/checkpoints/UID, the user's own (mode 0700), made if needed.
+  absl::StatusOr<std::string> UserCheckpointDir(uid_t uid, gid_t gid);
 
   ProcessTable* table_;
   class Mover* mover_ = nullptr;

@@ -43,10 +43,11 @@ absl::StatusOr<cluster::ClusterMap> ParseClusterMap(const std::string& text, con
   }
   auto bad = [&](const std::string& why) { return absl::InvalidArgumentError(absl::StrCat(where, ": ", why)); };
   if (map.nodes().empty()) return bad("no nodes");
-  std::set<std::string> names;
+  std::set<std::string> names, addresses;
   for (const cluster::Node& n : map.nodes()) {
     if (n.name().empty()) return bad("a node has no name");
     if (!names.insert(n.name()).second) return bad(absl::StrCat("node ", n.name(), " appears twice"));
+    if (!addresses.insert(n.address()).second) return bad(absl::StrCat("node ", n.name(), ": address ", n.address(), " is another node's too"));
     if (!ValidAddress(n.address())) return bad(absl::StrCat("node ", n.name(), ": address '", n.address(), "' is not host:port"));
     if (n.speed() < 0) return bad(absl::StrCat("node ", n.name(), ": negative speed"));
   }

@@ -6,13 +6,16 @@
 // (proto/cluster.proto, text format) and also listens for other agents on its TCP address.
 // SIGTERM or SIGINT stops it cleanly.
 #include <signal.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -23,7 +26,16 @@
 #include "agent/checkpointer.h"
 #include "agent/cluster_config.h"
 #include "agent/process_table.h"
-#include "agent/service.h"
+#include "agent/internal/arrival_client.h"
+#include "agent/peers.h"
+#include "agent/services/client_door.h"
+#include "agent/services/client_service.h"
+#include "agent/services/peer_service.h"
+#include "agent/transport/link_relay.h"
+#include "base/fd.h"
+#include "base/status.h"
+#include "security/certs.h"
+#include "security/tls.h"
 #include "base/file_util.h"
 #include "base/paths.h"
 
@@ -50,6 +62,22 @@ int Die(const std::string& msg) {
   return 1;
 }
 
+// Whether host:port can be bound by this agent alone (no SO_REUSEPORT: a second agent on the
+// same address must not start and split the connections with the first).
+absl::Status AddressFree(const std::string& address) {
+  auto addr = mosix::agent::internal::ParseAddress(address);
+  if (!addr.ok()) return absl::InvalidArgumentError(absl::StrCat("TCP address ", address, " is not IPv4 host:port"));
+  mosix::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
+    if (errno == EADDRINUSE) return absl::UnavailableError(absl::StrCat("TCP address ", address, " is in use (another agent?)"));
+    if (errno == EADDRNOTAVAIL) return absl::UnavailableError(absl::StrCat("TCP address ", address, " is not an address of this machine"));
+    return mosix::ErrnoStatus("bind", address);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,7 +93,8 @@ int main(int argc, char** argv) {
              "  MOSIX_STATE_DIR  state directory (default /var/lib/mosix)\n");
       return 0;
     }
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+    if (strcmp(argv[i], "--config") == 0) {
+      if (i + 1 >= argc) return Die("--config needs a FILE (the cluster map)");
       auto loaded = mosix::agent::LoadClusterMap(argv[++i]);
       if (!loaded.ok()) return Die(std::string(loaded.status().message()));
       map = *loaded;
@@ -79,10 +108,31 @@ int main(int argc, char** argv) {
   std::string socket = mosix::AgentSocketPath();
   std::string channel = mosix::ChannelSocketPath(socket);
   std::string state = mosix::StateDir();
+  // Peers: mutual TLS with this node's credentials, unless the map says the network is trusted.
+  std::optional<mosix::security::NodeCredentials> creds;
+  std::shared_ptr<mosix::security::TlsContext> tls;
+  if (clustered && !map.insecure()) {
+    std::string dir = map.tls_dir().empty() ? "/etc/mosix/tls" : map.tls_dir();
+    auto loaded = mosix::security::LoadNodeCredentials(dir, map.this_node());
+    if (!loaded.ok()) {
+      return Die(absl::StrCat("node ", map.this_node(), " has no valid credentials: ", loaded.status().message(),
+                              " (make them with `mosctl cluster init`, or mark a trusted network `insecure: true` in the map)"));
+    }
+    creds = *loaded;
+    auto context = mosix::security::TlsContext::Create(*creds);
+    if (!context.ok()) return Die(std::string(context.status().message()));
+    tls = *context;
+  }
+  mosix::agent::ConfigurePeers(creds ? &*creds : nullptr);
   if (auto s = mosix::MakeDirs(Dirname(socket)); !s.ok()) return Die(std::string(s.message()));
-  if (auto s = mosix::MakeDirs(state, 0700); !s.ok()) return Die(std::string(s.message()));
+  // The state dir may be passed through by everyone (each user's checkpoints are below it, in
+  // a directory of her own), never listed.
+  if (auto s = mosix::MakeDirs(state, 0711); !s.ok()) return Die(std::string(s.message()));
+  ::chmod(state.c_str(), 0711);
   if (SomeoneListens(socket)) return Die(absl::StrCat("an agent is already running on ", socket));
-  ::unlink(socket.c_str());
+  if (!address.empty()) {
+    if (auto s = AddressFree(address); !s.ok()) return Die(std::string(s.message()));
+  }
 
   // Signals are taken by a thread of our own, before gRPC starts threads that inherit the mask.
   sigset_t stop_signals;
@@ -106,30 +156,55 @@ int main(int argc, char** argv) {
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};
   for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
   mosix::agent::FileDigests digests;  // of mapped files, for moves in both directions
-  mosix::agent::Mover mover(&table, state, map, &digests);
+  mosix::agent::LinkRelays relays;
+  mosix::agent::internal::MoveTransport transport{tls.get(), &relays};
+  mosix::agent::Mover mover(&table, state, map, &digests, transport);
   mover_ptr = &mover;
   checkpointer.SetMover(&mover);
-  mosix::agent::Arrivals arrivals(state, address, map, &digests);
-  mosix::agent::AgentService service(info, map, &table, &checkpointer, &mover, &arrivals);
+  mosix::agent::Arrivals arrivals(state, address, map, &digests, tls.get(), &relays);
+  mosix::agent::ClientService client_service(info, map, &table, &checkpointer, &mover);
+  mosix::agent::PeerService peer_service(map.this_node(), map, tls != nullptr, &mover, &arrivals);
 
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
-  int tcp_port = 0;
-  if (!address.empty()) builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &tcp_port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) return Die(absl::StrCat("cannot listen on ", socket));
-  if (!address.empty() && tcp_port == 0) return Die(absl::StrCat("cannot listen on ", address, " (address in use?)"));
+  // Two doors: clients on the Unix socket only, peers on TCP only.
+  grpc::ServerBuilder client_builder;
+  client_builder.RegisterService(&client_service);
+  std::unique_ptr<grpc::Server> client_server = client_builder.BuildAndStart();
+  mosix::agent::ClientDoor door;
+  if (!client_server) return Die("cannot start the client service");
+  if (auto s = door.Listen(socket); !s.ok()) return Die(std::string(s.message()));
+  std::unique_ptr<grpc::Server> peer_server;
+  if (!address.empty()) {
+    grpc::ServerBuilder peer_builder;
+    peer_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    std::shared_ptr<grpc::ServerCredentials> server_creds = grpc::InsecureServerCredentials();
+    if (creds) {
+      grpc::SslServerCredentialsOptions o(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      o.pem_root_certs = creds->ca_pem;
+      o.pem_key_cert_pairs.push_back({creds->key_pem, creds->cert_pem});
+      server_creds = grpc::SslServerCredentials(o);
+    }
+    int tcp_port = 0;
+    peer_builder.AddListeningPort(address, server_creds, &tcp_port);
+    peer_builder.RegisterService(&peer_service);
+    peer_server = peer_builder.BuildAndStart();
+    if (!peer_server || tcp_port == 0) return Die(absl::StrCat("cannot listen on ", address, " (address in use?)"));
+  }
   channels.Start();
   checkpointer.Start();
+  door.Start(client_server.get());
+  if (clustered && !creds) {
+    fprintf(stderr, "mosixd: the cluster map marks the network trusted (insecure: true): peers are not authenticated "
+                    "and moves are not encrypted\n");
+  }
   fprintf(stderr, "mosixd: node %s ready on %s%s (state in %s)\n", map.this_node().c_str(), socket.c_str(),
-          address.empty() ? "" : absl::StrCat(" and ", address).c_str(), state.c_str());
+          address.empty() ? "" : absl::StrCat(" and ", address, creds ? " (TLS)" : " (trusted network)").c_str(), state.c_str());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   fprintf(stderr, "mosixd: %s, stopping\n", strsignal(sig));
-  server->Shutdown();
+  door.Stop();
+  if (peer_server) peer_server->Shutdown();
+  client_server->Shutdown();
   channels.Stop();
-  ::unlink(socket.c_str());
   return 0;
 }

@@ -25,6 +25,7 @@
 #include "agent/internal/arrival_client.h"
 #include "agent/peers.h"
 #include "base/file_util.h"
+#include "base/fs_identity.h"
 #include "base/status.h"
 #include "checkpoint/deputy.h"
 #include "checkpoint/dump.h"
@@ -211,7 +212,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
                            absl::StrCat("pid ", pid, " cannot move")));
   lap("check");
   entry.mapped_files = MappedFiles(pid);
-  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid, entry.mapped_files));
+  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(node, map_.this_node(), pid, transport_, entry.mapped_files));
   lap("prepare");
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
   auto caught = std::chrono::steady_clock::now();
@@ -223,13 +224,15 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
     if (auto rs = RemoteSyscalls::Create(&task); rs.ok()) (void)rs->Raw(SYS_close, MOSIX_LINK_FD);
     return Annotate(why, absl::StrCat("pid ", pid, " stays home"));
   };
-  // The link first: the target starts the process on it as soon as the image begins to arrive.
-  absl::Status linked = InjectConnection(task, arrival->link(), arrival->link_len(), MOSIX_LINK_FD);
-  if (!linked.ok()) return stay_home(linked);
-  lap("link");
   // The target restores while the image streams: the call returns when the process runs there.
+  // It waits for the link first, then the image.
   absl::Status begun = arrival->Begin(shim->info, shim->text_start, shim->text_end);
   if (!begun.ok()) return stay_home(begun);
+  absl::Status linked = arrival->Link(task, MOSIX_LINK_FD);
+  if (!linked.ok()) return stay_home(linked);
+  lap("link");
+  absl::Status connected = arrival->ConnectStream();
+  if (!connected.ok()) return stay_home(connected);
   lap("begin");
   DumpOptions options;
   options.reason = "migration";
@@ -239,7 +242,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   options.fds_stay_home = true;
   options.files_there = {arrival->files_here().begin(), arrival->files_here().end()};
   options.mosix_options = entry.options;
-  StreamImageWriter sink(arrival->data_fd(), arrival->what());
+  StreamImageWriter sink(arrival->stream());
   options.sink = &sink;
   auto dumped = DumpAttached(task, options);
   lap("stream");
@@ -334,7 +337,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   if (!from) return absl::InternalError(absl::StrCat("pid ", pid, " is on an unknown node ", entry.where));
   if (!entry.shim_info) return absl::InternalError(absl::StrCat("pid ", pid, ": where its shim is was not recorded"));
   auto source = PeerStub(*from);
-  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(to, map_.this_node(), pid, entry.mapped_files));
+  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(to, map_.this_node(), pid, transport_, entry.mapped_files));
   // The deputy answers on the new link from now on (the old one is kept aside): a call the
   // process is waiting on when it is caught gets its reply over there, once.
   auto relink = [&](int from_fd, bool close_from) -> absl::Status {
@@ -349,9 +352,11 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
     RETURN_IF_ERROR(rs.Call("dup3", "old link", SYS_dup3, MOSIX_LINK_FD, kOldLink, O_CLOEXEC).status());
   }
+  // The target waits for the link, then the image.
+  RETURN_IF_ERROR(arrival->Begin(entry.shim_info, entry.shim_text_start, entry.shim_text_end));
   {
     ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
-    RETURN_IF_ERROR(InjectConnection(deputy, arrival->link(), arrival->link_len(), kSpareLink));
+    RETURN_IF_ERROR(arrival->Link(deputy, kSpareLink));
   }
   RETURN_IF_ERROR(relink(kSpareLink, /*close_from=*/true));
   auto drop_spare = [&](const absl::Status& why) {
@@ -359,8 +364,8 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     if (!back.ok()) fprintf(stderr, "mosixd: pid %d: cannot put its old link back: %s\n", pid, std::string(back.message()).c_str());
     return Annotate(why, absl::StrCat("pid ", pid, " stays on ", from->name()));
   };
-  absl::Status begun = arrival->Begin(entry.shim_info, entry.shim_text_start, entry.shim_text_end);
-  if (!begun.ok()) return drop_spare(begun);
+  absl::Status connected = arrival->ConnectStream();
+  if (!connected.ok()) return drop_spare(connected);
   // Relay: the first node checkpoints its guest (which stays there, stopped) in stream order.
   grpc::Status depart_status;
   {
@@ -374,7 +379,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     DepartChunk chunk;
     bool ok = true;
     while (reader->Read(&chunk)) {
-      if (ok && !chunk.data().empty()) ok = WriteAll(arrival->data_fd(), chunk.data().data(), chunk.data().size(), arrival->what()).ok();
+      if (ok && !chunk.data().empty()) ok = arrival->stream()->Write(chunk.data().data(), chunk.data().size()).ok();
     }
     depart_status = reader->Finish();
   }
@@ -412,9 +417,18 @@ absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {
 }
 
 template <typename Reader>
-absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& path) {
+absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner) {
   std::string tmp = path + ".tmp";
-  ASSIGN_OR_RETURN(UniqueFd out, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd out;
+  {
+    ScopedFsIdentity as(owner);
+    RETURN_IF_ERROR(as.status());
+    ASSIGN_OR_RETURN(out, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  }
+  auto as_owner = [&](auto fn) {
+    ScopedFsIdentity as(owner);
+    return as.status().ok() ? fn() : -1;
+  };
   DepartChunk chunk;
   uint64_t want = 0, got = 0;
   bool first = true;
@@ -428,10 +442,10 @@ absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& 
   grpc::Status s = reader->Finish();
   if (s.ok() && written.ok() && got != want) written = absl::DataLossError("the image came incomplete");
   if (!s.ok() || !written.ok()) {
-    ::unlink(tmp.c_str());
+    as_owner([&] { return ::unlink(tmp.c_str()); });
     return s.ok() ? written : absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename", tmp);
+  if (as_owner([&] { return ::rename(tmp.c_str(), path.c_str()); }) != 0) return ErrnoStatus("rename", tmp);
   return got;
 }
 
@@ -440,7 +454,7 @@ absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& 
 // can be recovered anywhere, like a checkpoint taken at home. A forwarded call in flight is
 // not begun here, and is made again by whatever continues from the image.
 absl::StatusOr<uint64_t> Mover::CheckpointRemote(const ProcessEntry& entry, const std::string& path,
-                                                 const image::MosixOptions& options) {
+                                                 const image::MosixOptions& options, const FsIdentity& owner) {
   const cluster::Node* node = FindNode(map_, entry.where);
   if (!node) return absl::InternalError(absl::StrCat("pid ", entry.pid, " is on an unknown node ", entry.where));
   uint32_t answered_id = 0;
@@ -451,7 +465,7 @@ absl::StatusOr<uint64_t> Mover::CheckpointRemote(const ProcessEntry& entry, cons
   grpc::ClientContext ctx;
   SetDeadline(&ctx, 300);
   auto reader = PeerStub(*node)->CheckpointGuest(&ctx, req);
-  return ReceiveImage(reader.get(), path);
+  return ReceiveImage(reader.get(), path, &owner);
 }
 
 absl::Status Mover::RestoreIntoDeputy(Task& deputy, uint64_t shim_info, const std::string& path) {

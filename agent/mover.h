@@ -10,6 +10,7 @@
 #include "checkpoint/shim_locator.h"
 #include "checkpoint/task.h"
 #include "agent/file_digests.h"
+#include "agent/internal/arrival_client.h"
 #include "agent/process_table.h"
 #include "proto/cluster.pb.h"
 
@@ -25,8 +26,9 @@ struct MoveResult {
 
 class Mover {
  public:
-  Mover(ProcessTable* table, std::string state_dir, cluster::ClusterMap map, FileDigests* digests)
-      : table_(table), state_dir_(std::move(state_dir)), map_(std::move(map)), digests_(digests) {}
+  Mover(ProcessTable* table, std::string state_dir, cluster::ClusterMap map, FileDigests* digests,
+        internal::MoveTransport transport)
+      : table_(table), state_dir_(std::move(state_dir)), map_(std::move(map)), digests_(digests), transport_(transport) {}
 
   // target: "freeze", "continue", "home", or a node name.
   absl::StatusOr<MoveResult> Move(pid_t pid, const std::string& target);
@@ -41,15 +43,17 @@ class Mover {
 
   // A signal that reached the deputy of pid: delivered to its remote part (in the background).
   void ForwardSignal(pid_t pid, int signo);
-  // The remote part of pid ended (reported by its node): tell the deputy if it is waiting.
-  void RemoteEnded(pid_t pid, int32_t local_pid, int wait_status);
+  // The remote part of pid ended (reported by node `from`, "" if peers are not authenticated):
+  // tell the deputy if it is waiting. Counts only when `from` is where it runs.
+  absl::Status RemoteEnded(pid_t pid, int32_t local_pid, int wait_status, const std::string& from);
   // pid's deputy waits on its channel fd to hear how its remote part ended. If that node is
   // gone, the process comes back from its newest checkpoint, or the deputy hears it is lost.
   void DeputyWaits(pid_t pid, int fd);
 
   // A checkpoint of a process away from home, taken there and written to `path` here.
+  // The file is created as `owner`, with her rights.
   absl::StatusOr<uint64_t> CheckpointRemote(const ProcessEntry& entry, const std::string& path,
-                                            const image::MosixOptions& options);
+                                            const image::MosixOptions& options, const FsIdentity& owner);
 
  private:
   absl::StatusOr<MoveResult> Freeze(ProcessEntry& entry);
@@ -64,8 +68,9 @@ class Mover {
   absl::StatusOr<MoveResult> BackHome(ProcessEntry& entry);
   absl::StatusOr<MoveResult> OnToNode(ProcessEntry& entry, const cluster::Node& node);
   // Receives a checkpoint streamed by `call` (Depart or CheckpointGuest) into `path`.
+  // ... created as `owner` where given.
   template <typename Reader>
-  absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path);
+  absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner = nullptr);
   // Restores an image at `path` into the (seized) deputy: back home.
   absl::Status RestoreIntoDeputy(Task& deputy, uint64_t shim_info, const std::string& path);
   // Loads and checks the image at `path`, then restores it into pid itself. A restore that
@@ -77,6 +82,7 @@ class Mover {
   std::string state_dir_;
   cluster::ClusterMap map_;
   FileDigests* digests_;
+  internal::MoveTransport transport_;
 };
 
 }  // namespace mosix::agent

@@ -104,8 +104,10 @@ void Mover::ForwardSignal(pid_t pid, int signo) {
   }).detach();
 }
 
-void Mover::RemoteEnded(pid_t pid, int32_t local_pid, int wait_status) {
-  if (auto fd = table_->RecordEnd(pid, local_pid, wait_status)) SendEnd(*fd, wait_status, true);
+absl::Status Mover::RemoteEnded(pid_t pid, int32_t local_pid, int wait_status, const std::string& from) {
+  if (!table_->Knows(pid)) return absl::NotFoundError(absl::StrCat("no process ", pid, " of this node is away"));
+  if (auto fd = table_->RecordEnd(pid, from, local_pid, wait_status)) SendEnd(*fd, wait_status, true);
+  return absl::OkStatus();
 }
 
 void Mover::DeputyWaits(pid_t pid, int fd) {

@@ -6,14 +6,44 @@
 #include "absl/synchronization/mutex.h"
 
 namespace mosix::agent {
+namespace {
 
-std::unique_ptr<Agent::Stub> PeerStub(const cluster::Node& node) {
-  static absl::Mutex mu;
+absl::Mutex mu;
+std::shared_ptr<grpc::ChannelCredentials>* credentials ABSL_GUARDED_BY(mu) = nullptr;
+bool tls ABSL_GUARDED_BY(mu) = false;
+
+}  // namespace
+
+void ConfigurePeers(const security::NodeCredentials* creds) {
+  absl::MutexLock lock(&mu);
+  if (creds) {
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = creds->ca_pem;
+    o.pem_private_key = creds->key_pem;
+    o.pem_cert_chain = creds->cert_pem;
+    credentials = new std::shared_ptr<grpc::ChannelCredentials>(grpc::SslCredentials(o));
+    tls = true;
+  } else {
+    credentials = new std::shared_ptr<grpc::ChannelCredentials>(grpc::InsecureChannelCredentials());
+    tls = false;
+  }
+}
+
+std::unique_ptr<Peer::Stub> PeerStub(const cluster::Node& node) {
   static auto* channels = new std::map<std::string, std::shared_ptr<grpc::Channel>>;
   absl::MutexLock lock(&mu);
-  auto& channel = (*channels)[node.address()];
-  if (!channel) channel = grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials());
-  return Agent::NewStub(channel);
+  if (!credentials) credentials = new std::shared_ptr<grpc::ChannelCredentials>(grpc::InsecureChannelCredentials());
+  auto& channel = (*channels)[node.name()];
+  if (!channel) {
+    grpc::ChannelArguments args;
+    // The peer's certificate must name the node, whatever its address.
+    if (tls) args.SetSslTargetNameOverride(node.name());
+    // A restarted peer is tried again soon, not after gRPC's growing backoff.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    channel = grpc::CreateCustomChannel(node.address(), *credentials, args);
+  }
+  return Peer::NewStub(channel);
 }
 
 }  // namespace mosix::agent

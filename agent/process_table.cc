@@ -51,6 +51,7 @@ void ProcessTable::Release(const ProcessEntry& entry) {
   if (now.ended && !entry.ended) {  // its remote part ended meanwhile (or a copy, see ended_part)
     it->second.ended = true;
     it->second.ended_part = now.ended_part;
+    it->second.ended_node = now.ended_node;
     it->second.wait_status = now.wait_status;
   }
   if (now.end_waiter >= 0) it->second.end_waiter = now.end_waiter;
@@ -155,17 +156,19 @@ namespace {
 
 // Whether the end recorded is the one of e's remote part (not of a copy whose move was undone).
 bool RemoteEnded(const ProcessEntry& e) {
-  return e.ended && e.state == "remote" && !e.busy && e.ended_part == e.remote_pid;
+  return e.ended && e.state == "remote" && !e.busy && e.ended_part == e.remote_pid &&
+         (e.ended_node.empty() || e.ended_node == e.where);
 }
 
 }  // namespace
 
-std::optional<int> ProcessTable::RecordEnd(pid_t pid, int32_t local_pid, int wait_status) {
+std::optional<int> ProcessTable::RecordEnd(pid_t pid, const std::string& node, int32_t local_pid, int wait_status) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);
   if (it == entries_.end()) return std::nullopt;
   it->second.ended = true;
   it->second.ended_part = local_pid;
+  it->second.ended_node = node;
   it->second.wait_status = wait_status;
   if (it->second.end_waiter < 0 || !RemoteEnded(it->second)) return std::nullopt;
   return it->second.end_waiter;

@@ -44,6 +44,7 @@ struct ProcessEntry {
   std::vector<MappedFile> mapped_files;
   uint32_t program = 0;  // bumped when it execs (a second hello): the above are the old one's
   bool ended = false;          // while remote: its remote part ended, with wait_status
+  std::string ended_node;      // ... the node that said so ("" on a trusted network: unknown)
   int32_t ended_part = 0;      // ... the part that ended, by its pid over there (a copy whose
                                // move was undone also says it ended: not the remote part)
   int wait_status = 0;
@@ -81,7 +82,9 @@ class ProcessTable {
   // A copy of pid's entry, busy or not.
   std::optional<ProcessEntry> Get(pid_t pid);
   // The remote part of pid ended with wait_status; returns the deputy's fd if it is waiting.
-  std::optional<int> RecordEnd(pid_t pid, int32_t local_pid, int wait_status);
+  // `node` is the node that reports it ("" when peers are not authenticated): an end counts
+  // only as reported by the node the process runs on.
+  std::optional<int> RecordEnd(pid_t pid, const std::string& node, int32_t local_pid, int wait_status);
   // After a move: the deputy's fd and the status to tell it, if its remote part ended and it
   // asked meanwhile (neither could be matched while the move held the entry).
   std::optional<std::pair<int, int>> EndToTell(pid_t pid);

@@ -104,12 +104,15 @@ TEST_CASE("the end of a remote part is told to its deputy, never the end of an u
   ProcessEntry e;
   e.pid = getpid();
   e.state = "remote";
+  e.where = "node2";
   e.remote_pid = 100;
   REQUIRE(table.Register(e).ok());
   REQUIRE(!table.WaitForEnd(getpid(), 9));  // the deputy asks; nothing ended yet
-  REQUIRE(!table.RecordEnd(getpid(), 99, 0));  // a copy whose move was undone
+  REQUIRE(!table.RecordEnd(getpid(), "node2", 99, 0));  // a copy whose move was undone
   REQUIRE(!table.WaitForEnd(getpid(), 9));
-  auto fd = table.RecordEnd(getpid(), 100, 7 << 8);
+  REQUIRE(!table.RecordEnd(getpid(), "node3", 100, 0));  // another node cannot end it
+  REQUIRE(!table.WaitForEnd(getpid(), 9));
+  auto fd = table.RecordEnd(getpid(), "node2", 100, 7 << 8);
   REQUIRE(fd.has_value());
   REQUIRE(*fd == 9);
 }
@@ -122,7 +125,7 @@ TEST_CASE("an end reported while a move holds the entry is told once the move gi
   auto held = table.Acquire(getpid());
   REQUIRE(held.ok());
   // The move: the process arrives as pid 200 over there and ends at once; its deputy asks.
-  REQUIRE(!table.RecordEnd(getpid(), 200, 3 << 8));
+  REQUIRE(!table.RecordEnd(getpid(), "", 200, 3 << 8));
   REQUIRE(!table.WaitForEnd(getpid(), 11));
   held->state = "remote";
   held->remote_pid = 200;

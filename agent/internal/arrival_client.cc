@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/peers.h"
 #include "base/status.h"
+#include "checkpoint/deputy.h"
 
 namespace mosix::agent::internal {
 
@@ -33,7 +34,7 @@ absl::Status FromGrpc(const cluster::Node& node, const grpc::Status& s) {
 }
 
 // After a Depart: the process runs elsewhere now (the node ends its copy), or not (it goes on).
-void FinishDeparture(Agent::Stub* node, int32_t local_pid, bool arrived) {
+void FinishDeparture(Peer::Stub* node, int32_t local_pid, bool arrived) {
   FinishDepartureRequest req;
   req.set_local_pid(local_pid);
   req.set_arrived(arrived);
@@ -44,8 +45,9 @@ void FinishDeparture(Agent::Stub* node, int32_t local_pid, bool arrived) {
 }
 
 absl::StatusOr<std::unique_ptr<Arrival>> Arrival::Prepare(const cluster::Node& node, const std::string& home, pid_t pid,
+                                                         const MoveTransport& transport,
                                                          const std::vector<MappedFile>& mapped_files) {
-  auto a = std::unique_ptr<Arrival>(new Arrival(node, home, pid));
+  auto a = std::unique_ptr<Arrival>(new Arrival(node, home, pid, transport));
   PrepareArrivalRequest req;
   req.set_home_node(home);
   req.set_home_pid(pid);
@@ -54,24 +56,28 @@ absl::StatusOr<std::unique_ptr<Arrival>> Arrival::Prepare(const cluster::Node& n
   SetDeadline(&ctx, 10);
   grpc::Status s = a->stub_->PrepareArrival(&ctx, req, &a->prepared_);
   if (!s.ok()) return Unreachable(node, s);
+  if (a->prepared_.tls() != (transport.tls != nullptr)) {
+    return absl::FailedPreconditionError(absl::StrCat("node ", node.name(), a->prepared_.tls() ? " uses" : " does not use",
+                                                      " TLS for moves and this node", transport.tls ? " does" : " does not",
+                                                      ": their cluster maps differ"));
+  }
+  if (a->prepared_.link_secret().size() != kSecretSize || a->prepared_.data_secret().size() != kSecretSize) {
+    return absl::DataLossError(absl::StrCat("node ", node.name(), " prepared the arrival without its secrets"));
+  }
   ASSIGN_OR_RETURN(a->link_, ParseAddress(a->prepared_.link_address()));
   ASSIGN_OR_RETURN(a->data_addr_, ParseAddress(a->prepared_.data_address()));
   return a;
 }
 
-Arrival::Arrival(const cluster::Node& node, std::string home, pid_t pid)
-    : node_(node), stub_(PeerStub(node)), home_(std::move(home)), pid_(pid) {}
+Arrival::Arrival(const cluster::Node& node, std::string home, pid_t pid, const MoveTransport& transport)
+    : node_(node), stub_(PeerStub(node)), home_(std::move(home)), pid_(pid), transport_(transport) {}
 
 Arrival::~Arrival() {
-  data_.reset();
+  data_ = MoveConnection();
   if (call_.joinable()) call_.join();
 }
 
 absl::Status Arrival::Begin(uint64_t shim_info, uint64_t text_start, uint64_t text_end) {
-  data_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!data_.valid() || ::connect(data_.get(), reinterpret_cast<sockaddr*>(&data_addr_), sizeof data_addr_) != 0) {
-    return ErrnoStatus("connect", what());
-  }
   ArrivalChunk first;
   ArrivalHeader* h = first.mutable_header();
   h->set_token(prepared_.token());
@@ -91,10 +97,29 @@ absl::Status Arrival::Begin(uint64_t shim_info, uint64_t text_start, uint64_t te
   return absl::OkStatus();
 }
 
+absl::Status Arrival::Link(Task& deputy, int fd) {
+  std::string what = absl::StrCat("link of pid ", pid_, " to ", node_.name());
+  if (!transport_.tls) {
+    return InjectConnection(deputy, reinterpret_cast<const sockaddr*>(&link_), sizeof link_, fd, prepared_.link_secret());
+  }
+  ASSIGN_OR_RETURN(LocalRendezvous local, LocalRendezvous::Open());
+  ASSIGN_OR_RETURN(MoveConnection remote, ConnectProven(link_, transport_.tls, node_.name(), prepared_.link_secret(), what));
+  RETURN_IF_ERROR(InjectConnection(deputy, local.addr(), local.addr_len(), fd));
+  ASSIGN_OR_RETURN(UniqueFd mine, local.AcceptFrom(deputy.pid(), 10000));
+  transport_.relays->Start(std::move(mine), std::move(remote.tls));
+  return absl::OkStatus();
+}
+
+absl::Status Arrival::ConnectStream() {
+  ASSIGN_OR_RETURN(data_, ConnectProven(data_addr_, transport_.tls, node_.name(), prepared_.data_secret(), what()));
+  return absl::OkStatus();
+}
+
 std::string Arrival::what() const { return absl::StrCat("image stream to ", node_.name()); }
 
 absl::StatusOr<ArrivalReply> Arrival::End() {
-  data_.reset();
+  if (data_.tls) data_.tls->Close();
+  data_ = MoveConnection();
   if (call_.joinable()) call_.join();
   if (!status_.ok()) return FromGrpc(node_, status_);
   return reply_;

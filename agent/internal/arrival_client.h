@@ -1,5 +1,5 @@
-// The home agent's side of a move to another node: preparing the arrival, streaming the image
-// while the target restores, and the calls around it. Internal to agent/.
+// The home agent's side of a move to another node: preparing the arrival, linking the deputy,
+// streaming the image while the target restores, and the calls around it. Internal to agent/.
 #pragma once
 
 #include <netinet/in.h>
@@ -14,9 +14,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
-#include "base/fd.h"
+#include "agent/transport/link_relay.h"
+#include "agent/transport/move_connection.h"
+#include "checkpoint/task.h"
 #include "proto/agent.grpc.pb.h"
 #include "proto/cluster.pb.h"
+#include "security/tls.h"
 
 namespace mosix::agent::internal {
 
@@ -26,23 +29,35 @@ absl::StatusOr<sockaddr_in> ParseAddress(const std::string& address);
 absl::Status Unreachable(const cluster::Node& node, const grpc::Status& s);
 absl::Status FromGrpc(const cluster::Node& node, const grpc::Status& s);
 // After a Depart: the process runs elsewhere now (the node ends its copy), or not (it goes on).
-void FinishDeparture(Agent::Stub* node, int32_t local_pid, bool arrived);
+void FinishDeparture(Peer::Stub* node, int32_t local_pid, bool arrived);
 
-// One arrival at a target node, seen from the home agent: prepared there (listeners for the
-// link and the image), then an image streamed into it while the Arrive call waits for the
-// process to run there.
+// How this node reaches others for moves: TLS with its credentials (null: a trusted network),
+// and the relays that carry links through TLS.
+struct MoveTransport {
+  const security::TlsContext* tls = nullptr;
+  LinkRelays* relays = nullptr;
+};
+
+// One arrival at a target node, seen from the home agent: prepared there (one-use listeners
+// for the link and the image), then, in this order, Begin (the Arrive call, which waits for
+// the link), Link (the deputy's end of the link), Stream (the image connection), End.
 class Arrival {
  public:
   // mapped_files: the process's, so that the target says which it has (files_here()).
   static absl::StatusOr<std::unique_ptr<Arrival>> Prepare(const cluster::Node& node, const std::string& home, pid_t pid,
+                                                          const MoveTransport& transport,
                                                           const std::vector<MappedFile>& mapped_files = {});
   ~Arrival();
 
-  const sockaddr* link() const { return reinterpret_cast<const sockaddr*>(&link_); }
-  socklen_t link_len() const { return sizeof link_; }
-  // Connects the image stream and starts the Arrive call; the image goes into data_fd().
+  // Starts the Arrive call; the target restores as the image arrives.
   absl::Status Begin(uint64_t shim_info, uint64_t text_start, uint64_t text_end);
-  int data_fd() const { return data_.get(); }
+  // Gives the seized deputy its end of the link on fd: a TCP connection to the target that
+  // sends the move's secret first (trusted network), or a local socket that this agent relays
+  // through TLS to the target.
+  absl::Status Link(Task& deputy, int fd);
+  // Connects the image stream (proven as this move's); the image goes into stream().
+  absl::Status ConnectStream();
+  ByteStream* stream() { return data_.stream(); }
   // The files the process maps that the target has the same: not to be sent.
   const google::protobuf::RepeatedPtrField<std::string>& files_here() const { return prepared_.files_here(); }
   std::string what() const;
@@ -50,15 +65,16 @@ class Arrival {
   absl::StatusOr<ArrivalReply> End();
 
  private:
-  Arrival(const cluster::Node& node, std::string home, pid_t pid);
+  Arrival(const cluster::Node& node, std::string home, pid_t pid, const MoveTransport& transport);
 
   cluster::Node node_;
-  std::unique_ptr<Agent::Stub> stub_;
+  std::unique_ptr<Peer::Stub> stub_;
   std::string home_;
   pid_t pid_;
+  MoveTransport transport_;
   PrepareArrivalReply prepared_;
   sockaddr_in link_{}, data_addr_{};
-  UniqueFd data_;
+  MoveConnection data_;
   std::thread call_;
   ArrivalReply reply_;
   grpc::Status status_;

@@ -1,4 +1,4 @@
-#include "agent/service.h"
+#include "agent/services/client_service.h"
 
 #include <unistd.h>
 
@@ -10,9 +10,11 @@
 #include "checkpoint/dump.h"
 #include "checkpoint/procfs.h"
 #include "agent/peers.h"
+#include "agent/services/caller.h"
+#include "checkpoint/creds.h"
+#include "interceptor/channel_protocol.h"
 
 #include <map>
-#include "interceptor/channel_protocol.h"
 
 namespace mosix::agent {
 
@@ -21,7 +23,7 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-grpc::Status AgentService::Ping(grpc::ServerContext*, const PingRequest*, PingReply* reply) {
+grpc::Status ClientService::Ping(grpc::ServerContext*, const PingRequest*, PingReply* reply) {
   reply->set_node(info_.node);
   reply->set_version("mosix 0.1");
   reply->set_agent_pid(getpid());
@@ -32,8 +34,15 @@ grpc::Status AgentService::Ping(grpc::ServerContext*, const PingRequest*, PingRe
   return grpc::Status::OK;
 }
 
-grpc::Status AgentService::Register(grpc::ServerContext*, const RegisterRequest* req, RegisterReply*) {
+grpc::Status ClientService::Register(grpc::ServerContext* ctx, const RegisterRequest* req, RegisterReply*) {
+  auto caller = CallerOf(*ctx);
+  if (!caller.ok()) return ToGrpc(caller.status());
   if (req->pid() <= 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "register: invalid pid");
+  // mosrun registers itself, the process that is about to exec the program: no one else.
+  if (req->pid() != caller->pid) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat("permission denied: pid ", caller->pid, " may register itself only, not pid ", req->pid()));
+  }
   if (req->checkpoint_interval_s() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "register: negative checkpoint interval");
   }
@@ -51,7 +60,10 @@ grpc::Status AgentService::Register(grpc::ServerContext*, const RegisterRequest*
   return ToGrpc(table_->Register(std::move(e)));
 }
 
-grpc::Status AgentService::Checkpoint(grpc::ServerContext*, const CheckpointRequest* req, CheckpointReply* reply) {
+grpc::Status ClientService::Checkpoint(grpc::ServerContext* ctx, const CheckpointRequest* req, CheckpointReply* reply) {
+  auto caller = CallerOf(*ctx);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (auto s = CheckMayControl(*caller, req->pid()); !s.ok()) return ToGrpc(s);
   auto r = checkpointer_->Checkpoint(req->pid(), req->path());
   if (!r.ok()) return ToGrpc(r.status());
   reply->set_path(r->path);
@@ -61,40 +73,8 @@ grpc::Status AgentService::Checkpoint(grpc::ServerContext*, const CheckpointRequ
   return grpc::Status::OK;
 }
 
-namespace {
 
-// CPU seconds and resident kB of a local pid. The resident size is VmRSS: /proc/PID/stat's
-// count is approximate (per-CPU counters), off by hundreds of kB for a small process.
-void StatsOf(pid_t pid, double* cpu, uint64_t* rss_kb) {
-  if (auto st = ReadStat(pid); st.ok()) {
-    *cpu = static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK);
-    *rss_kb = st->rss_pages * 4;
-  }
-  auto status = ReadFileToString(absl::StrCat("/proc/", pid, "/status"));
-  if (!status.ok()) return;
-  auto rss = StatusField(*status, "VmRSS");
-  uint64_t kb = 0;
-  if (rss.ok() && absl::SimpleAtoi(absl::StripSuffix(*rss, " kB"), &kb)) *rss_kb = kb;
-}
-
-}  // namespace
-
-grpc::Status AgentService::Guests(grpc::ServerContext*, const GuestsRequest*, GuestsReply* reply) {
-  for (const auto& [pid, guest] : arrivals_->Guests()) {
-    GuestInfo* g = reply->add_guests();
-    g->set_local_pid(pid);
-    g->set_home_node(guest.home_node);
-    g->set_home_pid(guest.home_pid);
-    double cpu = 0;
-    uint64_t rss = 0;
-    StatsOf(pid, &cpu, &rss);
-    g->set_cpu_seconds(cpu);
-    g->set_rss_kb(rss);
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply* reply) {
+grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply* reply) {
   // A process away from home uses CPU and memory where it runs: ask each node it runs on once.
   std::map<std::string, std::map<int32_t, GuestInfo>> away;
   for (const ProcessEntry& e : table_->Snapshot()) {
@@ -117,9 +97,11 @@ grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest
     p->set_state(e.busy ? "migrating" : e.state);  // busy: being moved or checkpointed
     p->set_where(e.state == "remote" ? e.where : info_.node);
     p->set_from(info_.node);
-    double cpu = 0;
-    uint64_t rss = 0;
-    StatsOf(e.pid, &cpu, &rss);
+    if (auto creds = ReadCredentials(e.pid); creds.ok()) {
+      p->set_uid(creds->uid());
+      p->set_user(UserName(creds->uid()));
+    }
+    auto [cpu, rss] = UsageOf(e.pid);
     if (e.state == "remote") {
       auto node = away.find(e.where);
       auto g = node == away.end() ? std::map<int32_t, GuestInfo>::const_iterator() : node->second.find(e.pid);
@@ -142,7 +124,10 @@ grpc::Status AgentService::ListProcesses(grpc::ServerContext*, const ListRequest
   return grpc::Status::OK;
 }
 
-grpc::Status AgentService::Migrate(grpc::ServerContext*, const MigrateRequest* req, MigrateReply* reply) {
+grpc::Status ClientService::Migrate(grpc::ServerContext* ctx, const MigrateRequest* req, MigrateReply* reply) {
+  auto caller = CallerOf(*ctx);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (auto s = CheckMayControl(*caller, req->pid()); !s.ok()) return ToGrpc(s);
   if (req->target() == "checkpoint") {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "use the Checkpoint call for checkpoints");
   }
@@ -154,42 +139,6 @@ grpc::Status AgentService::Migrate(grpc::ServerContext*, const MigrateRequest* r
   reply->set_bytes_sent(r->bytes_sent);
   reply->set_frozen_seconds(r->frozen_seconds);
   return grpc::Status::OK;
-}
-
-grpc::Status AgentService::PrepareArrival(grpc::ServerContext*, const PrepareArrivalRequest* req, PrepareArrivalReply* reply) {
-  auto r = arrivals_->Prepare(*req);
-  if (!r.ok()) return ToGrpc(r.status());
-  *reply = *r;
-  return grpc::Status::OK;
-}
-
-grpc::Status AgentService::Arrive(grpc::ServerContext*, grpc::ServerReader<ArrivalChunk>* reader, ArrivalReply* reply) {
-  auto r = arrivals_->Arrive(reader);
-  if (!r.ok()) return ToGrpc(r.status());
-  *reply = *r;
-  return grpc::Status::OK;
-}
-
-grpc::Status AgentService::Signal(grpc::ServerContext*, const SignalRequest* req, SignalReply*) {
-  if (req->signo() <= 0 || req->signo() > 64) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad signal number");
-  return ToGrpc(arrivals_->Signal(req->local_pid(), req->signo()));
-}
-
-grpc::Status AgentService::Ended(grpc::ServerContext*, const EndedRequest* req, EndedReply*) {
-  mover_->RemoteEnded(req->home_pid(), req->local_pid(), req->wait_status());
-  return grpc::Status::OK;
-}
-
-grpc::Status AgentService::Depart(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
-  return ToGrpc(arrivals_->Depart(*req, writer, /*leaving=*/true));
-}
-
-grpc::Status AgentService::CheckpointGuest(grpc::ServerContext*, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
-  return ToGrpc(arrivals_->Depart(*req, writer, /*leaving=*/false));
-}
-
-grpc::Status AgentService::FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest* req, FinishDepartureReply*) {
-  return ToGrpc(arrivals_->FinishDeparture(req->local_pid(), req->arrived()));
 }
 
 }  // namespace mosix::agent

@@ -1,0 +1,45 @@
+// The client service: what the commands (mosrun, migrate, mosps, mosctl) ask of this node's
+// agent, through the client door only. Every call that acts on a process is checked against
+// who asks (caller.h). Converts absl::Status to grpc::Status here only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "agent/checkpointer.h"
+#include "agent/mover.h"
+#include "agent/process_table.h"
+#include "proto/agent.grpc.pb.h"
+
+namespace mosix::agent {
+
+struct AgentInfo {
+  std::string node;
+  std::string state_dir;
+  std::string channel_socket;
+  std::string address;  // TCP listener, "" in a one-node cluster
+  std::vector<std::string> nodes;
+};
+
+class ClientService final : public mosix::agent::Client::Service {
+ public:
+  ClientService(AgentInfo info, cluster::ClusterMap map, ProcessTable* table, Checkpointer* checkpointer, Mover* mover)
+      : info_(std::move(info)), map_(std::move(map)), table_(table), checkpointer_(checkpointer), mover_(mover) {}
+
+  grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
+  grpc::Status Register(grpc::ServerContext*, const RegisterRequest*, RegisterReply*) override;
+  grpc::Status Checkpoint(grpc::ServerContext*, const CheckpointRequest*, CheckpointReply*) override;
+  grpc::Status ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply*) override;
+  grpc::Status Migrate(grpc::ServerContext*, const MigrateRequest*, MigrateReply*) override;
+
+ private:
+  AgentInfo info_;
+  cluster::ClusterMap map_;
+  ProcessTable* table_;
+  Checkpointer* checkpointer_;
+  Mover* mover_;
+};
+
+grpc::Status ToGrpc(const absl::Status& s);
+
+}  // namespace mosix::agent

@@ -1,0 +1,111 @@
+#include "agent/services/peer_service.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/cluster_config.h"
+#include "agent/services/client_service.h"
+#include "checkpoint/procfs.h"
+
+namespace mosix::agent {
+
+absl::StatusOr<std::string> CertifiedNode(const grpc::ServerContext& ctx) {
+  auto auth = ctx.auth_context();
+  if (!auth || !auth->IsPeerAuthenticated()) return absl::PermissionDeniedError("permission denied: the peer has no certificate");
+  std::vector<grpc::string_ref> cn = auth->FindPropertyValues("x509_common_name");
+  if (cn.size() != 1) return absl::PermissionDeniedError("permission denied: the peer's certificate names no node");
+  return std::string(cn[0].data(), cn[0].size());
+}
+
+absl::StatusOr<std::string> PeerService::From(const grpc::ServerContext& ctx) const {
+  if (!tls_) return std::string();
+  auto name = CertifiedNode(ctx);
+  if (!name.ok()) return name.status();
+  if (!FindNode(map_, *name)) {
+    return absl::PermissionDeniedError(absl::StrCat("permission denied: '", *name, "' is not a node of this cluster"));
+  }
+  return name;
+}
+
+grpc::Status PeerService::Ping(grpc::ServerContext* ctx, const PingRequest*, PingReply* reply) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  reply->set_node(node_);
+  reply->set_version("mosix 0.1");
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::PrepareArrival(grpc::ServerContext* ctx, const PrepareArrivalRequest* req, PrepareArrivalReply* reply) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  if (!FindNode(map_, req->home_node())) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, absl::StrCat("'", req->home_node(), "' is not a node of this cluster"));
+  }
+  if (!from->empty() && *from != req->home_node()) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat("permission denied: node ", *from, " may not send arrivals for ", req->home_node()));
+  }
+  auto r = arrivals_->Prepare(*req);
+  if (!r.ok()) return ToGrpc(r.status());
+  *reply = *r;
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Arrive(grpc::ServerContext* ctx, grpc::ServerReader<ArrivalChunk>* reader, ArrivalReply* reply) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  auto r = arrivals_->Arrive(reader, *from);
+  if (!r.ok()) return ToGrpc(r.status());
+  *reply = *r;
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Signal(grpc::ServerContext* ctx, const SignalRequest* req, SignalReply*) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  if (req->signo() <= 0 || req->signo() > 64) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad signal number");
+  return ToGrpc(arrivals_->Signal(req->local_pid(), req->signo(), *from));
+}
+
+grpc::Status PeerService::Ended(grpc::ServerContext* ctx, const EndedRequest* req, EndedReply*) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  return ToGrpc(mover_->RemoteEnded(req->home_pid(), req->local_pid(), req->wait_status(), *from));
+}
+
+grpc::Status PeerService::Depart(grpc::ServerContext* ctx, const DepartRequest* req, grpc::ServerWriter<DepartChunk>* writer) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  return ToGrpc(arrivals_->Depart(*req, writer, /*leaving=*/true, *from));
+}
+
+grpc::Status PeerService::CheckpointGuest(grpc::ServerContext* ctx, const DepartRequest* req,
+                                          grpc::ServerWriter<DepartChunk>* writer) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  return ToGrpc(arrivals_->Depart(*req, writer, /*leaving=*/false, *from));
+}
+
+grpc::Status PeerService::FinishDeparture(grpc::ServerContext* ctx, const FinishDepartureRequest* req, FinishDepartureReply*) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  return ToGrpc(arrivals_->FinishDeparture(req->local_pid(), req->arrived(), *from));
+}
+
+grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*, GuestsReply* reply) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  for (const auto& [pid, guest] : arrivals_->Guests()) {
+    if (!from->empty() && guest.home_node != *from) continue;  // only the asking node's own
+    GuestInfo* g = reply->add_guests();
+    g->set_local_pid(pid);
+    g->set_home_node(guest.home_node);
+    g->set_home_pid(guest.home_pid);
+    Usage u = UsageOf(pid);
+    g->set_cpu_seconds(u.cpu_seconds);
+    g->set_rss_kb(u.rss_kb);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace mosix::agent

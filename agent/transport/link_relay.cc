@@ -1,0 +1,109 @@
+#include "agent/transport/link_relay.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "agent/transport/move_connection.h"
+#include "base/file_util.h"
+#include "base/status.h"
+
+namespace mosix::agent {
+
+LinkRelays::LinkRelays() : stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+LinkRelays::~LinkRelays() {
+  uint64_t one = 1;
+  (void)::write(stop_.get(), &one, sizeof one);
+  absl::MutexLock lock(&mu_);
+  for (auto& r : relays_) r->thread.join();
+  relays_.clear();
+}
+
+void LinkRelays::Reap() {
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if ((*it)->done) {
+      (*it)->thread.join();
+      it = relays_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void LinkRelays::Start(UniqueFd local, std::unique_ptr<security::TlsConnection> tls) {
+  absl::MutexLock lock(&mu_);
+  Reap();
+  auto relay = std::make_unique<Relay>();
+  Relay* r = relay.get();
+  // The thread owns both ends; the relay list owns the thread (joined by Reap or the destructor).
+  relay->thread = std::thread([this, r, local = std::make_shared<UniqueFd>(std::move(local)),
+                               tls = std::shared_ptr<security::TlsConnection>(std::move(tls))] {
+    Pump(local->get(), tls.get());
+    tls->Close();
+    local->reset();
+    r->done = true;
+  });
+  relays_.push_back(std::move(relay));
+}
+
+void LinkRelays::Pump(int local, security::TlsConnection* tls) {
+  std::vector<char> buf(256 << 10);
+  for (;;) {
+    pollfd p[3] = {{stop_.get(), POLLIN, 0}, {local, POLLIN, 0}, {tls->fd(), POLLIN, 0}};
+    if (::poll(p, 3, tls->HasBuffered() ? 0 : -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (p[0].revents) return;
+    if (p[1].revents) {
+      ssize_t n = ::read(local, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || !tls->Write(buf.data(), n).ok()) return;
+    }
+    if (p[2].revents || tls->HasBuffered()) {
+      auto n = tls->ReadSome(buf.data(), buf.size());
+      if (!n.ok() || *n == 0 || !WriteAll(local, buf.data(), *n, "link").ok()) return;
+    }
+  }
+}
+
+absl::StatusOr<LocalRendezvous> LocalRendezvous::Open() {
+  LocalRendezvous r;
+  r.fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!r.fd_.valid()) return ErrnoStatus("socket", "link rendezvous");
+  ASSIGN_OR_RETURN(std::string random, NewSecret());
+  std::string name = absl::StrCat("mosix-link-", absl::BytesToHexString(random.substr(0, 12)));
+  r.addr_.sun_family = AF_UNIX;
+  r.addr_.sun_path[0] = '\0';  // abstract: no file, gone with the socket
+  memcpy(r.addr_.sun_path + 1, name.data(), name.size());
+  r.addr_len_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (::bind(r.fd_.get(), reinterpret_cast<sockaddr*>(&r.addr_), r.addr_len_) != 0) return ErrnoStatus("bind", name);
+  if (::listen(r.fd_.get(), 4) != 0) return ErrnoStatus("listen", name);
+  return r;
+}
+
+absl::StatusOr<UniqueFd> LocalRendezvous::AcceptFrom(pid_t pid, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, left) != 1) return absl::DeadlineExceededError(absl::StrCat("pid ", pid, " never connected its link"));
+    UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c.valid()) continue;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(c.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == pid) return c;
+  }
+}
+
+}  // namespace mosix::agent
