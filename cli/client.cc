@@ -7,7 +7,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/str_cat.h"
 #include "base/paths.h"
+#include "base/status.h"
 
 namespace mosix::cli {
 
@@ -19,16 +21,13 @@ absl::Status FromGrpc(const grpc::Status& s) {
 absl::StatusOr<AgentConnection> ConnectAgent() {
   AgentConnection c;
   c.socket = AgentSocketPath();
-  struct stat st;
-  if (::stat(c.socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    return absl::UnavailableError(NoAgentMessage(c.socket));
-  }
+  RETURN_IF_ERROR(CheckAgentSocket(c.socket));
   auto channel = grpc::CreateChannel("unix:" + c.socket, grpc::InsecureChannelCredentials());
-  c.stub = mosix::agent::Agent::NewStub(channel);
+  c.stub = mosix::agent::Client::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::Status s = c.stub->Ping(&ctx, mosix::agent::PingRequest(), &c.info);
-  if (!s.ok()) return absl::UnavailableError(NoAgentMessage(c.socket));
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("the mosix agent at ", c.socket, " does not answer: ", s.error_message()));
   return c;
 }
 

@@ -10,13 +10,13 @@
 namespace mosix::cli {
 
 struct AgentConnection {
-  std::unique_ptr<mosix::agent::Agent::Stub> stub;
+  std::unique_ptr<mosix::agent::Client::Stub> stub;
   mosix::agent::PingReply info;
   std::string socket;
 };
 
-// Connects and pings; with no agent there, the error is one line naming the socket and how to
-// start mosixd.
+// Connects and pings; the error is one line that names the socket and the real cause: no agent
+// (and how to start one), permission denied, or an agent that does not answer.
 absl::StatusOr<AgentConnection> ConnectAgent();
 
 // A gRPC status as an absl one (its message is what the agent said).

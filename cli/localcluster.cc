@@ -24,6 +24,8 @@
 #include "base/file_util.h"
 #include "base/paths.h"
 #include "base/status.h"
+#include "cli/cluster_init.h"
+#include "proto/cluster.pb.h"
 
 namespace mosix::cli {
 namespace {
@@ -121,6 +123,7 @@ int Down(bool quiet);
 
 int Up(int argc, char** argv) {
   int n = 0, port = 7700;
+  bool insecure = false;
   std::vector<double> quotas;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
@@ -128,6 +131,8 @@ int Up(int argc, char** argv) {
       if (!absl::SimpleAtoi(argv[++i], &n) || n < 1 || n > 250) return Die("--nodes wants 1..250", 2);
     } else if (a == "--port" && i + 1 < argc) {
       if (!absl::SimpleAtoi(argv[++i], &port) || port < 1 || port > 65535) return Die("--port wants 1..65535", 2);
+    } else if (a == "--insecure") {
+      insecure = true;  // a trusted network: no TLS between the agents
     } else if (a == "--cpu-quota" && i + 1 < argc) {
       for (absl::string_view q : absl::StrSplit(argv[++i], ',')) {
         double v;
@@ -149,8 +154,24 @@ int Up(int argc, char** argv) {
   if (auto s = MakeDirs("/var/lib/mosix", 0755); !s.ok()) return Die(std::string(s.message()));
   if (auto s = MakeDirs(CgroupParent(), 0755); !s.ok()) return Die(std::string(s.message()));
 
+  // Every user reaches the nodes' sockets; the credentials below stay root's.
+  if (auto s = MakeDirs(BaseDir(), 0755); !s.ok()) return Die(std::string(s.message()));
+  ::chmod(BaseDir().c_str(), 0755);
   std::string map;
-  for (int k = 1; k <= n; ++k) absl::StrAppend(&map, "nodes { name: \"node", k, "\" address: \"127.0.0.", k, ":", port, "\" }\n");
+  cluster::ClusterMap nodes;
+  for (int k = 1; k <= n; ++k) {
+    absl::StrAppend(&map, "nodes { name: \"node", k, "\" address: \"127.0.0.", k, ":", port, "\" }\n");
+    cluster::Node* node = nodes.add_nodes();
+    node->set_name(absl::StrCat("node", k));
+    node->set_address(absl::StrCat("127.0.0.", k, ":", port));
+  }
+  if (insecure) {
+    absl::StrAppend(&map, "insecure: true\n");
+  } else {
+    // The cluster's own CA and a certificate per node, as `mosctl cluster init` makes them.
+    auto made = MakeClusterCredentials(nodes, BaseDir() + "/tls");
+    if (!made.ok()) return Die(std::string(made.status().message()));
+  }
   std::string mosixd = MosixdPath();
   std::vector<pid_t> children;
   for (int k = 1; k <= n; ++k) {
@@ -159,7 +180,8 @@ int Up(int argc, char** argv) {
       if (auto s = MakeDirs(dir + sub, 0755); !s.ok()) return Die(std::string(s.message()));
     }
     ::chmod((dir + "/tmp").c_str(), 01777);
-    if (auto s = WriteFile(dir + "/config.textproto", absl::StrCat("this_node: \"node", k, "\"\n", map)); !s.ok()) {
+    std::string tls = insecure ? "" : absl::StrCat("tls_dir: \"", BaseDir(), "/tls/node", k, "\"\n");
+    if (auto s = WriteFile(dir + "/config.textproto", absl::StrCat("this_node: \"node", k, "\"\n", tls, map)); !s.ok()) {
       return Die(std::string(s.message()));
     }
     std::string cg = NodeCgroup(k);

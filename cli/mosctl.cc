@@ -9,6 +9,7 @@
 #include "checkpoint/image_format.h"
 #include "checkpoint/image_show.h"
 #include "cli/client.h"
+#include "cli/cluster_init.h"
 #include "cli/localcluster.h"
 
 namespace {
@@ -19,7 +20,8 @@ int Usage(FILE* out) {
   fprintf(out,
           "usage: mosctl status\n"
           "       mosctl image show FILE [--json]\n"
-          "       mosctl localcluster up --nodes N [--cpu-quota F,...] [--port P]\n"
+          "       mosctl cluster init MAP [--out DIR]\n"
+          "       mosctl localcluster up --nodes N [--cpu-quota F,...] [--port P] [--insecure]\n"
           "       mosctl localcluster exec NODE -- CMD [ARGS...]\n"
           "       mosctl localcluster down | status\n");
   return out == stdout ? 0 : 2;
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "localcluster") return mosix::cli::LocalCluster(argc - 2, argv + 2);
+  if (cmd == "cluster") return mosix::cli::ClusterCommand(argc - 2, argv + 2);
   if (cmd == "image" && argc >= 3 && strcmp(argv[2], "show") == 0) return ImageShow(argc - 3, argv + 3);
   fprintf(stderr, "mosctl: unknown command '%s'\n", cmd.c_str());
   return Usage(stderr);

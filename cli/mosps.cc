@@ -1,35 +1,16 @@
-// mosps: this node's processes under mosrun: where each one's user context is, its state, its
-// CPU time and memory, and for one that cannot move, why.
+// mosps: this node's processes under mosrun, everyone's (as ps): whose each is, where its user
+// context is, its state, its CPU time and memory, and for one that cannot move, why.
 //
 //   mosps [--json]
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "cli/client.h"
-
-namespace {
-
-std::string Json(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
@@ -45,20 +26,26 @@ int main(int argc, char** argv) {
     return mosix::cli::Fail("mosps", s);
   }
   if (json) {
-    std::string out = "[";
-    for (int i = 0; i < reply.processes_size(); ++i) {
-      const auto& p = reply.processes(i);
-      absl::StrAppend(&out, i ? "," : "", "{\"pid\":", p.pid(), ",\"where\":", Json(p.where()), ",\"from\":", Json(p.from()),
-                      ",\"state\":", Json(p.state()), ",\"cpu_seconds\":", p.cpu_seconds(), ",\"rss_kb\":", p.rss_kb(),
-                      ",\"command\":", Json(p.command()), ",\"cannot_migrate\":", Json(p.cannot_migrate()), "}");
+    // A list of ProcessInfo messages (proto/agent.proto), printed by protobuf's JSON printer.
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    o.always_print_primitive_fields = true;
+    std::vector<std::string> items;
+    for (const auto& p : reply.processes()) {
+      std::string one;
+      if (!google::protobuf::util::MessageToJsonString(p, &one, o).ok()) {
+        fprintf(stderr, "mosps: cannot print process %d as JSON\n", p.pid());
+        return 1;
+      }
+      items.push_back(one);
     }
-    printf("%s]\n", out.c_str());
+    printf("[%s]\n", absl::StrJoin(items, ",").c_str());
     return 0;
   }
-  printf("%7s %-8s %-8s %-8s %8s %9s  %s\n", "PID", "WHERE", "FROM", "STATE", "CPU", "MEM", "COMMAND");
+  printf("%7s %-10s %-8s %-8s %-8s %8s %9s  %s\n", "PID", "USER", "WHERE", "FROM", "STATE", "CPU", "MEM", "COMMAND");
   for (const auto& p : reply.processes()) {
-    printf("%7d %-8s %-8s %-8s %7.1fs %7lluK  %s\n", p.pid(), p.where().c_str(), p.from().c_str(), p.state().c_str(),
-           p.cpu_seconds(), static_cast<unsigned long long>(p.rss_kb()), p.command().c_str());
+    printf("%7d %-10s %-8s %-8s %-8s %7.1fs %7lluK  %s\n", p.pid(), p.user().c_str(), p.where().c_str(), p.from().c_str(),
+           p.state().c_str(), p.cpu_seconds(), static_cast<unsigned long long>(p.rss_kb()), p.command().c_str());
     if (!p.cannot_migrate().empty()) printf("%7s cannot move: %s\n", "", p.cannot_migrate().c_str());
   }
   return 0;

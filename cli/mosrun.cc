@@ -79,18 +79,30 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
     fd_overrides[fd] = Absolute(o.substr(eq + 1));
   }
 
+  // The image is opened here, with this user's rights, and handed to the agent open.
+  int image = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (image < 0) return Die(absl::StrCat("cannot recover ", path, ": ", strerror(errno)));
+  if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message()));
   std::string channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   strncpy(addr.sun_path, channel.c_str(), sizeof addr.sun_path - 1);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return Die(mosix::NoAgentMessage(mosix::AgentSocketPath()));
+    return Die(errno == EACCES ? absl::StrCat("permission denied on ", channel, " (the agent's channel)")
+                               : mosix::NoAgentMessage(mosix::AgentSocketPath()));
   }
   if (dup3(fd, MOSIX_CHANNEL_FD, O_CLOEXEC) != MOSIX_CHANNEL_FD) return Die("cannot set up the recovery channel");
   close(fd);
+  // The image's fd goes out of the way of the closing below, until it is sent.
+  constexpr int kImageFd = MOSIX_CHANNEL_FD - 1;
+  if (image != kImageFd) {
+    if (dup3(image, kImageFd, O_CLOEXEC) != kImageFd) return Die("cannot keep the image open for the agent");
+    close(image);
+    image = kImageFd;
+  }
   // The recovered process gets stdio and the channel from us, nothing else.
-  syscall(SYS_close_range, 3, MOSIX_CHANNEL_FD - 1, 0);
+  syscall(SYS_close_range, 3, MOSIX_CHANNEL_FD - 2, 0);
   syscall(SYS_close_range, MOSIX_CHANNEL_FD + 1, ~0u, 0);
 
   std::string payload = path + '\0';
@@ -99,9 +111,22 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
   mosix_msg_header h{MOSIX_MSG_RESTORE, static_cast<uint32_t>(payload.size())};
   memcpy(msg.data(), &h, sizeof h);
   msg += payload;
-  if (send(MOSIX_CHANNEL_FD, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+  iovec iov{msg.data(), msg.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &image, sizeof image);
+  if (sendmsg(MOSIX_CHANNEL_FD, &mh, MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
     return Die("cannot reach the agent's channel");
   }
+  close(image);  // the agent has its own copy
   // On success the agent replaces this process and we never return from recv.
   char reply[MOSIX_CHANNEL_MAX_MSG];
   ssize_t n;
@@ -140,6 +165,12 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "-C") {
       ckpt_file = Absolute(value("a FILE"));
+      // Checkpoints are written as this user: refuse now a place she cannot write.
+      std::string dir = ckpt_file.substr(0, ckpt_file.find_last_of('/'));
+      if (dir.empty()) dir = "/";
+      if (access(dir.c_str(), W_OK | X_OK) != 0) {
+        return Die(absl::StrCat("-C ", ckpt_file, ": cannot create files in ", dir, ": ", strerror(errno)), 2);
+      }
     } else if (a == "-A") {
       const char* v = value("MINUTES");
       if (!absl::SimpleAtod(v, &minutes) || minutes <= 0) return Die(absl::StrCat("-A: '", v, "' is not a positive number of minutes"), 2);

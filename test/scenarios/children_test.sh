@@ -53,7 +53,7 @@ child=$(awk '/child ready/ {print $3}' "$T/k2.out")
 wait_until "mosps to list the forked child $child" listed "$child"
 said=$(on node1 -- "$MIGRATE" "$child" node2) || fail "migrate the forked child: $said"
 [[ -n "$(on_node2 "python3 -c")" ]] || fail "the forked child is not on node2"
-[[ "$(on node1 -- "$MOSPS" | awk -v p="$parent" '$1 == p {print $4}')" == home ]] || fail "the parent moved too"
+[[ "$(on node1 -- "$MOSPS" | awk -v p="$parent" '$1 == p {print $5}')" == home ]] || fail "the parent moved too"
 touch "$LC/node1/tmp/k2/go"
 wait "$parent" || fail "the parent ended with $?: $(cat "$T/k2.out")"
 grep -q "child done: getpid $child was $child ppid $parent" "$T/k2.out" && grep -q "saw its child end with 5" "$T/k2.out" ||
@@ -73,7 +73,7 @@ wait_until "bash to read its stdin" in_syscall "$pid" 0
 said=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "migrate bash: $said"
 echo "go on" >&7
 wait_for_text "$T/k3.out" "ready pid=$pid"
-wait_until "the new program to go back to node2" sh -c "'$MOSCTL' localcluster exec node1 -- '$MOSPS' | awk -v p=$pid '\$1 == p && \$2 == \"node2\"' | grep -q remote_probe"
+wait_until "the new program to go back to node2" sh -c "'$MOSCTL' localcluster exec node1 -- '$MOSPS' | awk -v p=$pid '\$1 == p && \$3 == \"node2\"' | grep -q remote_probe"
 [[ -n "$(on_node2 "remote_probe /tmp/k3")" ]] || fail "the exec'd program is not on node2"
 echo "typed for the new program" >&7
 touch "$LC/node1/tmp/k3/go"

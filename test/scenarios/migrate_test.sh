@@ -33,7 +33,7 @@ away=$(away_pid /tmp/p1 "$pid")
 own_mem_shown() {
   local r1 m r2
   r1=$(awk '/^VmRSS/ {print $2}' "/proc/$away/status")
-  m=$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p {print $6}' | tr -d K)
+  m=$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p {print $7}' | tr -d K)
   r2=$(awk '/^VmRSS/ {print $2}' "/proc/$away/status")
   (( m * 10 >= r1 * 9 && m * 10 <= r2 * 11 ))
 }
@@ -112,7 +112,7 @@ wait_until "the deputy to read stdin for node3" in_syscall "$pid" 0
 out=$(on node1 -- "$MIGRATE" "$pid" home) || fail "a process waiting on a forwarded read could not come home: $out"
 wait_until "the reader to leave node3" sh -c "! kill -0 $away 2>/dev/null"
 wait_until "the reader to read stdin at home" in_syscall "$pid" 0
-[[ "$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p {print $4}')" == home ]] || fail "mosps: $(on node1 -- "$MOSPS")"
+[[ "$(on node1 -- "$MOSPS" | awk -v p="$pid" '$1 == p {print $5}')" == home ]] || fail "mosps: $(on node1 -- "$MOSPS")"
 echo "typed after the move" >&8
 set +e; wait "$pid"; st=$?; set -e
 exec 8>&-

@@ -21,7 +21,7 @@ head -n 12000 "$W/in.txt" >"$W/small.txt"
 split -n "l/$pieces" -d "$W/small.txt" "$W/small_piece."
 
 
-where_now() { on node1 -- "$MOSPS" | awk -v p="$1" '$1 == p {print $2}'; }
+where_now() { on node1 -- "$MOSPS" | awk -v p="$1" '$1 == p {print $3}'; }
 listed() { [[ -n "$(where_now "$1")" ]]; }
 # Blocked in read, or poll (xz polls its input and its own signal pipe); the home pid is the
 # program at home, and its deputy (serving the call) when it is away.
