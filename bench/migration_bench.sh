@@ -1,6 +1,7 @@
 #!/bin/bash
 # Migration and forwarding on an emulated 2-node cluster (root: it makes namespaces and cgroups).
-#   bazel run //bench:migration_bench
+#   bazel run //bench:migration_bench               (agents with TLS, as a cluster runs by default)
+#   INSECURE=1 bazel run //bench:migration_bench    (a network the map marks trusted: no TLS)
 # Prints markdown tables: migration time and MB/s of dense memory, and the forwarding costs of a
 # moved program next to the same program at home.
 set -euo pipefail
@@ -10,7 +11,7 @@ export MOSIX_SHIM="$R/interceptor/libmosix.so" MOSIX_MOSIXD="$R/agent/mosixd"
 export MOSIX_LOCALCLUSTER_DIR="/run/mosix-bench.$$"
 LC="$MOSIX_LOCALCLUSTER_DIR"
 trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true' EXIT
-"$MOSCTL" localcluster up --nodes 2 --port $((30000 + RANDOM % 20000)) >/dev/null
+"$MOSCTL" localcluster up --nodes 2 --port $((30000 + RANDOM % 20000)) ${INSECURE:+--insecure} >/dev/null
 on() { "$MOSCTL" localcluster exec "$@"; }
 wait_text() { for _ in $(seq 1 3000); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done; echo "timeout: $2" >&2; exit 1; }
 # Runs with only stdio open, in the background; sets PID.
