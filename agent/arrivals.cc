@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
+#include "base/net.h"
 #include "base/paths.h"
 #include "base/status.h"
 #include "agent/cluster_config.h"
@@ -47,12 +48,6 @@ void RunStub() {
 
 namespace {
 
-// host of a "host:port" address, or 127.0.0.1 for a one-node cluster.
-std::string HostOf(const std::string& address) {
-  size_t colon = address.rfind(':');
-  return address.empty() || colon == std::string::npos ? "127.0.0.1" : address.substr(0, colon);
-}
-
 bool InPause(pid_t pid) {
   auto text = ReadFileToString(absl::StrCat("/proc/", pid, "/syscall"));
   return text.ok() && text->rfind("34 ", 0) == 0;
@@ -60,9 +55,9 @@ bool InPause(pid_t pid) {
 
 }  // namespace
 
-
 absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalRequest& req) {
-  std::string host = HostOf(node_address_);
+  // A one-node cluster has no address of its own: its moves are on this machine.
+  std::string host = node_address_.empty() ? "127.0.0.1" : HostPart(node_address_);
   ASSIGN_OR_RETURN(MoveListener link, MoveListener::Open(host));
   ASSIGN_OR_RETURN(MoveListener data, MoveListener::Open(host));
   PrepareArrivalReply reply;

@@ -33,6 +33,7 @@
 #include "agent/services/peer_service.h"
 #include "agent/transport/link_relay.h"
 #include "base/fd.h"
+#include "base/net.h"
 #include "base/status.h"
 #include "security/certs.h"
 #include "security/tls.h"
@@ -65,7 +66,7 @@ int Die(const std::string& msg) {
 // Whether host:port can be bound by this agent alone (no SO_REUSEPORT: a second agent on the
 // same address must not start and split the connections with the first).
 absl::Status AddressFree(const std::string& address) {
-  auto addr = mosix::agent::internal::ParseAddress(address);
+  auto addr = mosix::ParseIpv4Address(address);
   if (!addr.ok()) return absl::InvalidArgumentError(absl::StrCat("TCP address ", address, " is not IPv4 host:port"));
   mosix::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int one = 1;

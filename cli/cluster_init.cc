@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
+#include "base/net.h"
 #include "base/status.h"
 #include "security/certs.h"
 
@@ -29,10 +30,6 @@ absl::Status WriteNew(const std::string& path, const std::string& data, mode_t m
   return s;
 }
 
-std::string HostOf(const std::string& address) {
-  size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
-}
 
 }  // namespace
 
@@ -60,7 +57,7 @@ absl::StatusOr<std::string> MakeClusterCredentials(const cluster::ClusterMap& ma
     }
     std::string node_dir = absl::StrCat(dir, "/", n.name());
     if (::access((node_dir + "/node.key").c_str(), F_OK) == 0) continue;
-    ASSIGN_OR_RETURN(security::KeyAndCert kc, security::MakeNodeCert(ca, n.name(), HostOf(n.address())));
+    ASSIGN_OR_RETURN(security::KeyAndCert kc, security::MakeNodeCert(ca, n.name(), HostPart(n.address())));
     RETURN_IF_ERROR(MakeDirs(node_dir, 0700));
     RETURN_IF_ERROR(WriteNew(node_dir + "/ca.crt", ca.cert_pem, 0644));
     RETURN_IF_ERROR(WriteNew(node_dir + "/node.crt", kc.cert_pem, 0644));

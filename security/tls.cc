@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include "absl/strings/str_cat.h"
+#include "base/net.h"
 #include "base/status.h"
 #include "security/internal/openssl_util.h"
 
@@ -17,11 +18,6 @@ using internal::Owned;
 
 SSL* S(void* p) { return static_cast<SSL*>(p); }
 
-void SetTimeouts(int fd, int ms) {
-  timeval tv{ms / 1000, (ms % 1000) * 1000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
 
 std::string SslFailure(SSL* ssl, int ret) {
   int err = SSL_get_error(ssl, ret);
@@ -98,14 +94,14 @@ absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Handshake(const Tl
   c->ssl_ = ssl;
   if (SSL_set_fd(ssl, c->fd_.get()) != 1) return OpenSslError("SSL_set_fd");
   if (!server) SSL_set1_host(ssl, peer.c_str());  // the server's certificate must name it
-  SetTimeouts(c->fd_.get(), timeout_ms);
+  SetIoTimeouts(c->fd_.get(), timeout_ms);
   int r = server ? SSL_accept(ssl) : SSL_connect(ssl);
   if (r != 1) {
     long verify = SSL_get_verify_result(ssl);
     std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : SslFailure(ssl, r);
     return absl::PermissionDeniedError(absl::StrCat(c->what_, ": TLS handshake with ", peer, " failed: ", why));
   }
-  SetTimeouts(c->fd_.get(), 0);
+  SetIoTimeouts(c->fd_.get(), 0);
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (!cert) return absl::PermissionDeniedError(absl::StrCat(c->what_, ": the peer showed no certificate"));
   ASSIGN_OR_RETURN(std::string name, internal::CommonName(cert));

@@ -1,28 +1,14 @@
 #include "agent/internal/arrival_client.h"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/peers.h"
+#include "base/net.h"
 #include "base/status.h"
 #include "checkpoint/deputy.h"
 
 namespace mosix::agent::internal {
-
-absl::StatusOr<sockaddr_in> ParseAddress(const std::string& address) {
-  size_t colon = address.rfind(':');
-  int port = 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-      inet_pton(AF_INET, address.substr(0, colon).c_str(), &a.sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("bad link address '", address, "'"));
-  }
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  return a;
-}
 
 absl::Status Unreachable(const cluster::Node& node, const grpc::Status& s) {
   return absl::UnavailableError(absl::StrCat("node ", node.name(), " (", node.address(), "): ", s.error_message()));
@@ -64,8 +50,8 @@ absl::StatusOr<std::unique_ptr<Arrival>> Arrival::Prepare(const cluster::Node& n
   if (a->prepared_.link_secret().size() != kSecretSize || a->prepared_.data_secret().size() != kSecretSize) {
     return absl::DataLossError(absl::StrCat("node ", node.name(), " prepared the arrival without its secrets"));
   }
-  ASSIGN_OR_RETURN(a->link_, ParseAddress(a->prepared_.link_address()));
-  ASSIGN_OR_RETURN(a->data_addr_, ParseAddress(a->prepared_.data_address()));
+  ASSIGN_OR_RETURN(a->link_, ParseIpv4Address(a->prepared_.link_address()));
+  ASSIGN_OR_RETURN(a->data_addr_, ParseIpv4Address(a->prepared_.data_address()));
   return a;
 }
 

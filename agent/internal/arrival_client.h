@@ -23,8 +23,6 @@
 
 namespace mosix::agent::internal {
 
-// host:port (IPv4) as a socket address.
-absl::StatusOr<sockaddr_in> ParseAddress(const std::string& address);
 // An agent's failure as a status naming its node.
 absl::Status Unreachable(const cluster::Node& node, const grpc::Status& s);
 absl::Status FromGrpc(const cluster::Node& node, const grpc::Status& s);

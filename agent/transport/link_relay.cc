@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/transport/move_connection.h"
 #include "base/file_util.h"
+#include "base/net.h"
 #include "base/status.h"
 
 namespace mosix::agent {
@@ -95,11 +96,7 @@ absl::StatusOr<LocalRendezvous> LocalRendezvous::Open() {
 absl::StatusOr<UniqueFd> LocalRendezvous::AcceptFrom(pid_t pid, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
-    pollfd p{fd_.get(), POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, left) != 1) return absl::DeadlineExceededError(absl::StrCat("pid ", pid, " never connected its link"));
-    UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c.valid()) continue;
+    ASSIGN_OR_RETURN(UniqueFd c, AcceptBefore(fd_.get(), deadline, absl::StrCat("link of pid ", pid)));
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(c.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == pid) return c;

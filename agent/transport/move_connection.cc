@@ -4,7 +4,6 @@
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -12,16 +11,11 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "base/net.h"
 #include "base/status.h"
 
 namespace mosix::agent {
 namespace {
-
-void SetTimeouts(int fd, int ms) {
-  timeval tv{ms / 1000, (ms % 1000) * 1000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
 
 void NoDelay(int fd) {
   int one = 1;
@@ -60,15 +54,12 @@ absl::StatusOr<MoveConnection> MoveListener::AcceptProven(const security::TlsCon
                                                           int timeout_ms, const std::string& what) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
-    pollfd p{fd_.get(), POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, left) != 1) return absl::DeadlineExceededError(absl::StrCat("the ", what, " never connected"));
-    UniqueFd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!fd.valid()) continue;
+    ASSIGN_OR_RETURN(UniqueFd fd, AcceptBefore(fd_.get(), deadline, what));
     NoDelay(fd.get());
     MoveConnection c;
     // A stranger gets at most a few seconds of the listener's time.
-    int budget = std::max(1, std::min(left, 5000));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    int budget = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(left, 5000)));
     if (tls) {
       auto t = security::TlsConnection::Accept(*tls, std::move(fd), home_node, budget, what);
       if (!t.ok()) {
@@ -76,11 +67,11 @@ absl::StatusOr<MoveConnection> MoveListener::AcceptProven(const security::TlsCon
         continue;
       }
       c.tls = std::move(*t);
-      SetTimeouts(c.tls->fd(), budget);
+      SetIoTimeouts(c.tls->fd(), budget);
     } else {
       c.fd = std::move(fd);
       c.plain = std::make_unique<FdStream>(c.fd.get(), what);
-      SetTimeouts(c.fd.get(), budget);
+      SetIoTimeouts(c.fd.get(), budget);
     }
     std::string got(kSecretSize, '\0');
     absl::Status read = c.stream()->Read(got.data(), got.size());
@@ -88,7 +79,7 @@ absl::StatusOr<MoveConnection> MoveListener::AcceptProven(const security::TlsCon
       fprintf(stderr, "mosixd: dropped a connection to the %s: it did not bring the move's secret\n", what.c_str());
       continue;
     }
-    SetTimeouts(c.tls ? c.tls->fd() : c.fd.get(), 0);
+    SetIoTimeouts(c.tls ? c.tls->fd() : c.fd.get(), 0);
     return c;
   }
 }

@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "agent/internal/arrival_client.h"
+#include "base/net.h"
 
 namespace mosix::agent {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 TEST_CASE("a move's listener drops connections that do not bring its secret, and takes the one that does") {
   auto l = MoveListener::Open("127.0.0.1");
   REQUIRE(l.ok());
-  auto addr = internal::ParseAddress(l->address());
+  auto addr = ParseIpv4Address(l->address());
   REQUIRE(addr.ok());
   std::thread peers([&] {
     // A stranger that sends nothing, one that sends the wrong bytes, then the move's own.

@@ -1,0 +1,27 @@
+// Small socket helpers shared by the agent's connections and the commands.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <chrono>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "base/fd.h"
+
+namespace mosix {
+
+// "a.b.c.d:port" as a socket address, or InvalidArgument naming it.
+absl::StatusOr<sockaddr_in> ParseIpv4Address(const std::string& address);
+
+// The host of "host:port" (the whole string when it has no port).
+std::string HostPart(const std::string& address);
+
+// Blocking reads and writes on fd give up after ms milliseconds (0: never).
+void SetIoTimeouts(int fd, int ms);
+
+// The next connection on `listener` accepted before `deadline` (close-on-exec), or
+// DeadlineExceeded saying that `what` never connected.
+absl::StatusOr<UniqueFd> AcceptBefore(int listener, std::chrono::steady_clock::time_point deadline, const std::string& what);
+
+}  // namespace mosix
