@@ -157,14 +157,19 @@ void Arrivals::Reap(pid_t pid) {
   }).detach();
 }
 
-absl::StatusOr<Arrivals::Guest> Arrivals::GuestOf(pid_t local_pid, const std::string& from) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::map<pid_t, Arrivals::Guest>::iterator> Arrivals::FindGuest(pid_t local_pid, const std::string& from) {
   auto it = guests_.find(local_pid);
   if (it == guests_.end()) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));
   if (!from.empty() && it->second.home_node != from) {
     return absl::PermissionDeniedError(
         absl::StrCat("permission denied: pid ", local_pid, " is a guest from ", it->second.home_node, ", not from ", from));
   }
+  return it;
+}
+
+absl::StatusOr<Arrivals::Guest> Arrivals::GuestOf(pid_t local_pid, const std::string& from) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(auto it, FindGuest(local_pid, from));
   return it->second;
 }
 
@@ -352,11 +357,9 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
 }
 
 absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived, const std::string& from) {
-  RETURN_IF_ERROR(GuestOf(local_pid, from).status());
   {
     absl::MutexLock lock(&mu_);
-    auto it = guests_.find(local_pid);
-    if (it == guests_.end()) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));
+    ASSIGN_OR_RETURN(auto it, FindGuest(local_pid, from));
     if (arrived) guests_.erase(it);  // gone home: its end here is not its end
   }
   ::kill(local_pid, arrived ? SIGKILL : SIGCONT);

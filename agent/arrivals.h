@@ -67,6 +67,9 @@ class Arrivals {
   absl::StatusOr<pid_t> StartStub(int link);
   absl::Status WaitForStub(pid_t pid);
   void Reap(pid_t pid);
+  // The guest local_pid if it is `from`'s (see GuestOf).
+  absl::StatusOr<std::map<pid_t, Guest>::iterator> FindGuest(pid_t local_pid, const std::string& from)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::string state_dir_;
   std::string node_address_;

@@ -228,12 +228,13 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   // It waits for the link first, then the image.
   absl::Status begun = arrival->Begin(shim->info, shim->text_start, shim->text_end);
   if (!begun.ok()) return stay_home(begun);
+  lap("begin");
   absl::Status linked = arrival->Link(task, MOSIX_LINK_FD);
   if (!linked.ok()) return stay_home(linked);
   lap("link");
   absl::Status connected = arrival->ConnectStream();
   if (!connected.ok()) return stay_home(connected);
-  lap("begin");
+  lap("stream connected");
   DumpOptions options;
   options.reason = "migration";
   options.inline_files = true;

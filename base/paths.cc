@@ -3,11 +3,12 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <cstring>
-#include <cerrno>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -45,10 +46,6 @@ std::string NoAgentMessage(const std::string& socket) {
   return absl::StrCat("no mosix agent at ", socket,
                       " (start one with `mosixd &`, or point MOSIX_SOCKET at a running agent's socket)");
 }
-
-}  // namespace mosix
-
-namespace mosix {
 
 absl::Status CheckAgentSocket(const std::string& path) {
   sockaddr_un addr{};

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -48,20 +49,26 @@ absl::Status CheckMayControl(const Caller& caller, pid_t pid) {
       absl::StrCat("permission denied: pid ", pid, " belongs to ", UserName(creds->uid()), ", not to ", UserName(caller.uid)));
 }
 
+absl::Status CheckCallerMayControl(const grpc::ServerContext& ctx, pid_t pid) {
+  ASSIGN_OR_RETURN(Caller caller, CallerOf(ctx));
+  return CheckMayControl(caller, pid);
+}
 
-bool KnowsUser(uid_t uid) {
+namespace {
+
+// uid's name in this node's user database, if it is there.
+std::optional<std::string> LookUpUser(uid_t uid) {
   std::vector<char> buf(16384);
   passwd pw;
   passwd* found = nullptr;
-  return getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || !found) return std::nullopt;
+  return std::string(found->pw_name);
 }
 
-std::string UserName(uid_t uid) {
-  std::vector<char> buf(16384);
-  passwd pw;
-  passwd* found = nullptr;
-  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) return found->pw_name;
-  return absl::StrCat(uid);
-}
+}  // namespace
+
+bool KnowsUser(uid_t uid) { return LookUpUser(uid).has_value(); }
+
+std::string UserName(uid_t uid) { return LookUpUser(uid).value_or(absl::StrCat(uid)); }
 
 }  // namespace mosix::agent

@@ -31,6 +31,9 @@ absl::StatusOr<Caller> CallerOf(const grpc::ServerContext& ctx);
 // saved uid), else PermissionDenied naming the process and its owner; NotFound if it is gone.
 absl::Status CheckMayControl(const Caller& caller, pid_t pid);
 
+// The same for the caller of a call through the client door.
+absl::Status CheckCallerMayControl(const grpc::ServerContext& ctx, pid_t pid);
+
 // A user's name, or her number when this node does not know it.
 std::string UserName(uid_t uid);
 // Whether this node's user database knows uid.

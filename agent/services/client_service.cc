@@ -61,9 +61,7 @@ grpc::Status ClientService::Register(grpc::ServerContext* ctx, const RegisterReq
 }
 
 grpc::Status ClientService::Checkpoint(grpc::ServerContext* ctx, const CheckpointRequest* req, CheckpointReply* reply) {
-  auto caller = CallerOf(*ctx);
-  if (!caller.ok()) return ToGrpc(caller.status());
-  if (auto s = CheckMayControl(*caller, req->pid()); !s.ok()) return ToGrpc(s);
+  if (auto s = CheckCallerMayControl(*ctx, req->pid()); !s.ok()) return ToGrpc(s);
   auto r = checkpointer_->Checkpoint(req->pid(), req->path());
   if (!r.ok()) return ToGrpc(r.status());
   reply->set_path(r->path);
@@ -125,9 +123,7 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
 }
 
 grpc::Status ClientService::Migrate(grpc::ServerContext* ctx, const MigrateRequest* req, MigrateReply* reply) {
-  auto caller = CallerOf(*ctx);
-  if (!caller.ok()) return ToGrpc(caller.status());
-  if (auto s = CheckMayControl(*caller, req->pid()); !s.ok()) return ToGrpc(s);
+  if (auto s = CheckCallerMayControl(*ctx, req->pid()); !s.ok()) return ToGrpc(s);
   if (req->target() == "checkpoint") {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "use the Checkpoint call for checkpoints");
   }
