@@ -29,7 +29,7 @@ enum mosix_msg_type {
 
 struct mosix_signal {
   int32_t signo;
-  int32_t pad;
+  uint32_t seq; /* the deputy's count of signals it sent out of band (link_invariants.h, I4) */
 };
 
 struct mosix_end {

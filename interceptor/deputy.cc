@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <poll.h>
+#include <ucontext.h>
 
 #include "interceptor/channel_protocol.h"
 #include "interceptor/forward_protocol.h"
@@ -94,25 +96,55 @@ long AskToComeHome(int64_t nr) {
   }
 }
 
-// Signals sent to the home pid belong to the remote part: the agent delivers them there. A stop
+// Signals sent to the home pid belong to the remote part (link_invariants.h, I4): one that
+// interrupts a call goes back with its result; any other, through the agent, counted. A stop
 // signal also stops the deputy itself, so that the shell sees the job stopped.
-void OnSignal(int sig) {
-  if (__atomic_load_n(&mosix_shim_info.in_call, __ATOMIC_RELAXED)) {  // it goes back with the call's result (see mosix_fwd_return)
+void OnSignal(int sig, siginfo_t*, void* ctx) {
+  if (__atomic_load_n(&mosix_shim_info.in_call, __ATOMIC_SEQ_CST)) {  // it goes back with the call's result (see mosix_fwd_return)
     __atomic_or_fetch(&g_signals_while_serving, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
+    auto* rip = reinterpret_cast<uint64_t*>(&static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs[REG_RIP]);
+    CancelCallIfStarting(rip);
     return;
   }
+  uint32_t seq = __atomic_add_fetch(&g_outband_sent, 1, __ATOMIC_SEQ_CST);
   struct {
     mosix_msg_header h;
     mosix_signal s;
-  } msg = {{MOSIX_MSG_SIGNAL, sizeof(mosix_signal)}, {sig, 0}};
+  } msg = {{MOSIX_MSG_SIGNAL, sizeof(mosix_signal)}, {sig, seq}};
   SendChannel(&msg, sizeof msg);
   if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) Syscall(SYS_kill, Syscall(SYS_getpid), SIGSTOP);
 }
 
+void Phase(uint32_t phase) { __atomic_store_n(&mosix_shim_info.link_phase, phase, __ATOMIC_SEQ_CST); }
+
+bool Send(int link, const void* msg, size_t len) {
+  Phase(MOSIX_LINK_SENDING);
+  bool ok = SendAll(link, msg, len);
+  Phase(MOSIX_LINK_IDLE);
+  return ok;
+}
+
+// The next message from the remote part into g_msg: its length, or -1 when the link closed.
+long Received(int link) {
+  Phase(MOSIX_LINK_RECEIVING);
+  long got = RecvMessage(link, g_msg, sizeof g_msg, 64, /*block=*/false);
+  while (got == -EAGAIN) {
+    Phase(MOSIX_LINK_IDLE);
+    pollfd p{link, POLLIN, 0};
+    long ready = Syscall(SYS_poll, reinterpret_cast<long>(&p), 1, -1);
+    if (ready < 0 && ready != -EINTR) return -1;
+    Phase(MOSIX_LINK_RECEIVING);
+    if (ready > 0) got = RecvMessage(link, g_msg, sizeof g_msg, 1, /*block=*/true);
+  }
+  Phase(MOSIX_LINK_IDLE);
+  return got;
+}
+
 void CatchSignals() {
+  // SA_SIGINFO: the handler sees where it interrupted a call that was about to be made.
   struct {
     uint64_t handler, flags, restorer, mask;
-  } act = {reinterpret_cast<uint64_t>(&OnSignal), 0x04000000 /* SA_RESTORER */, mosix_shim_info.sigreturn, ~0ull};
+  } act = {reinterpret_cast<uint64_t>(&OnSignal), 0x04000000 /* SA_RESTORER */ | SA_SIGINFO, mosix_shim_info.sigreturn, ~0ull};
   for (int sig = 1; sig < 65; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     Syscall(SYS_rt_sigaction, sig, reinterpret_cast<long>(&act), 0, 8);
@@ -128,14 +160,19 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
                                                                                long n) {
   using namespace mosix::shim;
   mosix_shim_info.mode = MOSIX_MODE_DEPUTY;
+  // Out-of-band signals are counted from what the remote part has seen (its memory was this
+  // process's when it left).
+  g_outband_sent = mosix_shim_info.signals_seen;
+  mosix_shim_info.link_phase = MOSIX_LINK_IDLE;
   // The program's memory (its user context runs elsewhere now); calls wait on the link meanwhile.
   for (long i = 0; i < n; ++i) Syscall(SYS_munmap, static_cast<long>(release[i][0]), static_cast<long>(release[i][1] - release[i][0]));
   // Without SA_RESTART: a signal interrupts the call the deputy is blocked in at home, and the
   // remote part decides, as the kernel would, whether the call restarts.
   CatchSignals();
   for (;;) {
-    // Calls tend to come in runs: poll a little for the next one before sleeping.
-    long got = RecvMessage(static_cast<int>(link), g_msg, sizeof g_msg, 64);
+    // Calls tend to come in runs: poll a little for the next one before sleeping; the sleep
+    // is in poll(), with no byte of a message read (I2: the link may be replaced there).
+    long got = Received(static_cast<int>(link));
     if (got < 0) EndAsRemoteEnded();
     mosix_fwd_header h;
     Copy(&h, g_msg, sizeof h);
@@ -154,12 +191,12 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
         mosix_fwd_header h;
         mosix_fwd_return r;
       } no = {{MOSIX_FWD_MAGIC, MOSIX_FWD_RETURN, sizeof(mosix_fwd_return), h.id}, {failed, 0}};
-      if (!SendAll(static_cast<int>(link), &no, sizeof no)) EndAsRemoteEnded();
+      if (!Send(static_cast<int>(link), &no, sizeof no)) EndAsRemoteEnded();
       continue;
     }
     if (h.type != MOSIX_FWD_CALL) continue;
     if (g_last_len > 0 && h.id == g_last_id) {
-      if (!SendAll(static_cast<int>(link), g_last, g_last_len)) EndAsRemoteEnded();
+      if (!Send(static_cast<int>(link), g_last, g_last_len)) EndAsRemoteEnded();
       continue;
     }
     char* reply = g_last == g_reply_a ? g_reply_b : g_reply_a;
@@ -171,7 +208,7 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
     g_last_id = h.id;
     mosix_fwd_return sent;
     Copy(&sent, reply + sizeof(mosix_fwd_header), sizeof sent);
-    if (!SendAll(static_cast<int>(link), reply, n)) EndAsRemoteEnded();
+    if (!Send(static_cast<int>(link), reply, n)) EndAsRemoteEnded();
     asm volatile("" ::: "memory");
     mosix_shim_info.answered_id = h.id;
     mosix_shim_info.serving_id = 0;

@@ -7,6 +7,9 @@
 
 /* The deputy's end of the link, in the home process. The remote end is MOSIX_CHANNEL_FD. */
 #define MOSIX_LINK_FD 1020
+/* Away from home: the node agent's log, where the shim says why a remote part ends when it can
+ * no longer tell its home (the program's own fds are all at home). Never part of an image. */
+#define MOSIX_DIAG_FD 1019
 
 #define MOSIX_FWD_MAGIC 0x4d465744u /* "DWFM" */
 /* Largest payload of one message; bigger reads are short reads, bigger writes are split. */
@@ -34,7 +37,8 @@ struct mosix_fwd_call {
   int64_t nr;
   int64_t args[6];
   uint32_t null_mask; /* bit i: pointer argument i was NULL (nothing marshalled for it) */
-  uint32_t pad;
+  uint32_t signals_seen; /* the last out-of-band signal (mosix_signal.seq) the remote part's
+                          * node delivered to it before this call (link_invariants.h, I4) */
   /* then, for each argument in order: kPath: u32 length + bytes (with the NUL); kIn/kInOut:
    * the bytes; kIovIn: u64 lengths[count] then the bytes; kIovOut: u64 lengths[count]. */
 };
@@ -44,6 +48,10 @@ struct mosix_fwd_return {
   uint64_t signals; /* signals that reached the deputy while it ran the call (bit n-1 = signal n):
                      * the remote part raises them before it returns, so an interrupted call and
                      * the signal that interrupted it arrive together */
+  uint32_t outband; /* nonzero: the call was not made, because out-of-band signals up to this
+                     * seq were sent to the remote part before it began: it waits for them,
+                     * lets them be handled, and makes the call again (ret is -EINTR) */
+  uint32_t pad;
   /* then, for each kOut/kInOut/kIovOut argument in order, its bytes (see syscall_table.h) */
 };
 

@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <ucontext.h>
 
 #include "interceptor/channel_protocol.h"
@@ -27,9 +29,32 @@ asm(".text\n"
     ".globl mosix_syscall_gadget\n.hidden mosix_syscall_gadget\n"
     "mosix_syscall_gadget:\n"
     "  syscall\n"
-    "  hlt\n");
+    "  hlt\n"
+    // A call that may block, made natively once the SIGSYS handler has returned, with the
+    // program's signal mask. The handler leaves the return address in rcx (which the syscall
+    // instruction clobbers anyway); it goes onto the stack below the red zone, so that a
+    // restarted call (rip back by 2) still finds it.
+    ".globl mosix_native_gadget\n.hidden mosix_native_gadget\n"
+    "mosix_native_gadget:\n"
+    "  lea -128(%rsp), %rsp\n"
+    "  push %rcx\n"
+    "  syscall\n"
+    "  ret $128\n"
+    // The same for rt_sigsuspend, whose mask (in r11, likewise clobbered) goes on the stack
+    // too, without SIGSYS, and is passed instead of the program's.
+    ".globl mosix_sigsuspend_gadget\n.hidden mosix_sigsuspend_gadget\n"
+    "mosix_sigsuspend_gadget:\n"
+    "  lea -128(%rsp), %rsp\n"
+    "  push %rcx\n"
+    "  push %r11\n"
+    "  mov %rsp, %rdi\n"
+    "  syscall\n"
+    "  lea 8(%rsp), %rsp\n"
+    "  ret $128\n");
 extern "C" void mosix_restorer();
 extern "C" void mosix_syscall_gadget();
+extern "C" void mosix_native_gadget();
+extern "C" void mosix_sigsuspend_gadget();
 
 namespace mosix::shim {
 namespace {
@@ -48,8 +73,18 @@ constexpr SyscallEntry kIntsOnly = {0, kForward, {{kInt, 0, 0}, {kInt, 0, 0}, {k
 // saw to that): the caller re-issues the call natively. Never a system call's result.
 constexpr long kCameHome = -(1l << 62);
 
-[[noreturn]] void LinkLost() {
-  Say("mosix: the link to the home node is lost; this remote part of the process ends\n");
+// Into the node agent's log (MOSIX_DIAG_FD): home cannot be told any more.
+void SayHere(const char* a, const char* b = "", const char* c = "", const char* d = "") {
+  const char* parts[] = {a, b, c, d};
+  for (const char* s : parts) {
+    if (*s) Syscall(SYS_write, MOSIX_DIAG_FD, reinterpret_cast<long>(s), static_cast<long>(StrLen(s)));
+  }
+}
+
+[[noreturn]] void LinkLost(const char* why) {
+  char pid[24];
+  SayHere("mosix: home pid ", Decimal(mosix_shim_info.home_pid, pid), ": the link to the home node is lost (", why);
+  SayHere("); this remote part of the process ends\n");
   Syscall(SYS_exit_group, MOSIX_EXIT_LOST);
   __builtin_unreachable();
 }
@@ -75,42 +110,80 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
   return Exchange(e, args, n, id);
 }
 
+void Phase(uint32_t phase) { __atomic_store_n(&mosix_shim_info.link_phase, phase, __ATOMIC_SEQ_CST); }
+
+void SendRequest(long n) {
+  Phase(MOSIX_LINK_SENDING);
+  if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost("a request could not be sent");
+  Phase(MOSIX_LINK_IDLE);
+}
+
+long ReceiveReply(int spins, bool block) {
+  Phase(MOSIX_LINK_RECEIVING);
+  long got = RecvMessage(kLink, g_rep, sizeof g_rep, spins, block);
+  Phase(MOSIX_LINK_IDLE);
+  return got;
+}
+
+// What Dispatch returns when signals wait to be handled before the call is made: the handler
+// goes back onto the call's instruction, the signals are delivered, and the call is made then.
+constexpr long kAfterSignals = kCameHome + 1;
+
+// The call was not made because signals were sent to this process out of band before it
+// (link_invariants.h, I4): wait (a little) for them to arrive, then have them handled first.
+long AwaitOutbandSignals(uint32_t seq) {
+  for (int i = 0; i < 2000; ++i) {
+    if (static_cast<int32_t>(seq - __atomic_load_n(&mosix_shim_info.signals_seen, __ATOMIC_ACQUIRE)) <= 0) {
+      return kAfterSignals;
+    }
+    timespec ms = {0, 1000000};
+    Syscall(SYS_nanosleep, reinterpret_cast<long>(&ms), 0);
+  }
+  // They were lost on the way (an agent failed): not waited for again.
+  __atomic_store_n(&mosix_shim_info.signals_seen, seq, __ATOMIC_RELEASE);
+  return kAfterSignals;
+}
+
 // Sends the request in g_req (n bytes, call `id`) and waits for its reply, which it applies to
-// args by e; the wait is where the process may be caught to move on, or to come home.
+// args by e; the wait is where the process may be caught to move on, or to come home. The
+// rules of both are link_invariants.h's (I1-I3).
 long Exchange(const SyscallEntry& e, long args[6], long n, uint32_t id) {
   uint32_t epoch = mosix_shim_info.link_epoch;
-  if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
+  SendRequest(n);
   auto came_home = [] {
     if (mosix_shim_info.mode == MOSIX_MODE_REMOTE) return false;
     mosix_shim_info.forwarding = 0;
     return true;
   };
   for (;;) {
-    // Wake once a second: if the process was moved meanwhile (a new link), the request may
-    // not have reached the deputy; it is sent again (same id: the deputy never runs it twice).
-    // Brought home instead, where the kLink fd is no longer the link, it makes the call itself.
+    // If the process was moved meanwhile (a new link: its restore makes the poll return at
+    // once), the request may not have reached the deputy; it is sent again (same id: the deputy
+    // never runs it twice). Brought home instead, where the kLink fd is no longer the link, it
+    // makes the call itself.
     if (came_home()) return kCameHome;
-    long got = RecvMessage(kLink, g_rep, sizeof g_rep, kSpins, /*block=*/false);  // usually here
+    long got = ReceiveReply(kSpins, /*block=*/false);  // usually here
     while (got == -EAGAIN) {
       pollfd p{kLink, POLLIN, 0};
       long ready = Syscall(SYS_poll, reinterpret_cast<long>(&p), 1, 1000);  // caught here to come home
       if (came_home()) return kCameHome;
+      if (mosix_shim_info.link_epoch != epoch) {
+        epoch = mosix_shim_info.link_epoch;
+        SendRequest(n);
+      }
       if (ready > 0) {
-        got = RecvMessage(kLink, g_rep, sizeof g_rep, 0);
+        got = ReceiveReply(1, /*block=*/true);
       } else if (ready < 0 && ready != -EINTR) {
         got = -1;
-      } else if (mosix_shim_info.link_epoch != epoch) {
-        epoch = mosix_shim_info.link_epoch;
-        if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost();
       }
     }
-    if (got < 0) LinkLost();
+    if (got < 0) LinkLost(got == -2 ? "a reply came malformed" : "it closed");
     mosix_fwd_header h;
     Copy(&h, g_rep, sizeof h);
     if (h.type == MOSIX_FWD_RETURN && h.id == id) {
-      long r = ApplyReturn(e, args, g_rep + sizeof h, h.len);
+      uint32_t outband = 0;
+      long r = ApplyReturn(e, args, g_rep + sizeof h, h.len, &outband);
       mosix_shim_info.forwarding = 0;
-      return r;
+      return outband ? AwaitOutbandSignals(outband) : r;
     }
     // Anything else is a reply to a call made before the process moved: already answered.
   }
@@ -164,7 +237,8 @@ long Unsupported(const SyscallEntry* e, long nr) {
     for (size_t i = 0; s[i] && k < sizeof msg - 1; ++i) msg[k++] = s[i];
   }
   long args[6] = {2, reinterpret_cast<long>(msg), static_cast<long>(k), 0, 0, 0};
-  Forward(*LookupSyscall(SYS_write), SYS_write, args);  // on the home's stderr
+  while (Forward(*LookupSyscall(SYS_write), SYS_write, args) == kAfterSignals) {
+  }  // on the home's stderr
   SendExit(0, SIGKILL);
   Syscall(SYS_kill, Syscall(SYS_getpid), SIGKILL);
   __builtin_unreachable();
@@ -323,26 +397,6 @@ long Virtual(long nr, long args[6]) {
   }
 }
 
-// ioctl: the terminal requests whose argument layout is known are forwarded with it.
-long Ioctl(long args[6]) {
-  ArgSpec spec = {kInt, 0, 0};
-  switch (args[1]) {
-    case 0x5401: spec = {kOut, kFixed, 60}; break;  // TCGETS
-    case 0x5402: case 0x5403: case 0x5404: spec = {kIn, kFixed, 60}; break;  // TCSETS*
-    case 0x5413: spec = {kOut, kFixed, 8}; break;   // TIOCGWINSZ
-    case 0x5414: spec = {kIn, kFixed, 8}; break;    // TIOCSWINSZ
-    case 0x540f: case 0x541b: spec = {kOut, kFixed, 4}; break;  // TIOCGPGRP, FIONREAD
-    case 0x5410: spec = {kIn, kFixed, 4}; break;    // TIOCSPGRP
-    case 0x5421: case 0x5451: case 0x5450: break;   // FIONBIO(int*)... see below
-    default: return -ENOTTY;
-  }
-  if (args[1] == 0x5421) spec = {kIn, kFixed, 4};  // FIONBIO
-  SyscallEntry e = kIntsOnly;
-  e.nr = SYS_ioctl;
-  e.args[2] = spec;
-  return Forward(e, SYS_ioctl, args);
-}
-
 long ForwardCall(const SyscallEntry& e, long nr, long args[6]) {
   switch (nr) {
     case SYS_close:
@@ -357,32 +411,41 @@ long ForwardCall(const SyscallEntry& e, long nr, long args[6]) {
       if (static_cast<unsigned long>(args[2]) > MOSIX_FWD_MAX_DATA) return ForwardWrite(e, nr, args);
       break;
     case SYS_ioctl:
-      return Ioctl(args);
+    case SYS_fcntl: {
+      // The layout of the third argument depends on the command (syscall_table.h).
+      const SyscallEntry* v = EntryForCall(nr, args);
+      if (!v) return -ENOTTY;  // an ioctl whose argument cannot be described
+      return Forward(*v, nr, args);
+    }
     case SYS_sendmsg:
       return SendMsg(reinterpret_cast<const msghdr*>(args[1]), args[0], args[2]);
     case SYS_recvmsg:
       return RecvMsg(reinterpret_cast<msghdr*>(args[1]), args[0], args[2]);
     case SYS_sendmmsg:
       return SendMMsg(args[0], reinterpret_cast<mmsghdr*>(args[1]), args[2], args[3]);
-    case SYS_fcntl:
-      if (args[1] == 5 || args[1] == 6 || args[1] == 7 || args[1] == 36 || args[1] == 37 || args[1] == 38) {
-        SyscallEntry locks = kIntsOnly;  // F_GETLK/F_SETLK/F_SETLKW and the OFD ones: struct flock
-        locks.nr = SYS_fcntl;
-        locks.args[2] = {kInOut, kFixed, 32};
-        return Forward(locks, nr, args);
-      }
-      break;
     default:
       break;
   }
   return Forward(e, nr, args);
 }
 
+// The program's signal mask where it made the call being dispatched (the handler runs with
+// every signal blocked).
+uint64_t g_program_mask = 0;
+
+// Signals pending here that the program does not block (SIGSYS aside: the shim's own).
+uint64_t DeliverableSignals() {
+  uint64_t pending = 0;  // (everything is blocked in here: all pending signals show)
+  if (Syscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8) != 0) return 0;
+  return pending & ~g_program_mask & ~kSigsysBit;
+}
+
 // A forwarded call interrupted at home by a signal (which is now pending here) restarts, as the
-// kernel would restart it, when every pending signal's handler asked for SA_RESTART.
+// kernel would restart it, when every deliverable pending signal's handler asked for
+// SA_RESTART; one interrupted by a signal the program blocks restarts too (the kernel would
+// not have interrupted it).
 bool ShouldRestart() {
-  uint64_t pending = 0;
-  if (Syscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8) != 0 || pending == 0) return false;
+  uint64_t pending = DeliverableSignals();
   for (int sig = 1; sig < 65; ++sig) {
     if (!(pending & (1ull << (sig - 1)))) continue;
     KernelSigaction act{};
@@ -393,14 +456,46 @@ bool ShouldRestart() {
   return true;
 }
 
+// What Dispatch returns for a call that may block and is made natively, outside the handler,
+// where signals interrupt it as they would at home (I4): see mosix_native_gadget.
+constexpr long kRunNative = kCameHome + 2;
+
+// Reads 8 bytes of this process's memory at a pointer the program gave: false (not a crash)
+// where nothing is mapped.
+bool ReadOwn(long addr, uint64_t* out) {
+  iovec here{out, sizeof *out};
+  iovec there{reinterpret_cast<void*>(addr), sizeof *out};
+  return Syscall(SYS_process_vm_readv, Syscall(SYS_getpid), reinterpret_cast<long>(&here), 1,
+                 reinterpret_cast<long>(&there), 1, 0) == static_cast<long>(sizeof *out);
+}
+
+bool MayBlock(long nr) {
+  switch (nr) {
+    case SYS_pause:
+    case SYS_nanosleep:
+    case SYS_clock_nanosleep:
+    case SYS_rt_sigsuspend:
+    case SYS_rt_sigtimedwait:
+    case SYS_futex:
+    case SYS_futex_waitv:
+    case SYS_restart_syscall:
+      return true;
+    default:
+      return false;
+  }
+}
+
 long Dispatch(long nr, long args[6]) {
   const SyscallEntry* e = LookupSyscall(nr);
   if (!e) return Unsupported(nullptr, nr);
   switch (e->policy) {
-    case kLocal: return Local(nr, args);
+    case kLocal: return MayBlock(nr) ? kRunNative : Local(nr, args);
     case kVirtual: return Virtual(nr, args);
-    case kForward: return ForwardCall(*e, nr, args);
-    case kHome: return ComeHome(nr);
+    case kForward:
+    case kHome:
+      // As at home, a signal that came before the call is handled before it is made.
+      if (DeliverableSignals()) return kAfterSignals;
+      return e->policy == kHome ? ComeHome(nr) : ForwardCall(*e, nr, args);
     default: return Unsupported(e, nr);
   }
 }
@@ -412,13 +507,19 @@ long Dispatch(long nr, long args[6]) {
 // come from the shim's text, which the dispatch lets through, so they must be routed by hand.
 // Signals are blocked meanwhile: a handler's system call would reuse the forwarding buffers.
 extern "C" __attribute__((visibility("hidden"))) long mosix_dispatch(long nr, long a0, long a1, long a2, long a3) {
-  uint64_t all = ~0ull, old = 0;
-  mosix::shim::Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all), reinterpret_cast<long>(&old), 8);
-  long args[6] = {a0, a1, a2, a3, 0, 0};
-  long r = mosix::shim::Dispatch(nr, args);
-  mosix::shim::Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
-  if (r == mosix::shim::kCameHome) r = mosix::shim::Syscall(nr, a0, a1, a2, a3);
-  return r;
+  using namespace mosix::shim;
+  for (;;) {
+    uint64_t all = ~0ull, old = 0;
+    Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all), reinterpret_cast<long>(&old), 8);
+    g_program_mask = old;
+    long args[6] = {a0, a1, a2, a3, 0, 0};
+    long r = Dispatch(nr, args);
+    Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);  // signals are handled here
+    if (r == kAfterSignals) continue;
+    if (r == kCameHome || r == kRunNative) r = Syscall(nr, a0, a1, a2, a3);
+    if (r == -EINTR && ShouldRestart()) continue;
+    return r;
+  }
 }
 
 // Runs with every signal blocked (the agent installs it so), on the program's stack.
@@ -432,9 +533,22 @@ extern "C" __attribute__((visibility("hidden"))) void mosix_sigsys_handler(int, 
     g[REG_RAX] = SYS_rt_sigreturn;
     return;
   }
+  auto* uc = static_cast<ucontext_t*>(ctx);
+  mosix::shim::Copy(&mosix::shim::g_program_mask, &uc->uc_sigmask, sizeof(uint64_t));
   long args[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
   long r = mosix::shim::Dispatch(nr, args);
-  if (r == mosix::shim::kCameHome) {
+  if (r == mosix::shim::kRunNative) {
+    g[REG_RCX] = g[REG_RIP];
+    g[REG_RIP] = reinterpret_cast<greg_t>(&mosix_native_gadget);
+    g[REG_RAX] = nr;
+    uint64_t mask = 0;
+    if (nr == SYS_rt_sigsuspend && args[1] == 8 && mosix::shim::ReadOwn(args[0], &mask)) {
+      g[REG_R11] = static_cast<greg_t>(mask & ~mosix::shim::kSigsysBit);  // SIGSYS stays the shim's
+      g[REG_RIP] = reinterpret_cast<greg_t>(&mosix_sigsuspend_gadget);
+    }
+    return;
+  }
+  if (r == mosix::shim::kCameHome || r == mosix::shim::kAfterSignals) {
     // Home again, with the call not made: the program's own instruction makes it, natively,
     // once this handler is done (with the program's signal mask, not this handler's).
     g[REG_RIP] -= 2;

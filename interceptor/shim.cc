@@ -41,7 +41,7 @@
 
 extern "C" {
 __attribute__((visibility("default"))) mosix_shim_info mosix_shim_info = {
-    MOSIX_SHIM_INFO_VERSION, MOSIX_MODE_HOME, 0, 0, 0, {}, 0, 0, 0, {}, 0, 0, 0, 0};
+    MOSIX_SHIM_INFO_VERSION, MOSIX_MODE_HOME, 0, 0, 0, {}, 0, 0, 0, {}, 0, 0, 0, 0, 0, 0, 0, 0};
 }
 
 extern "C" void mosix_sigsys_handler(int, siginfo_t*, void*);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define MOSIX_SHIM_INFO_SYMBOL "mosix_shim_info"
-#define MOSIX_SHIM_INFO_VERSION 2
+#define MOSIX_SHIM_INFO_VERSION 3
 
 enum mosix_shim_mode {
   MOSIX_MODE_HOME = 0,   /* the program runs at home: the shim does almost nothing */
@@ -41,6 +41,18 @@ struct mosix_shim_info {
   uint32_t serving_id;
   uint32_t in_call;
   uint32_t answered_id;
+  /* Whether this side of the link (the remote part, or the deputy) is in the middle of a
+   * message: see enum mosix_link_phase and interceptor/link_invariants.h. */
+  uint32_t link_phase;
+  /* Remote part: the seq (mosix_signal.seq) of the last out-of-band signal its node's agent
+   * delivered to it; the agent writes it after the kill (link_invariants.h, I4). */
+  uint32_t signals_seen;
+};
+
+enum mosix_link_phase {
+  MOSIX_LINK_IDLE = 0,      /* no message half sent or half read: the link may be replaced */
+  MOSIX_LINK_SENDING = 1,   /* a message may be partly written */
+  MOSIX_LINK_RECEIVING = 2, /* a message may be partly read */
 };
 
 #endif /* MOSIX_INTERCEPTOR_SHIM_INFO_H_ */

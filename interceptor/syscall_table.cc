@@ -34,7 +34,7 @@ const SyscallEntry kSyscallTable[] = {
     {13, kLocal, {I, I, I, I, N, N}, "rt_sigaction", "SIGSYS is the shim's own: the program's wish is kept aside"},
     {14, kLocal, {I, I, I, I, N, N}, "rt_sigprocmask", ""},
     {15, kLocal, {N, N, N, N, N, N}, "rt_sigreturn", "reissued from the shim's text"},
-    {16, kForward, {I, I, I, N, N, N}, "ioctl", "terminal queries are marshalled by the shim; other requests with pointers are refused"},
+    {16, kForward, {I, I, I, N, N, N}, "ioctl", "terminal requests by kCommandVariants; others fail with ENOTTY"},
     {17, kForward, {I, OUT(2), I, I, N, N}, "pread64", ""},
     {18, kForward, {I, IN(2), I, I, N, N}, "pwrite64", ""},
     {19, kForward, {I, IOVOUT(2), I, N, N, N}, "readv", ""},
@@ -90,7 +90,7 @@ const SyscallEntry kSyscallTable[] = {
     {69, kHome, {I, I, I, I, N, N}, "msgsnd", "SysV IPC lives at home"},
     {70, kHome, {I, I, I, I, I, N}, "msgrcv", "SysV IPC lives at home"},
     {71, kHome, {I, I, I, N, N, N}, "msgctl", "SysV IPC lives at home"},
-    {72, kForward, {I, I, I, N, N, N}, "fcntl", "integer commands only; record locks (struct flock) are refused by the shim"},
+    {72, kForward, {I, I, I, N, N, N}, "fcntl", "struct arguments by command: kCommandVariants"},
     {73, kForward, {I, I, N, N, N, N}, "flock", ""},
     {74, kForward, {I, N, N, N, N, N}, "fsync", ""},
     {75, kForward, {I, N, N, N, N, N}, "fdatasync", ""},
@@ -383,6 +383,43 @@ const SyscallEntry kSyscallTable[] = {
 };
 
 const size_t kSyscallTableSize = sizeof kSyscallTable / sizeof kSyscallTable[0];
+
+const CommandVariant kCommandVariants[] = {
+    // Terminal requests (asm-generic/ioctls.h); termios is 60 bytes, winsize 8.
+    {16, 0x5401, {16, kForward, {I, I, OUTF(60), N, N, N}, "ioctl(TCGETS)", ""}},
+    {16, 0x5402, {16, kForward, {I, I, INF(60), N, N, N}, "ioctl(TCSETS)", ""}},
+    {16, 0x5403, {16, kForward, {I, I, INF(60), N, N, N}, "ioctl(TCSETSW)", ""}},
+    {16, 0x5404, {16, kForward, {I, I, INF(60), N, N, N}, "ioctl(TCSETSF)", ""}},
+    {16, 0x540f, {16, kForward, {I, I, OUTF(4), N, N, N}, "ioctl(TIOCGPGRP)", ""}},
+    {16, 0x5410, {16, kForward, {I, I, INF(4), N, N, N}, "ioctl(TIOCSPGRP)", ""}},
+    {16, 0x5413, {16, kForward, {I, I, OUTF(8), N, N, N}, "ioctl(TIOCGWINSZ)", ""}},
+    {16, 0x5414, {16, kForward, {I, I, INF(8), N, N, N}, "ioctl(TIOCSWINSZ)", ""}},
+    {16, 0x541b, {16, kForward, {I, I, OUTF(4), N, N, N}, "ioctl(FIONREAD)", ""}},
+    {16, 0x5421, {16, kForward, {I, I, INF(4), N, N, N}, "ioctl(FIONBIO)", ""}},
+    {16, 0x5450, {16, kForward, {I, I, I, N, N, N}, "ioctl(FIONCLEX)", ""}},
+    {16, 0x5451, {16, kForward, {I, I, I, N, N, N}, "ioctl(FIOCLEX)", ""}},
+    // Record locks: struct flock is 32 bytes; F_GETOWN_EX/F_SETOWN_EX take 8.
+    {72, 5, {72, kForward, {I, I, IOF(32), N, N, N}, "fcntl(F_GETLK)", ""}},
+    {72, 6, {72, kForward, {I, I, IOF(32), N, N, N}, "fcntl(F_SETLK)", ""}},
+    {72, 7, {72, kForward, {I, I, IOF(32), N, N, N}, "fcntl(F_SETLKW)", ""}},
+    {72, 36, {72, kForward, {I, I, IOF(32), N, N, N}, "fcntl(F_OFD_GETLK)", ""}},
+    {72, 37, {72, kForward, {I, I, IOF(32), N, N, N}, "fcntl(F_OFD_SETLK)", ""}},
+    {72, 38, {72, kForward, {I, I, IOF(32), N, N, N}, "fcntl(F_OFD_SETLKW)", ""}},
+    {72, 15, {72, kForward, {I, I, INF(8), N, N, N}, "fcntl(F_SETOWN_EX)", ""}},
+    {72, 16, {72, kForward, {I, I, OUTF(8), N, N, N}, "fcntl(F_GETOWN_EX)", ""}},
+};
+const size_t kCommandVariantsSize = sizeof kCommandVariants / sizeof kCommandVariants[0];
+
+const SyscallEntry* EntryForCall(long nr, const long args[6]) {
+  if (nr == 16 || nr == 72) {
+    for (size_t i = 0; i < kCommandVariantsSize; ++i) {
+      const CommandVariant& v = kCommandVariants[i];
+      if (v.nr == nr && v.key == static_cast<uint32_t>(args[1])) return &v.entry;
+    }
+    if (nr == 16) return nullptr;
+  }
+  return LookupSyscall(nr);
+}
 
 const SyscallEntry* LookupSyscall(long nr) {
   static const SyscallEntry* index[kMaxSyscall + 1];

@@ -59,6 +59,21 @@ constexpr long kMaxSyscall = 511;
 // The row for nr, or nullptr. O(1) after the first call (which builds a static index).
 const SyscallEntry* LookupSyscall(long nr);
 
+// Calls whose argument layout depends on a command (ioctl's request, fcntl's cmd): one row
+// per command whose third argument points to something, with the command in `key`.
+struct CommandVariant {
+  uint16_t nr;
+  uint32_t key;
+  SyscallEntry entry;
+};
+extern const CommandVariant kCommandVariants[];
+extern const size_t kCommandVariantsSize;
+
+// The row that describes nr(args) as it is made: a command variant where there is one, the
+// plain row otherwise. An ioctl request without a row is nullptr (its argument's layout is
+// unknown: it cannot be forwarded). Both ends of the link use it, so they agree.
+const SyscallEntry* EntryForCall(long nr, const long args[6]);
+
 }  // namespace mosix::shim
 
 #endif  // MOSIX_INTERCEPTOR_SYSCALL_TABLE_H_

@@ -10,6 +10,37 @@
 
 extern "C" mosix_shim_info mosix_shim_info;
 
+// The deputy's system call for a forwarded call: between cancel_begin and cancel_end it checks
+// g_signals_while_serving (its third argument) and enters the kernel only if no signal came;
+// a handler that finds the thread inside that window sends it to `cancelled` (-EINTR).
+// long mosix_cancellable_syscall(long nr, const long args[6], volatile uint64_t* signals)
+asm(".text\n"
+    ".globl mosix_cancellable_syscall\n.hidden mosix_cancellable_syscall\n"
+    ".type mosix_cancellable_syscall,@function\n"
+    "mosix_cancellable_syscall:\n"
+    "  mov %rdi, %rax\n"
+    "  mov %rdx, %r11\n"
+    "  mov 0(%rsi), %rdi\n"
+    "  mov 16(%rsi), %rdx\n"
+    "  mov 24(%rsi), %r10\n"
+    "  mov 32(%rsi), %r8\n"
+    "  mov 40(%rsi), %r9\n"
+    "  mov 8(%rsi), %rsi\n"
+    ".globl mosix_cancel_begin\n.hidden mosix_cancel_begin\n"
+    "mosix_cancel_begin:\n"
+    "  cmpq $0, (%r11)\n"
+    "  jne mosix_cancelled\n"
+    "  syscall\n"
+    ".globl mosix_cancel_end\n.hidden mosix_cancel_end\n"
+    "mosix_cancel_end:\n"
+    "  ret\n"
+    ".globl mosix_cancelled\n.hidden mosix_cancelled\n"
+    "mosix_cancelled:\n"
+    "  mov $-4, %rax\n"
+    "  ret\n");
+extern "C" long mosix_cancellable_syscall(long nr, const long* args, volatile uint64_t* signals);
+extern "C" char mosix_cancel_begin[], mosix_cancel_end[], mosix_cancelled[];
+
 namespace mosix::shim {
 namespace {
 
@@ -74,6 +105,12 @@ struct Reader {
 }  // namespace
 
 volatile uint64_t g_signals_while_serving = 0;
+volatile uint32_t g_outband_sent = 0;
+
+void CancelCallIfStarting(uint64_t* rip) {
+  auto at = reinterpret_cast<uint64_t>(mosix_cancel_begin);
+  if (*rip >= at && *rip < reinterpret_cast<uint64_t>(mosix_cancel_end)) *rip = reinterpret_cast<uint64_t>(mosix_cancelled);
+}
 
 long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char* out, size_t cap) {
   // Clamp what would not fit: reads become short reads, writes are split by the caller.
@@ -93,6 +130,7 @@ long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char*
   Writer w{out + sizeof(mosix_fwd_header), cap - sizeof(mosix_fwd_header)};
   mosix_fwd_call call{};
   call.nr = nr;
+  call.signals_seen = __atomic_load_n(&mosix_shim_info.signals_seen, __ATOMIC_ACQUIRE);
   for (int i = 0; i < 6; ++i) {
     call.args[i] = args[i];
     if (IsPointer(e.args[i].kind) && args[i] == 0) call.null_mask |= 1u << i;
@@ -149,12 +187,13 @@ long EncodeCall(const SyscallEntry& e, long nr, long args[6], uint32_t id, char*
   return static_cast<long>(sizeof h + len);
 }
 
-long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload, size_t len) {
+long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload, size_t len, uint32_t* outband) {
   Reader r{payload, len};
   mosix_fwd_return ret;
   const char* head = r.Take(sizeof ret);
   if (!head) return -EIO;
   Copy(&ret, head, sizeof ret);
+  *outband = ret.outband;
   if (ret.signals) {
     // Raised here, with every signal blocked (we are in the SIGSYS handler or the dispatcher):
     // they are delivered when the program's own mask comes back.
@@ -211,9 +250,12 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
   long args[6] = {0, 0, 0, 0, 0, 0};
   const SyscallEntry* e = nullptr;
   char* outs[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  uint32_t outband = 0;
   if (head) {
     Copy(&call, head, sizeof call);
-    e = LookupSyscall(call.nr);
+    long keys[6] = {call.args[0], call.args[1], call.args[2], call.args[3], call.args[4], call.args[5]};
+    e = EntryForCall(call.nr, keys);
+    if (!e && call.nr == 16) result = -ENOTTY;
   }
   if (e && e->policy == kForward) {
     size_t used = 0;
@@ -303,15 +345,23 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
       result = -EBADF;
     } else {
       // (Read by the deputy's signal handler, and by an agent that brings the process home.)
-      __atomic_store_n(&mosix_shim_info.in_call, 1, __ATOMIC_RELAXED);
-      result = Syscall(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
-      __atomic_store_n(&mosix_shim_info.in_call, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&mosix_shim_info.in_call, 1, __ATOMIC_SEQ_CST);
+      // A signal sent out of band that the remote part had not seen when it made this call is
+      // handled over there first (I4): the call is not made now.
+      uint32_t sent = __atomic_load_n(&g_outband_sent, __ATOMIC_SEQ_CST);
+      if (static_cast<int32_t>(sent - call.signals_seen) > 0) {
+        outband = sent;
+        result = -EINTR;
+      } else {
+        result = mosix_cancellable_syscall(call.nr, args, &g_signals_while_serving);
+      }
+      __atomic_store_n(&mosix_shim_info.in_call, 0, __ATOMIC_SEQ_CST);
     }
   } else if (e) {
     result = -ENOSYS;
   }
   Writer w{out + sizeof(mosix_fwd_header), cap - sizeof(mosix_fwd_header)};
-  mosix_fwd_return ret{result, __atomic_exchange_n(&g_signals_while_serving, 0, __ATOMIC_SEQ_CST)};
+  mosix_fwd_return ret{result, __atomic_exchange_n(&g_signals_while_serving, 0, __ATOMIC_SEQ_CST), outband, 0};
   w.Put(&ret, sizeof ret);
   if (e && e->policy == kForward) {
     for (int i = 0; i < 6; ++i) {

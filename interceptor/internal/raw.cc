@@ -34,26 +34,25 @@ bool RecvAll(int fd, void* buf, size_t n) {
 
 long RecvMessage(int fd, char* buf, size_t cap, int spins, bool block) {
   constexpr size_t kHeader = sizeof(mosix_fwd_header);
+  // The header alone first, then exactly its body: never a byte of the next message, which
+  // may be a repeat of this one sent after a move (link_invariants.h, I1), and belongs to
+  // whoever reads next.
   long got = -EAGAIN;
   for (int i = 0; i < spins && got == -EAGAIN; ++i) {
-    got = Syscall(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(cap), MSG_DONTWAIT, 0, 0);
+    got = Syscall(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(kHeader), MSG_DONTWAIT, 0, 0);
   }
   if (got == -EAGAIN && !block) return -EAGAIN;
   while (got == -EAGAIN || got == -EINTR) {
-    got = Syscall(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(cap), 0, 0, 0);
+    got = Syscall(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(kHeader), 0, 0, 0);
   }
   if (got <= 0) return -1;
   size_t have = static_cast<size_t>(got);
   if (have < kHeader && !RecvAll(fd, buf + have, kHeader - have)) return -1;
-  if (have < kHeader) have = kHeader;
   mosix_fwd_header h;
   Copy(&h, buf, kHeader);
-  if (h.magic != MOSIX_FWD_MAGIC || kHeader + h.len > cap) return -1;
-  size_t total = kHeader + h.len;
-  // A stream may hold more than one message only if the peer sent two without waiting; the
-  // protocol never does (call/return alternate, exit ends it).
-  if (have < total && !RecvAll(fd, buf + have, total - have)) return -1;
-  return static_cast<long>(total);
+  if (h.magic != MOSIX_FWD_MAGIC || kHeader + h.len > cap) return -2;
+  if (h.len > 0 && !RecvAll(fd, buf + kHeader, h.len)) return -1;
+  return static_cast<long>(kHeader + h.len);
 }
 
 void Say(const char* a, const char* b, const char* c, const char* d) {

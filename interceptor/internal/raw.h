@@ -45,7 +45,7 @@ bool RecvAll(int fd, void* buf, size_t n);
 // Receives one framed message (a mosix_fwd_header then header.len bytes) into buf: polls the
 // socket `spins` times without blocking first (a reply usually comes within microseconds, and
 // sleeping and waking costs more than that), then blocks. Returns the total length, or -1 on
-// EOF, error, bad magic or a message larger than cap. With block false it returns -EAGAIN
+// EOF or error, -2 on bad magic or a message larger than cap. With block false it returns -EAGAIN
 // instead of blocking when nothing came during the polls.
 long RecvMessage(int fd, char* buf, size_t cap, int spins, bool block = true);
 
