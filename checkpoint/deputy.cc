@@ -16,6 +16,7 @@
 #include "checkpoint/internal/syscall_restart.h"
 #include "checkpoint/procfs.h"
 #include "checkpoint/remote_syscalls.h"
+#include "interceptor/link_invariants.h"
 #include "interceptor/shim_info.h"
 
 namespace mosix {
@@ -72,13 +73,14 @@ absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answere
   for (int attempt = 0; attempt < 400; ++attempt) {
     ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
     ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(shim_info)));
-    bool held = info.serving_id == 0;
-    if (!held && info.in_call) {
+    bool restartable = false;
+    if (info.serving_id != 0 && info.in_call) {
       user_regs_struct regs;
       RETURN_IF_ERROR(task.GetRegs(&regs));
-      held = static_cast<long>(regs.orig_rax) >= 0 && internal::IsRestartReturn(static_cast<long>(regs.rax));
+      restartable = task.call_rewound() ||
+                    (static_cast<long>(regs.orig_rax) >= 0 && internal::IsRestartReturn(static_cast<long>(regs.rax)));
     }
-    if (held) {
+    if (link::DeputyMayHold(info, restartable)) {
       *answered_id = info.answered_id;
       return task;
     }
@@ -86,6 +88,17 @@ absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answere
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return absl::UnavailableError(absl::StrCat("pid ", pid, "'s deputy stays busy with a call; try again"));
+}
+
+absl::StatusOr<Task> HoldDeputyForRelink(pid_t pid, uint64_t shim_info) {
+  for (int attempt = 0; attempt < 400; ++attempt) {
+    ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+    ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(shim_info)));
+    if (link::DeputyMayRelink(info)) return task;
+    RETURN_IF_ERROR(task.Detach());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return absl::UnavailableError(absl::StrCat("pid ", pid, "'s deputy stays in the middle of a message on its link; try again"));
 }
 
 }  // namespace mosix

@@ -32,4 +32,8 @@ absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd, bool it
 // finished: the process must not be caught still waiting for that one's reply.
 absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answered_id);
 
+// Seizes pid's deputy where its link may be replaced: with no message half read or half sent
+// (interceptor/link_invariants.h, I2). Retried like HoldDeputy.
+absl::StatusOr<Task> HoldDeputyForRelink(pid_t pid, uint64_t shim_info);
+
 }  // namespace mosix

@@ -16,6 +16,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/status.h"
@@ -246,6 +248,17 @@ absl::Status DumpProcess(pid_t pid, image::Core* core) {
   ASSIGN_OR_RETURN(*core->mutable_creds(), ParseCredentials(status));
   ASSIGN_OR_RETURN(ProcStat st, ReadStat(pid));
   p->set_start_time_ticks(st.start_time);
+  auto children = ReadFileToString(absl::StrCat(proc, "/task/", pid, "/children"));
+  if (children.ok()) {
+    std::vector<std::string> kids = absl::StrSplit(*children, ' ', absl::SkipWhitespace());
+    if (!kids.empty()) {
+      p->add_not_included(absl::StrCat("its ", kids.size(), kids.size() == 1 ? " child" : " children", " (pid ",
+                                       absl::StrJoin(kids, ", "), "): a recovery has none"));
+    }
+  }
+  if (st.session == pid) {
+    p->add_not_included(absl::StrCat("the session it leads (session ", pid, "): a recovery runs in the recovering mosrun's"));
+  }
   image::Mm* mm = core->mutable_mm();
   mm->set_start_code(st.start_code);
   mm->set_end_code(st.end_code);
@@ -415,9 +428,21 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
 
   result.path = options.path;
   result.syscall_note = cpu->syscall_note();
+  result.notes = NotIncluded(core);
   for (const image::Itimer& t : core.timers().itimers()) result.itimers_armed |= t.value_us() != 0;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
+}
+
+std::vector<std::string> NotIncluded(const image::Core& core) {
+  std::vector<std::string> notes;
+  for (const image::Fd& fd : core.files().fds()) {
+    if (fd.kind() != image::Fd::ORPHANED) continue;
+    notes.push_back(absl::StrCat("fd ", fd.fd(), " (", fd.path(), "): its other end is not in the image; a recovery has it ",
+                                 "closed (or give -O ", fd.fd(), "=PATH)"));
+  }
+  for (const std::string& s : core.process().not_included()) notes.push_back(s);
+  return notes;
 }
 
 absl::StatusOr<DumpResult> Dump(pid_t pid, const DumpOptions& options) {

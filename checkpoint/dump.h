@@ -52,7 +52,13 @@ struct DumpResult {
   double seconds = 0;
   std::string syscall_note;
   bool itimers_armed = false;  // an interval timer (setitimer) was running
+  // What will not come back as it was, one line each (fds whose other end stays behind,
+  // children, a session it leads): for whoever asked for the checkpoint.
+  std::vector<std::string> notes;
 };
+
+// Those lines, from an image's core.
+std::vector<std::string> NotIncluded(const image::Core& core);
 
 // Writes an image of pid. A process that cannot be checkpointed (multi-threaded, writable
 // shared file mapping, SysV shared memory, a socket or pipe other than stdio, ...) is refused

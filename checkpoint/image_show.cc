@@ -144,8 +144,10 @@ std::string ImageToText(const LoadedImage& img) {
     if (f.kind() == image::Fd::REGULAR) absl::StrAppend(&out, absl::StrFormat("  offset %d flags %#o", f.pos(), f.flags()));
     if (f.cloexec()) absl::StrAppend(&out, "  cloexec");
     if (f.kind() == image::Fd::STDIO) absl::StrAppend(&out, "  (from the recovering mosrun)");
+    if (f.kind() == image::Fd::ORPHANED) absl::StrAppend(&out, "  (comes back with its other end closed, or -O ", f.fd(), "=PATH)");
     absl::StrAppend(&out, "\n");
   }
+  for (const std::string& n : c.process().not_included()) absl::StrAppend(&out, "not in the image: ", n, "\n");
   int handlers = 0;
   std::vector<std::string> caught;
   for (const auto& a : c.signals().actions()) {

@@ -83,6 +83,7 @@ absl::StatusOr<ProcStat> ParseStat(const std::string& text) {
   ProcStat st;
   st.state = f[0][0];
   st.ppid = static_cast<int>(u(4));
+  st.session = static_cast<int>(u(6));
   st.utime = u(14);
   st.stime = u(15);
   st.num_threads = u(20);

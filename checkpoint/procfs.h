@@ -34,6 +34,7 @@ absl::StatusOr<std::vector<MapEntry>> ReadMaps(pid_t pid);
 struct ProcStat {
   char state = '?';
   int ppid = 0;
+  int session = 0;
   uint64_t num_threads = 0;
   uint64_t start_time = 0;
   uint64_t start_code = 0, end_code = 0, start_stack = 0;

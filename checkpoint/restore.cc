@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -14,6 +15,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -103,13 +105,67 @@ absl::Status MoveSpecials(RemoteSyscalls& rs, const std::vector<SpecialMapping>&
   return move_block(cur, want_lo);
 }
 
+// Puts `got` at fd (with e's close-on-exec and non-blocking flags), closing `got`.
+absl::Status PlaceFd(RemoteSyscalls& rs, int got, const image::Fd& e, const std::string& what) {
+  int fd = e.fd();
+  if (got != fd) {
+    RETURN_IF_ERROR(rs.Call("dup3", what, SYS_dup3, got, fd, e.cloexec() ? O_CLOEXEC : 0).status());
+    RETURN_IF_ERROR(rs.Call("close", what, SYS_close, got).status());
+  } else if (e.cloexec()) {
+    RETURN_IF_ERROR(rs.Call("fcntl", what, SYS_fcntl, fd, F_SETFD, FD_CLOEXEC).status());
+  }
+  if (e.flags() & O_NONBLOCK) RETURN_IF_ERROR(rs.Call("fcntl", what, SYS_fcntl, fd, F_SETFL, O_NONBLOCK).status());
+  return absl::OkStatus();
+}
+
+// A pipe whose both ends the process held (the same pipe:[inode]): one new pipe for them.
+absl::Status RestorePipeWithin(RemoteSyscalls& rs, const image::Fd& read_end, const image::Fd& write_end) {
+  std::string what = absl::StrCat("fds ", read_end.fd(), " and ", write_end.fd(), " (", read_end.path(), ")");
+  ASSIGN_OR_RETURN(uint64_t pair, rs.PutString(std::string(8, '\0')));
+  RETURN_IF_ERROR(rs.Call("pipe2", what, SYS_pipe2, pair, 0).status());
+  ASSIGN_OR_RETURN(uint64_t both, rs.task()->Read(RemotePtr<uint64_t>(pair)));
+  int r = static_cast<int>(both & 0xffffffff), w = static_cast<int>(both >> 32);
+  // (Moved out of the way first, should either number be the other's target.)
+  ASSIGN_OR_RETURN(long r_high, rs.Call("fcntl", what, SYS_fcntl, r, F_DUPFD_CLOEXEC, 4096));
+  ASSIGN_OR_RETURN(long w_high, rs.Call("fcntl", what, SYS_fcntl, w, F_DUPFD_CLOEXEC, 4096));
+  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, r).status());
+  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, w).status());
+  RETURN_IF_ERROR(PlaceFd(rs, static_cast<int>(r_high), read_end, what));
+  return PlaceFd(rs, static_cast<int>(w_high), write_end, what);
+}
+
+// A pipe or socket whose other end stayed behind: a new one at fd, its other end closed.
+absl::Status RestoreOrphan(RemoteSyscalls& rs, const image::Fd& e) {
+  int fd = e.fd();
+  bool socket = absl::StartsWith(e.path(), "socket:");
+  ASSIGN_OR_RETURN(uint64_t pair, rs.PutString(std::string(8, '\0')));
+  std::string what = absl::StrCat("fd ", fd, " (", e.path(), ")");
+  if (socket) {
+    RETURN_IF_ERROR(rs.Call("socketpair", what, SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, pair).status());
+  } else {
+    RETURN_IF_ERROR(rs.Call("pipe2", what, SYS_pipe2, pair, 0).status());
+  }
+  ASSIGN_OR_RETURN(uint64_t both, rs.task()->Read(RemotePtr<uint64_t>(pair)));
+  int ends[2] = {static_cast<int>(both & 0xffffffff), static_cast<int>(both >> 32)};
+  // Which end it held: a pipe's read end is opened O_RDONLY.
+  int keep = socket || (e.flags() & O_ACCMODE) == O_RDONLY ? ends[0] : ends[1];
+  int drop = keep == ends[0] ? ends[1] : ends[0];
+  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, drop).status());
+  return PlaceFd(rs, keep, e, what);
+}
+
 absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const RestoreOptions& options) {
   std::map<int, image::Fd> wanted;
   for (const image::Fd& fd : core.files().fds()) wanted[fd.fd()] = fd;
   for (const auto& [fd, path] : options.fd_overrides) {
     image::Fd& e = wanted[fd];
     bool same_file = e.path() == path && !path.empty() && path[0] == '/';
-    if (e.kind() == image::Fd::STDIO && same_file) {
+    if (e.kind() == image::Fd::ORPHANED) {
+      // Something else for a pipe or socket that cannot come back: created or appended to.
+      e.set_kind(image::Fd::REGULAR);
+      e.set_flags(fd == 0 ? O_RDONLY : (O_WRONLY | O_CREAT | O_APPEND));
+      e.set_pos(-1);
+    } else if (e.kind() == image::Fd::STDIO && same_file) {
       // stdio that was this very file (dd's of=, a shell redirection): reopened as it was,
       // at its offset, instead of being taken from the recovering mosrun.
       e.set_kind(image::Fd::REGULAR);
@@ -122,11 +178,30 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
     }
     e.set_path(path);
   }
+  // Pipes with both ends here are one pipe again (one end each, by the first fd of each).
+  std::map<std::string, std::pair<int, int>> pipe_ends;  // path -> read fd, write fd
   for (const auto& [fd, e] : wanted) {
-    if (e.kind() == image::Fd::STDIO) continue;  // the recovering mosrun's own
+    if (e.kind() != image::Fd::ORPHANED || !absl::StartsWith(e.path(), "pipe:")) continue;
+    auto& ends = pipe_ends.try_emplace(e.path(), -1, -1).first->second;
+    int& slot = (e.flags() & O_ACCMODE) == O_RDONLY ? ends.first : ends.second;
+    if (slot < 0) slot = fd;
+  }
+  std::set<int> paired;
+  for (const auto& [path, ends] : pipe_ends) {
+    if (ends.first < 0 || ends.second < 0) continue;
+    RETURN_IF_ERROR(RestorePipeWithin(rs, wanted[ends.first], wanted[ends.second]));
+    paired.insert(ends.first);
+    paired.insert(ends.second);
+  }
+  for (const auto& [fd, e] : wanted) {
+    if (e.kind() == image::Fd::STDIO || paired.count(fd)) continue;  // (stdio: the recovering mosrun's own)
     if (options.keep_fds.count(fd)) {
       // Overriding a kept fd (stdio): the kept one is replaced.
       RETURN_IF_ERROR(rs.Call("close", absl::StrCat("fd ", fd), SYS_close, fd).status());
+    }
+    if (e.kind() == image::Fd::ORPHANED) {
+      RETURN_IF_ERROR(RestoreOrphan(rs, e));
+      continue;
     }
     int flags = static_cast<int>(e.flags()) & ~(O_EXCL | O_TRUNC | O_NOCTTY);
     if (e.kind() == image::Fd::DIRECTORY) flags |= O_DIRECTORY;
@@ -355,7 +430,7 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
 // blocked while it runs), the mode in mosix_shim_info, and Syscall User Dispatch for all code
 // outside the shim's text. The calls go through a `syscall` inside that text, so that once the
 // dispatch is on they are not trapped themselves.
-absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r) {
+absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r, user_regs_struct* regs) {
   ASSIGN_OR_RETURN(uint64_t gadget, FindSyscallInstruction(&target, r.text_start, r.text_end, "the shim's text"));
   ASSIGN_OR_RETURN(mosix_shim_info info, target.Read(RemotePtr<mosix_shim_info>(r.shim_info)));
   if (info.version != MOSIX_SHIM_INFO_VERSION) {
@@ -366,7 +441,8 @@ absl::Status EnableRemote(Task& target, const RestoreOptions::Remote& r) {
   info.mode = MOSIX_MODE_REMOTE;
   if (r.home_pid) info.home_pid = r.home_pid;
   info.selector = 1;  // SYSCALL_DISPATCH_FILTER_BLOCK
-  ++info.link_epoch;  // a call in flight is sent again on this link
+  ++info.link_epoch;  // a call in flight is sent again on this link (link_invariants.h, I3) ...
+  if (info.forwarding && regs->rax == SYS_poll) regs->rdx = 0;  // ... at once: its wait does not wait
   RETURN_IF_ERROR(target.Write(RemotePtr<mosix_shim_info>(r.shim_info), info));
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   KernelSigaction ka{info.sigsys_handler, SA_SIGINFO | internal::kSaRestorer, info.sigreturn, ~0ull};
@@ -431,7 +507,7 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
   // The trampoline unmaps itself; we are stopped at its exit.
   RETURN_IF_ERROR(rs.Call("munmap", "trampoline", SYS_munmap, tramp, kTrampolineSize).status());
   rs.Forget();
-  if (remote) RETURN_IF_ERROR(EnableRemote(target, options.remote));
+  if (remote) RETURN_IF_ERROR(EnableRemote(target, options.remote, &regs));
   RETURN_IF_ERROR(target.SetRegs(regs));
   RETURN_IF_ERROR(target.SetXstate(core.cpu().xsave()));
   RETURN_IF_ERROR(target.SetSigmask(remote ? core.signals().blocked() & ~kSigsysBit : core.signals().blocked()));
@@ -475,6 +551,10 @@ absl::Status CheckRestorable(const image::Manifest& m, const image::Core& core, 
   for (const image::Fd& fd : core.files().fds()) {
     if (options.same_process || options.remote.enabled || options.home.enabled) break;  // real fds stay home
     if (fd.kind() == image::Fd::STDIO || options.fd_overrides.count(fd.fd())) continue;
+    if (fd.fd() >= 3 && options.keep_fds.count(fd.fd())) {
+      return absl::FailedPreconditionError(absl::StrCat("fd ", fd.fd(), " of the image collides with the recovery channel"));
+    }
+    if (fd.kind() == image::Fd::ORPHANED) continue;  // made anew
     if (fd.kind() == image::Fd::HOME) {
       return absl::FailedPreconditionError(absl::StrCat(
           "fd ", fd.fd(), " (", fd.path(), ") stayed open in the process at home and is not in the image: ",
@@ -483,9 +563,6 @@ absl::Status CheckRestorable(const image::Manifest& m, const image::Core& core, 
     struct stat st;
     if (::stat(fd.path().c_str(), &st) != 0) {
       return absl::NotFoundError(absl::StrCat("file ", fd.path(), " (fd ", fd.fd(), ") is missing; use -O ", fd.fd(), "=PATH"));
-    }
-    if (fd.fd() >= 3 && options.keep_fds.count(fd.fd())) {
-      return absl::FailedPreconditionError(absl::StrCat("fd ", fd.fd(), " of the image collides with the recovery channel"));
     }
   }
   for (const auto& [fd, path] : options.fd_overrides) {

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -16,6 +18,8 @@
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/status.h"
+#include "checkpoint/internal/syscall_restart.h"
+#include "checkpoint/procfs.h"
 
 namespace mosix {
 namespace {
@@ -67,6 +71,7 @@ absl::StatusOr<Task> Task::Seize(pid_t pid) {
   }
   task.attached_ = true;
   RETURN_IF_ERROR(task.Interrupt());
+  RETURN_IF_ERROR(task.UndoStopEintr());
   int fd = ::open(absl::StrCat("/proc/", pid, "/mem").c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open", absl::StrCat("/proc/", pid, "/mem"));
   task.mem_fd_.reset(fd);
@@ -77,6 +82,7 @@ Task::Task(Task&& o) noexcept
     : pid_(o.pid_),
       attached_(std::exchange(o.attached_, false)),
       was_job_stopped_(o.was_job_stopped_),
+      call_rewound_(o.call_rewound_),
       mem_fd_(std::move(o.mem_fd_)) {}
 
 Task::~Task() {
@@ -163,6 +169,22 @@ absl::Status Task::StepSyscall() {
     return ErrnoStatus("ptrace(SYSCALL)", DescribePid(pid_));
   }
   return WaitForStop(/*want_syscall_stop=*/true);
+}
+
+absl::Status Task::UndoStopEintr() {
+  user_regs_struct regs;
+  RETURN_IF_ERROR(GetRegs(&regs));
+  if (static_cast<long>(regs.rax) != -EINTR || static_cast<long>(regs.orig_rax) < 0) return absl::OkStatus();
+  // A signal that is pending and not blocked would have made the EINTR: then it is real.
+  ASSIGN_OR_RETURN(std::string status, ReadFileToString(absl::StrCat("/proc/", pid_, "/status")));
+  auto field = [&](const char* key) -> uint64_t {
+    auto v = StatusField(status, key);
+    return v.ok() ? strtoull(v->c_str(), nullptr, 16) : 0;
+  };
+  bool deliverable = ((field("SigPnd") | field("ShdPnd")) & ~field("SigBlk")) != 0;
+  if (!internal::UndoStopEintr(&regs, deliverable)) return absl::OkStatus();
+  call_rewound_ = true;
+  return SetRegs(regs);
 }
 
 absl::Status Task::GetRegs(user_regs_struct* regs) {

@@ -46,6 +46,12 @@ class Task {
   bool was_job_stopped() const { return was_job_stopped_; }
 
   absl::Status GetRegs(user_regs_struct* regs);
+  // Our stop made a waiting call fail with EINTR (internal::UndoStopEintr): it is made again
+  // instead, so that neither the process going on nor an image of it sees the EINTR.
+  absl::Status UndoStopEintr();
+  // Whether UndoStopEintr rewound a call when this task was seized (it was inside that call,
+  // with nothing done).
+  bool call_rewound() const { return call_rewound_; }
   absl::Status SetRegs(const user_regs_struct& regs);
   // The whole NT_X86_XSTATE area.
   absl::StatusOr<std::string> GetXstate();
@@ -99,6 +105,7 @@ class Task {
   pid_t pid_ = -1;
   bool attached_ = false;
   bool was_job_stopped_ = false;
+  bool call_rewound_ = false;
   UniqueFd mem_fd_;
 };
 

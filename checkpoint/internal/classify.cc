@@ -76,12 +76,21 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
       }
       return absl::FailedPreconditionError(absl::StrCat("fd ", fd, " is ", what, " (", *target, ")"));
     };
+    bool pipe_or_socket = absl::StartsWith(*target, "pipe:") || absl::StartsWith(*target, "socket:");
+    struct stat st;
+    if (!pipe_or_socket && ::stat(link_path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) pipe_or_socket = true;
+    if (pipe_or_socket && (fate == FdFate::kReopened || fate == FdFate::kDeputy)) {
+      // Its other end stays behind (a job runner's pipe, a peer's socket): it comes back as if
+      // that end had closed (see image::Fd::ORPHANED).
+      e.set_kind(image::Fd::ORPHANED);
+      out.push_back(e);
+      continue;
+    }
     if (absl::StartsWith(*target, "pipe:")) RETURN_IF_ERROR(refuse("an open pipe"));
     if (absl::StartsWith(*target, "socket:")) RETURN_IF_ERROR(refuse("an open socket"));
     if (absl::StartsWith(*target, "anon_inode:")) RETURN_IF_ERROR(refuse("a kernel object without a file"));
     if ((*target)[0] != '/') RETURN_IF_ERROR(refuse("not a file"));
     if (absl::EndsWith(*target, " (deleted)")) RETURN_IF_ERROR(refuse("a deleted file"));
-    struct stat st;
     if (!kept_home && ::stat(link_path.c_str(), &st) != 0) return ErrnoStatus("stat", link_path);
     if (kept_home) {
       e.set_kind(image::Fd::HOME);

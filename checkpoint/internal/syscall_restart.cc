@@ -52,6 +52,26 @@ bool ResumeSleepFromRemaining(user_regs_struct* regs) {
   return true;
 }
 
+bool UndoStopEintr(user_regs_struct* regs, bool signal_deliverable) {
+  long nr = static_cast<long>(regs->orig_rax);
+  if (signal_deliverable || static_cast<long>(regs->rax) != -4 /* EINTR */) return false;
+  switch (nr) {
+    case SYS_rt_sigtimedwait:
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case 441:  // epoll_pwait2
+    case SYS_semop:
+    case SYS_semtimedop:
+      break;
+    default:
+      return false;
+  }
+  regs->rax = static_cast<uint64_t>(nr);
+  regs->rip -= 2;
+  regs->orig_rax = static_cast<uint64_t>(-1);
+  return true;
+}
+
 std::string RewindInterruptedSyscall(user_regs_struct* regs) {
   long nr = static_cast<long>(regs->orig_rax);
   long ret = static_cast<long>(regs->rax);

@@ -36,6 +36,12 @@ std::string RewindInterruptedSyscall(user_regs_struct* regs);
 // and could not be saved by a later checkpoint.
 bool ResumeSleepFromRemaining(user_regs_struct* regs);
 
+// Calls that the kernel ends with a plain EINTR, not a restart code, when a tracer merely stops
+// the thread (PTRACE_INTERRUPT), as after SIGSTOP/SIGCONT (signal(7)): sigtimedwait, epoll
+// waits, semop. Caught so with no signal it could have been for, such a call is rewound to be
+// made again (regs in place); returns whether it was.
+bool UndoStopEintr(user_regs_struct* regs, bool signal_deliverable);
+
 // The name of a system call number, for messages ("syscall 999" when unknown).
 std::string SyscallName(long nr);
 
