@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
@@ -34,10 +35,13 @@
 #include "checkpoint/image_stream.h"
 #include "checkpoint/shim_locator.h"
 #include "checkpoint/procfs.h"
+#include "checkpoint/process_memory.h"
 #include "checkpoint/remote_syscalls.h"
 #include "checkpoint/restore.h"
 #include "checkpoint/task.h"
 #include "interceptor/channel_protocol.h"
+#include "interceptor/forward_protocol.h"
+#include "interceptor/link_invariants.h"
 #include "interceptor/shim_info.h"
 
 namespace mosix::agent {
@@ -92,6 +96,7 @@ absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
   posix_spawn_file_actions_adddup2(&fa, link, 3);
   posix_spawn_file_actions_addclosefrom_np(&fa, 4);
   posix_spawn_file_actions_adddup2(&fa, 3, MOSIX_CHANNEL_FD);
+  posix_spawn_file_actions_adddup2(&fa, 2, MOSIX_DIAG_FD);
   posix_spawn_file_actions_addclose(&fa, 3);
   char arg0[] = "mosixd", arg1[] = "--stub";
   char* argv[] = {arg0, arg1, nullptr};
@@ -143,6 +148,10 @@ void Arrivals::Reap(pid_t pid) {
       guest = it->second;
       guests_.erase(it);
     }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "mosixd: pid %d of %s (here pid %d) ended: %s %d\n", guest.home_pid, guest.home_node.c_str(), pid,
+              WIFEXITED(status) ? "exit status" : "killed by signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    }
     const cluster::Node* home = FindNode(map_, guest.home_node);
     if (!home) return;
     EndedRequest req;
@@ -153,7 +162,8 @@ void Arrivals::Reap(pid_t pid) {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 10);
     grpc::Status s = PeerStub(*home)->Ended(&ctx, req, &reply);
-    if (!s.ok()) fprintf(stderr, "mosixd: cannot tell %s that pid %d ended: %s\n", home->name().c_str(), guest.home_pid, s.error_message().c_str());
+    // (NotFound: home saw it end first, when its deputy did.)
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) fprintf(stderr, "mosixd: cannot tell %s that pid %d ended: %s\n", home->name().c_str(), guest.home_pid, s.error_message().c_str());
   }).detach();
 }
 
@@ -173,8 +183,8 @@ absl::StatusOr<Arrivals::Guest> Arrivals::GuestOf(pid_t local_pid, const std::st
   return it->second;
 }
 
-absl::Status Arrivals::Signal(pid_t local_pid, int signo, const std::string& from) {
-  RETURN_IF_ERROR(GuestOf(local_pid, from).status());
+absl::Status Arrivals::Signal(pid_t local_pid, int signo, uint32_t seq, const std::string& from) {
+  ASSIGN_OR_RETURN(Guest guest, GuestOf(local_pid, from));
   // A guest lives in the agent's process group, which is orphaned: the kernel discards the
   // terminal stop signals there unless the program catches them. The stop the user asked for
   // at home is then a plain SIGSTOP here.
@@ -185,6 +195,12 @@ absl::Status Arrivals::Signal(pid_t local_pid, int signo, const std::string& fro
     if (!(mask & (1ull << (signo - 1)))) signo = SIGSTOP;
   }
   if (::kill(local_pid, signo) != 0) return ErrnoStatus("kill", absl::StrCat("pid ", local_pid));
+  // Then the guest learns it has it (link_invariants.h, I4): a call it makes from now on is
+  // made at home, one it made before waits for this signal to be handled first.
+  if (seq != 0 && guest.shim_info != 0) {
+    uint64_t at = guest.shim_info + offsetof(mosix_shim_info, signals_seen);
+    RETURN_IF_ERROR(WriteProcessMemory(local_pid, at, &seq, sizeof seq));
+  }
   return absl::OkStatus();
 }
 
@@ -205,7 +221,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   }
   auto t0 = std::chrono::steady_clock::now();
   RestoreOptions options;
-  options.keep_fds = {MOSIX_CHANNEL_FD};
+  options.keep_fds = {MOSIX_CHANNEL_FD, MOSIX_DIAG_FD};
   options.remote.enabled = true;
   options.remote.shim_info = header.shim_info();
   options.remote.text_start = header.text_start();
@@ -270,14 +286,18 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
 
 namespace {
 
-// Whether a guest caught waiting for the reply to a call it forwarded may leave now.
-absl::StatusOr<bool> CanLeaveInFlight(Task& task, const mosix_shim_info& info, const DepartRequest& req) {
-  if (!req.in_flight_ok()) return false;
-  if (!req.coming_home()) return true;  // the deputy answers on the next node's link already
-  if (info.call_id == req.answered_id()) return false;  // its reply is on the way: let it take it
-  user_regs_struct regs;
-  RETURN_IF_ERROR(task.GetRegs(&regs));
-  return static_cast<long>(regs.orig_rax) == SYS_poll;  // in its wait, not sending or reading
+// Whether a guest caught now may leave (link_invariants.h).
+absl::StatusOr<bool> MayLeave(Task& task, const mosix_shim_info& info, const DepartRequest& req) {
+  link::Departure why = !req.in_flight_ok() ? link::Departure::kBetweenCalls
+                         : req.coming_home() ? link::Departure::kIntoDeputy
+                                             : link::Departure::kOnward;
+  bool in_poll_wait = false;
+  if (info.forwarding && why == link::Departure::kIntoDeputy) {
+    user_regs_struct regs;
+    RETURN_IF_ERROR(task.GetRegs(&regs));
+    in_poll_wait = static_cast<long>(regs.orig_rax) == SYS_poll;
+  }
+  return link::RemoteMayLeave(info, why, req.answered_id(), in_poll_wait);
 }
 
 }  // namespace
@@ -293,6 +313,7 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
   options.reason = "migration";
   options.inline_files = true;
   options.channel_fd = MOSIX_CHANNEL_FD;  // its link to the deputy: not part of the image
+  options.skip_fds = {MOSIX_DIAG_FD};
   options.files_there = {req.files_there().begin(), req.files_there().end()};
   options.amend_core = [&](image::Core* core) {
     core->mutable_process()->set_shim_info(guest.shim_info);
@@ -303,14 +324,14 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
     core->mutable_process()->set_umask(home.process().umask());
     *core->mutable_process()->mutable_options() = home.process().options();
   };
-  // A guest waiting for the reply to a forwarded call cannot move (the reply is owed on a link
-  // that will not exist at home): catch it between such calls. Local calls (a sleep) made
-  // from inside the shim are fine: they restart wherever the process is restored.
+  // Caught where link_invariants.h allows it (never in the middle of a message, and not
+  // waiting for a reply that is on its way when it goes home); local calls (a sleep) are fine
+  // anywhere: they restart wherever the process is restored.
   absl::StatusOr<DumpResult> dumped = absl::UnavailableError("");
   for (int attempt = 0; attempt < 400; ++attempt) {
     ASSIGN_OR_RETURN(Task task, Task::Seize(local_pid));
     ASSIGN_OR_RETURN(mosix_shim_info info, task.Read(RemotePtr<mosix_shim_info>(guest.shim_info)));
-    ASSIGN_OR_RETURN(bool can_leave, info.forwarding ? CanLeaveInFlight(task, info, req) : true);
+    ASSIGN_OR_RETURN(bool can_leave, MayLeave(task, info, req));
     if (!can_leave) {
       RETURN_IF_ERROR(task.Detach());
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -343,6 +364,7 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
   std::string buf(1 << 20, '\0');
   DepartChunk first;
   first.set_image_bytes(dumped->bytes);
+  first.set_cpu_seconds(UsageOf(local_pid).cpu_seconds);
   bool ok = writer->Write(first);
   for (ssize_t n; ok && (n = ::read(in->get(), buf.data(), buf.size())) > 0;) {
     DepartChunk c;
@@ -357,10 +379,21 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
 }
 
 absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived, const std::string& from) {
+  Guest guest;
   {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto it, FindGuest(local_pid, from));
     if (arrived) guests_.erase(it);  // gone home: its end here is not its end
+    guest = it->second;
+  }
+  if (!arrived && guest.shim_info != 0) {
+    // Its deputy answered on the new link for a while: a call in flight is sent again (I3).
+    uint64_t at = guest.shim_info + offsetof(mosix_shim_info, link_epoch);
+    uint32_t epoch = 0;
+    if (ReadProcessMemory(local_pid, at, &epoch, sizeof epoch).ok()) {
+      ++epoch;
+      (void)WriteProcessMemory(local_pid, at, &epoch, sizeof epoch);
+    }
   }
   ::kill(local_pid, arrived ? SIGKILL : SIGCONT);
   return absl::OkStatus();

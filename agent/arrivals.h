@@ -34,7 +34,7 @@ class Arrivals {
   absl::StatusOr<ArrivalReply> Arrive(grpc::ServerReaderInterface<ArrivalChunk>* reader, const std::string& from);
 
   // Delivers a signal sent at home to a guest running here.
-  absl::Status Signal(pid_t local_pid, int signo, const std::string& from);
+  absl::Status Signal(pid_t local_pid, int signo, uint32_t seq, const std::string& from);
 
   // Checkpoints the guest req.local_pid and streams the image: one that leaves stays here,
   // stopped, until FinishDeparture; otherwise (a checkpoint) it goes on. See DepartRequest for

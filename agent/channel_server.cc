@@ -172,7 +172,7 @@ bool ChannelServer::Handle(int fd) {
       mosix_signal sig{};
       if (payload.size() != sizeof sig) return true;
       memcpy(&sig, payload.data(), sizeof sig);
-      if (sig.signo > 0 && sig.signo < 65 && events_.signal) events_.signal(cred.pid, sig.signo);
+      if (sig.signo > 0 && sig.signo < 65 && events_.signal) events_.signal(cred.pid, sig.signo, sig.seq);
       return true;
     }
     case MOSIX_MSG_WAIT_END:

@@ -19,7 +19,7 @@ class ChannelServer {
   // What the channel tells the rest of the agent.
   struct Events {
     std::function<void(pid_t, std::string)> start_on;  // a process under mosrun -r NODE said hello
-    std::function<void(pid_t, int)> signal;            // a deputy got a signal for its remote part
+    std::function<void(pid_t, int, uint32_t)> signal;  // a deputy got a signal for its remote part (signo, seq)
     std::function<void(pid_t, int)> wait_end;          // a deputy's link closed; it waits on fd
     // A deputy's process must come home to make system call nr there; ERROR to fd if not.
     std::function<void(pid_t, int, int64_t)> go_home;

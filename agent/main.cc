@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   mosix::agent::Mover* mover_ptr = nullptr;
   mosix::agent::ChannelServer::Events events;
   events.start_on = [&mover_ptr](pid_t pid, std::string node) { mover_ptr->StartOn(pid, node); };
-  events.signal = [&mover_ptr](pid_t pid, int signo) { mover_ptr->ForwardSignal(pid, signo); };
+  events.signal = [&mover_ptr](pid_t pid, int signo, uint32_t seq) { mover_ptr->ForwardSignal(pid, signo, seq); };
   events.wait_end = [&mover_ptr](pid_t pid, int fd) { mover_ptr->DeputyWaits(pid, fd); };
   events.go_home = [&mover_ptr](pid_t pid, int fd, int64_t nr) { mover_ptr->ComeHomeFor(pid, fd, nr); };
   mosix::agent::ChannelServer channels(&table, events);
@@ -207,5 +207,6 @@ int main(int argc, char** argv) {
   if (peer_server) peer_server->Shutdown();
   client_server->Shutdown();
   channels.Stop();
+  mover.Shutdown();
   return 0;
 }

@@ -294,6 +294,7 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   // waits for is then either finished (and its reply taken over there) or not begun here, and
   // the process makes it itself once home.
   uint32_t answered_id = 0;
+  double left_cpu = 0;
   ASSIGN_OR_RETURN(Task deputy, HoldDeputy(pid, entry.shim_info, &answered_id));
   {
     grpc::ClientContext ctx;
@@ -304,7 +305,7 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
       if (digests_->IsHere(f)) req.add_files_there(f.path());
     }
     auto reader = peer->Depart(&ctx, req);
-    auto got = ReceiveImage(reader.get(), path);
+    auto got = ReceiveImage(reader.get(), path, nullptr, &left_cpu);
     if (!got.ok()) return Annotate(got.status(), absl::StrCat("pid ", pid, " stays on ", node->name()));
   }
   absl::Status s = RestoreIntoDeputy(deputy, entry.shim_info, path);
@@ -318,6 +319,7 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
     return Annotate(s, absl::StrCat("pid ", pid, " stays on ", node->name()));
   }
   finish(true);
+  entry.cpu_elsewhere += left_cpu;
   entry.state = "home";
   entry.where.clear();
   entry.remote_pid = 0;
@@ -341,15 +343,16 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(to, map_.this_node(), pid, transport_, entry.mapped_files));
   // The deputy answers on the new link from now on (the old one is kept aside): a call the
   // process is waiting on when it is caught gets its reply over there, once.
+  // (Relinked only between messages: link_invariants.h, I2.)
   auto relink = [&](int from_fd, bool close_from) -> absl::Status {
-    ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
+    ASSIGN_OR_RETURN(Task deputy, HoldDeputyForRelink(pid, entry.shim_info));
     ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
     RETURN_IF_ERROR(rs.Call("dup3", "link", SYS_dup3, from_fd, MOSIX_LINK_FD, O_CLOEXEC).status());
     if (close_from) (void)rs.Raw(SYS_close, from_fd);
     return absl::OkStatus();
   };
   {
-    ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));
+    ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));  // (a copy of the link: taken anywhere)
     ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
     RETURN_IF_ERROR(rs.Call("dup3", "old link", SYS_dup3, MOSIX_LINK_FD, kOldLink, O_CLOEXEC).status());
   }
@@ -369,6 +372,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   if (!connected.ok()) return drop_spare(connected);
   // Relay: the first node checkpoints its guest (which stays there, stopped) in stream order.
   grpc::Status depart_status;
+  double left_cpu = 0;
   {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 300);
@@ -379,7 +383,10 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     auto reader = source->Depart(&ctx, req);
     DepartChunk chunk;
     bool ok = true;
+    bool first = true;
     while (reader->Read(&chunk)) {
+      if (first) left_cpu = chunk.cpu_seconds();
+      first = false;
       if (ok && !chunk.data().empty()) ok = arrival->stream()->Write(chunk.data().data(), chunk.data().size()).ok();
     }
     depart_status = reader->Finish();
@@ -394,6 +401,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     if (auto rs = RemoteSyscalls::Create(&*deputy); rs.ok()) (void)rs->Raw(SYS_close, kOldLink);
   }
   FinishDeparture(source.get(), entry.remote_pid, true);
+  entry.cpu_elsewhere += left_cpu;
   entry.where = to.name();
   entry.remote_pid = arrived->local_pid();
   entry.ended = false;
@@ -418,7 +426,8 @@ absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {
 }
 
 template <typename Reader>
-absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner) {
+absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner,
+                                              double* cpu_seconds) {
   std::string tmp = path + ".tmp";
   UniqueFd out;
   {
@@ -436,6 +445,7 @@ absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& 
   absl::Status written;
   while (reader->Read(&chunk)) {
     if (first) want = chunk.image_bytes();
+    if (first && cpu_seconds) *cpu_seconds = chunk.cpu_seconds();
     first = false;
     if (written.ok()) written = WriteAll(out.get(), chunk.data().data(), chunk.data().size(), tmp);
     got += chunk.data().size();

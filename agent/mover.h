@@ -11,6 +11,7 @@
 #include "checkpoint/task.h"
 #include "agent/file_digests.h"
 #include "agent/internal/arrival_client.h"
+#include "agent/process/action_queue.h"
 #include "agent/process_table.h"
 #include "proto/cluster.pb.h"
 
@@ -41,8 +42,11 @@ class Mover {
   // and hears ERROR if that cannot be done. In the background.
   void ComeHomeFor(pid_t pid, int fd, int64_t nr);
 
-  // A signal that reached the deputy of pid: delivered to its remote part (in the background).
-  void ForwardSignal(pid_t pid, int signo);
+  // A signal that reached the deputy of pid (its seq-th sent out of band): delivered to its
+  // remote part, in order with pid's other signals and never while a move holds it.
+  void ForwardSignal(pid_t pid, int signo, uint32_t seq);
+  // Joins what the mover runs in the background (pending actions are dropped).
+  void Shutdown() { actions_.Shutdown(); }
   // The remote part of pid ended (reported by node `from`, "" if peers are not authenticated):
   // tell the deputy if it is waiting. Counts only when `from` is where it runs.
   absl::Status RemoteEnded(pid_t pid, int32_t local_pid, int wait_status, const std::string& from);
@@ -70,7 +74,9 @@ class Mover {
   // Receives a checkpoint streamed by `call` (Depart or CheckpointGuest) into `path`.
   // ... created as `owner` where given.
   template <typename Reader>
-  absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner = nullptr);
+  // The copy's CPU time over there goes to *cpu_seconds where given.
+  absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner = nullptr,
+                                        double* cpu_seconds = nullptr);
   // Restores an image at `path` into the (seized) deputy: back home.
   absl::Status RestoreIntoDeputy(Task& deputy, uint64_t shim_info, const std::string& path);
   // Loads and checks the image at `path`, then restores it into pid itself. A restore that
@@ -83,6 +89,8 @@ class Mover {
   cluster::ClusterMap map_;
   FileDigests* digests_;
   internal::MoveTransport transport_;
+  // Background actions on processes, in order per process (last: it goes first, joined).
+  ActionQueue actions_;
 };
 
 }  // namespace mosix::agent

@@ -36,10 +36,11 @@ void SendEnd(int fd, int wait_status, bool known) {
 }
 
 // Delivers signo to the process that runs as local_pid on node.
-grpc::Status SignalGuest(const cluster::Node& node, int32_t local_pid, int signo) {
+grpc::Status SignalGuest(const cluster::Node& node, int32_t local_pid, int signo, uint32_t seq = 0) {
   SignalRequest req;
   req.set_local_pid(local_pid);
   req.set_signo(signo);
+  req.set_seq(seq);
   SignalReply reply;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, 10);
@@ -56,31 +57,31 @@ void Mover::TellEndIfAny(pid_t pid) {
 void Mover::StartOn(pid_t pid, const std::string& node) {
   // Caught exec'ing again (a wrapper script that execs the real program), it is tried again
   // for a second; after that, the next program it execs is.
-  std::thread([this, pid, node] {
+  actions_.Post(pid, [this, pid, node] {
     absl::StatusOr<MoveResult> r = absl::UnknownError("not tried");
     for (int attempt = 0; attempt < 50; ++attempt) {
       if (table_->WhereIs(pid) == node) return;  // (taken there meanwhile)
       r = MoveWhenFree(pid, node);
-      if (r.ok()) return;
+      if (r.ok() || !table_->Knows(pid)) return;  // (or it ended meanwhile)
       if (!absl::IsFailedPrecondition(r.status()) && !absl::IsUnavailable(r.status())) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     fprintf(stderr, "mosixd: pid %d stays home instead of going to %s: %s\n", pid, node.c_str(),
             std::string(r.status().message()).c_str());
     table_->SetStartOn(pid, node);
-  }).detach();
+  });
 }
 
 void Mover::ComeHomeFor(pid_t pid, int fd, int64_t nr) {
   // A program it execs goes back where it was (as in MOSIX, where exec happens over there).
   if (nr == SYS_execve || nr == SYS_execveat) table_->SetStartOn(pid, table_->WhereIs(pid));
-  std::thread([this, pid, fd] {
+  actions_.Post(pid, [this, pid, fd] {
     auto r = MoveWhenFree(pid, "home");
     if (r.ok()) return;
     table_->SetStartOn(pid, "");
     fprintf(stderr, "mosixd: pid %d could not come home for a call made there: %s\n", pid, std::string(r.status().message()).c_str());
     if (IsChannelOf(fd, pid)) (void)SendMessage(fd, MOSIX_MSG_ERROR, std::string(r.status().message()));
-  }).detach();
+  });
 }
 
 void Mover::KillGuest(const cluster::Node& node, int32_t local_pid) {
@@ -88,20 +89,34 @@ void Mover::KillGuest(const cluster::Node& node, int32_t local_pid) {
   if (!s.ok()) fprintf(stderr, "mosixd: cannot end pid %d on %s: %s\n", local_pid, node.name().c_str(), s.error_message().c_str());
 }
 
-void Mover::ForwardSignal(pid_t pid, int signo) {
-  auto entry = table_->Get(pid);
-  if (!entry || entry->state != "remote") return;
-  const cluster::Node* node = FindNode(map_, entry->where);
-  if (!node) return;
-  cluster::Node target = *node;
-  int32_t remote_pid = entry->remote_pid;
-  std::thread([target, remote_pid, signo, pid] {
-    grpc::Status s = SignalGuest(target, remote_pid, signo);
-    if (!s.ok()) {
-      fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, target.name().c_str(),
-              s.error_message().c_str());
+void Mover::ForwardSignal(pid_t pid, int signo, uint32_t seq) {
+  actions_.Post(pid, [this, pid, signo, seq] {
+    // Held while it is sent: no move is under way, so it reaches the copy that runs (never one
+    // that is leaving), and a move waits until it is there.
+    absl::StatusOr<ProcessEntry> held = absl::AbortedError("");
+    for (int attempt = 0; attempt < 12000; ++attempt) {
+      held = table_->Acquire(pid);
+      if (!absl::IsAborted(held.status())) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-  }).detach();
+    if (!held.ok()) {
+      fprintf(stderr, "mosixd: signal %d for pid %d is dropped: %s\n", signo, pid, std::string(held.status().message()).c_str());
+      return;
+    }
+    const ProcessEntry& entry = *held;
+    const cluster::Node* node = entry.state == "remote" ? FindNode(map_, entry.where) : nullptr;
+    if (node) {
+      grpc::Status s = SignalGuest(*node, entry.remote_pid, signo, seq);
+      if (!s.ok()) {
+        fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, entry.where.c_str(),
+                s.error_message().c_str());
+      }
+    } else if (entry.state == "home") {
+      ::kill(pid, signo);  // it came home since its deputy took the signal: it is its own again
+    }
+    table_->Release(entry);
+    TellEndIfAny(pid);  // (its end, if it came while the signal held it)
+  });
 }
 
 absl::Status Mover::RemoteEnded(pid_t pid, int32_t local_pid, int wait_status, const std::string& from) {
@@ -121,7 +136,7 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
     return;
   }
   // Its node will say how it ended, unless the node is gone: ask it, off the channel thread.
-  std::thread([this, pid, fd, where = entry->where] {
+  actions_.Post(pid, [this, pid, fd, where = entry->where] {
     const cluster::Node* node = FindNode(map_, where);
     PingReply pong;
     grpc::ClientContext ctx;
@@ -146,7 +161,7 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
     }
     table_->Release(e);
     if (IsChannelOf(fd, pid)) SendEnd(fd, 0, false);  // the deputy says the process is lost
-  }).detach();
+  });
 }
 
 }  // namespace mosix::agent

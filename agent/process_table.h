@@ -48,6 +48,7 @@ struct ProcessEntry {
   int32_t ended_part = 0;      // ... the part that ended, by its pid over there (a copy whose
                                // move was undone also says it ended: not the remote part)
   int wait_status = 0;
+  double cpu_elsewhere = 0;    // CPU seconds its copies used on nodes it has left
   int end_waiter = -1;         // the deputy's channel, waiting to hear how it ended
 
   // The fd its channel has inside the process (mosix's own, not the program's), or -1.

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     mosix::agent::CheckpointReply reply;
     if (auto s = mosix::cli::FromGrpc(conn->stub->Checkpoint(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
     printf("%s\n", reply.path().c_str());
+    for (const std::string& n : reply.notes()) fprintf(stderr, "%s: note: %s\n", kProg, n.c_str());
     return 0;
   }
   mosix::agent::MigrateRequest req;

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "--help" || cmd == "help") return Usage(stdout);
   if (cmd == "status") {
+    if (argc != 2) {
+      fprintf(stderr, "mosctl: status takes no arguments (got '%s')\n", argv[2]);
+      return 2;
+    }
     auto conn = mosix::cli::ConnectAgent();
     if (!conn.ok()) return mosix::cli::Fail(kProg, conn.status());
     printf("node %s: %s, agent pid %d, socket %s, state %s\n", conn->info.node().c_str(), conn->info.version().c_str(),

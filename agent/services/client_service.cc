@@ -68,6 +68,7 @@ grpc::Status ClientService::Checkpoint(grpc::ServerContext* ctx, const Checkpoin
   reply->set_bytes(r->bytes);
   reply->set_pages(r->pages);
   reply->set_seconds(r->seconds);
+  for (const std::string& n : r->notes) reply->add_notes(n);
   return grpc::Status::OK;
 }
 
@@ -100,6 +101,7 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
       p->set_user(UserName(creds->uid()));
     }
     auto [cpu, rss] = UsageOf(e.pid);
+    cpu += e.cpu_elsewhere;
     if (e.state == "remote") {
       auto node = away.find(e.where);
       auto g = node == away.end() ? std::map<int32_t, GuestInfo>::const_iterator() : node->second.find(e.pid);

@@ -64,7 +64,7 @@ grpc::Status PeerService::Signal(grpc::ServerContext* ctx, const SignalRequest* 
   auto from = From(*ctx);
   if (!from.ok()) return ToGrpc(from.status());
   if (req->signo() <= 0 || req->signo() > 64) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad signal number");
-  return ToGrpc(arrivals_->Signal(req->local_pid(), req->signo(), *from));
+  return ToGrpc(arrivals_->Signal(req->local_pid(), req->signo(), req->seq(), *from));
 }
 
 grpc::Status PeerService::Ended(grpc::ServerContext* ctx, const EndedRequest* req, EndedReply*) {
