@@ -32,6 +32,14 @@ trap cleanup EXIT
 fail() {
   echo "FAIL: $*" >&2
   if [[ -f "$T/agent.log" ]]; then echo "--- agent log:" >&2; cat "$T/agent.log" >&2; fi
+  local log
+  # FAIL_LOGS=DIR keeps the emulated cluster's logs and files for a look afterwards.
+  if [[ -n "${FAIL_LOGS:-}" && -n "${LC:-}" ]]; then mkdir -p "$FAIL_LOGS" && cp -r "$LC"/node* "$FAIL_LOGS"/ 2>/dev/null || true; fi
+  for log in "${LC:-/nonexistent}"/node*/mosixd.log; do
+    [[ -f "$log" ]] || continue
+    echo "--- ${log#"$LC"/}, last lines:" >&2
+    grep -v ' streamed, checkpoint and restore overlapped' "$log" | tail -n 15 >&2
+  done
   exit 1
 }
 
