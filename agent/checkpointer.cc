@@ -61,7 +61,11 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
     auto bytes = mover_ ? mover_->CheckpointRemote(entry, options.path, saved, *options.file_owner)
                         : absl::StatusOr<uint64_t>(absl::InternalError("no mover"));
     if (bytes.ok()) {
-      result = DumpResult{options.path, *bytes, 0, 0, "taken on " + entry.where};
+      DumpResult taken;
+      taken.path = options.path;
+      taken.bytes = *bytes;
+      taken.syscall_note = "taken on " + entry.where;
+      result = taken;
     } else {
       result = bytes.status();
     }

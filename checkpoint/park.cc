@@ -100,7 +100,7 @@ absl::StatusOr<Range> ArgumentPages(pid_t pid) {
   return Range{st.arg_start & ~(kPage - 1), (st.env_end + kPage - 1) & ~(kPage - 1)};
 }
 
-absl::StatusOr<uint64_t> MapHole(Task& task, RemoteSyscalls& rs, const std::vector<MapEntry>& maps, uint64_t size,
+absl::StatusOr<uint64_t> MapHole(Task& /*task*/, RemoteSyscalls& rs, const std::vector<MapEntry>& maps, uint64_t size,
                                  int prot) {
   std::vector<Range> used;
   for (const MapEntry& e : maps) used.push_back({e.start, e.end});

@@ -356,7 +356,7 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
   }
   for (const image::SigAction& a : core.signals().actions()) {
     // Away from home SIGSYS is the shim's: blocked inside a handler it would kill the process.
-    actions.push_back({a.signo(), {a.handler(), a.flags(), a.restorer(), remote ? a.mask() & ~kSigsysBit : a.mask()}});
+    actions.push_back({static_cast<int>(a.signo()), {a.handler(), a.flags(), a.restorer(), remote ? a.mask() & ~kSigsysBit : a.mask()}});
   }
   static_assert(64 * 2 * sizeof(KernelSigaction) <= kPage);
   std::vector<KernelSigaction> structs;

@@ -117,6 +117,7 @@ bool AgentListens(const std::string& socket) {
   std::string config = dir + "/config.textproto";
   execl(mosixd.c_str(), "mosixd", "--config", config.c_str(), nullptr);
   fail("exec mosixd");
+  _exit(1);  // (fail does not return; the compiler cannot see that through the lambda)
 }
 
 int Down(bool quiet);

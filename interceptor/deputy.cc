@@ -190,7 +190,7 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
       struct {
         mosix_fwd_header h;
         mosix_fwd_return r;
-      } no = {{MOSIX_FWD_MAGIC, MOSIX_FWD_RETURN, sizeof(mosix_fwd_return), h.id}, {failed, 0}};
+      } no = {{MOSIX_FWD_MAGIC, MOSIX_FWD_RETURN, sizeof(mosix_fwd_return), h.id}, {failed, 0, 0, 0}};
       if (!Send(static_cast<int>(link), &no, sizeof no)) EndAsRemoteEnded();
       continue;
     }
