@@ -115,28 +115,16 @@ void OnSignal(int sig, siginfo_t*, void* ctx) {
   if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) Syscall(SYS_kill, Syscall(SYS_getpid), SIGSTOP);
 }
 
-void Phase(uint32_t phase) { __atomic_store_n(&mosix_shim_info.link_phase, phase, __ATOMIC_SEQ_CST); }
-
-bool Send(int link, const void* msg, size_t len) {
-  Phase(MOSIX_LINK_SENDING);
-  bool ok = SendAll(link, msg, len);
-  Phase(MOSIX_LINK_IDLE);
-  return ok;
-}
-
 // The next message from the remote part into g_msg: its length, or -1 when the link closed.
+// Between messages it waits in poll(), IDLE, never inside a read.
 long Received(int link) {
-  Phase(MOSIX_LINK_RECEIVING);
   long got = RecvMessage(link, g_msg, sizeof g_msg, 64, /*block=*/false);
   while (got == -EAGAIN) {
-    Phase(MOSIX_LINK_IDLE);
     pollfd p{link, POLLIN, 0};
     long ready = Syscall(SYS_poll, reinterpret_cast<long>(&p), 1, -1);
     if (ready < 0 && ready != -EINTR) return -1;
-    Phase(MOSIX_LINK_RECEIVING);
     if (ready > 0) got = RecvMessage(link, g_msg, sizeof g_msg, 1, /*block=*/true);
   }
-  Phase(MOSIX_LINK_IDLE);
   return got;
 }
 
@@ -191,12 +179,12 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
         mosix_fwd_header h;
         mosix_fwd_return r;
       } no = {{MOSIX_FWD_MAGIC, MOSIX_FWD_RETURN, sizeof(mosix_fwd_return), h.id}, {failed, 0, 0, 0}};
-      if (!Send(static_cast<int>(link), &no, sizeof no)) EndAsRemoteEnded();
+      if (!SendMessage(static_cast<int>(link), &no, sizeof no)) EndAsRemoteEnded();
       continue;
     }
     if (h.type != MOSIX_FWD_CALL) continue;
     if (g_last_len > 0 && h.id == g_last_id) {
-      if (!Send(static_cast<int>(link), g_last, g_last_len)) EndAsRemoteEnded();
+      if (!SendMessage(static_cast<int>(link), g_last, g_last_len)) EndAsRemoteEnded();
       continue;
     }
     char* reply = g_last == g_reply_a ? g_reply_b : g_reply_a;
@@ -208,7 +196,7 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
     g_last_id = h.id;
     mosix_fwd_return sent;
     Copy(&sent, reply + sizeof(mosix_fwd_header), sizeof sent);
-    if (!Send(static_cast<int>(link), reply, n)) EndAsRemoteEnded();
+    if (!SendMessage(static_cast<int>(link), reply, n)) EndAsRemoteEnded();
     asm volatile("" ::: "memory");
     mosix_shim_info.answered_id = h.id;
     mosix_shim_info.serving_id = 0;

@@ -73,18 +73,11 @@ constexpr SyscallEntry kIntsOnly = {0, kForward, {{kInt, 0, 0}, {kInt, 0, 0}, {k
 // saw to that): the caller re-issues the call natively. Never a system call's result.
 constexpr long kCameHome = -(1l << 62);
 
-// Into the node agent's log (MOSIX_DIAG_FD): home cannot be told any more.
-void SayHere(const char* a, const char* b = "", const char* c = "", const char* d = "") {
-  const char* parts[] = {a, b, c, d};
-  for (const char* s : parts) {
-    if (*s) Syscall(SYS_write, MOSIX_DIAG_FD, reinterpret_cast<long>(s), static_cast<long>(StrLen(s)));
-  }
-}
-
+// Said into the node agent's log (MOSIX_DIAG_FD): home cannot be told any more.
 [[noreturn]] void LinkLost(const char* why) {
   char pid[24];
-  SayHere("mosix: home pid ", Decimal(mosix_shim_info.home_pid, pid), ": the link to the home node is lost (", why);
-  SayHere("); this remote part of the process ends\n");
+  SayTo(MOSIX_DIAG_FD, "mosix: home pid ", Decimal(mosix_shim_info.home_pid, pid), ": the link to the home node is lost (", why);
+  SayTo(MOSIX_DIAG_FD, "); this remote part of the process ends\n");
   Syscall(SYS_exit_group, MOSIX_EXIT_LOST);
   __builtin_unreachable();
 }
@@ -110,20 +103,11 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
   return Exchange(e, args, n, id);
 }
 
-void Phase(uint32_t phase) { __atomic_store_n(&mosix_shim_info.link_phase, phase, __ATOMIC_SEQ_CST); }
-
 void SendRequest(long n) {
-  Phase(MOSIX_LINK_SENDING);
-  if (!SendAll(kLink, g_req, static_cast<size_t>(n))) LinkLost("a request could not be sent");
-  Phase(MOSIX_LINK_IDLE);
+  if (!SendMessage(kLink, g_req, static_cast<size_t>(n))) LinkLost("a request could not be sent");
 }
 
-long ReceiveReply(int spins, bool block) {
-  Phase(MOSIX_LINK_RECEIVING);
-  long got = RecvMessage(kLink, g_rep, sizeof g_rep, spins, block);
-  Phase(MOSIX_LINK_IDLE);
-  return got;
-}
+long ReceiveReply(int spins, bool block) { return RecvMessage(kLink, g_rep, sizeof g_rep, spins, block); }
 
 // What Dispatch returns when signals wait to be handled before the call is made: the handler
 // goes back onto the call's instruction, the signals are delivered, and the call is made then.
@@ -221,7 +205,7 @@ void SendExit(int status, int sig) {
     mosix_fwd_header h;
     mosix_fwd_exit x;
   } msg = {{MOSIX_FWD_MAGIC, MOSIX_FWD_EXIT, sizeof(mosix_fwd_exit), 0}, {status, sig}};
-  SendAll(kLink, &msg, sizeof msg);
+  SendMessage(kLink, &msg, sizeof msg);
 }
 
 long Unsupported(const SyscallEntry* e, long nr) {
@@ -456,8 +440,8 @@ bool ShouldRestart() {
   return true;
 }
 
-// What Dispatch returns for a call that may block and is made natively, outside the handler,
-// where signals interrupt it as they would at home (I4): see mosix_native_gadget.
+// What Dispatch returns for a kLocalWait call: made natively, outside the handler, where
+// signals interrupt it as they would at home (I4): see mosix_native_gadget.
 constexpr long kRunNative = kCameHome + 2;
 
 // Reads 8 bytes of this process's memory at a pointer the program gave: false (not a crash)
@@ -469,27 +453,12 @@ bool ReadOwn(long addr, uint64_t* out) {
                  reinterpret_cast<long>(&there), 1, 0) == static_cast<long>(sizeof *out);
 }
 
-bool MayBlock(long nr) {
-  switch (nr) {
-    case SYS_pause:
-    case SYS_nanosleep:
-    case SYS_clock_nanosleep:
-    case SYS_rt_sigsuspend:
-    case SYS_rt_sigtimedwait:
-    case SYS_futex:
-    case SYS_futex_waitv:
-    case SYS_restart_syscall:
-      return true;
-    default:
-      return false;
-  }
-}
-
 long Dispatch(long nr, long args[6]) {
   const SyscallEntry* e = LookupSyscall(nr);
   if (!e) return Unsupported(nullptr, nr);
   switch (e->policy) {
-    case kLocal: return MayBlock(nr) ? kRunNative : Local(nr, args);
+    case kLocal: return Local(nr, args);
+    case kLocalWait: return kRunNative;
     case kVirtual: return Virtual(nr, args);
     case kForward:
     case kHome:

@@ -15,6 +15,8 @@ enum Policy : uint8_t {
   kVirtual = 2,      // answered by the shim itself (getpid is the home pid, kill of self, ...)
   kUnsupported = 3,  // MOSIX's rule: kill with a message, or ENOSYS under mosrun -e
   kHome = 4,         // made at home: the process is brought home first and makes it there
+  kLocalWait = 5,    // run where the process is, natively after the SIGSYS handler returns,
+                     // with the program's signal mask: a wait that signals must interrupt
 };
 
 enum ArgKind : uint8_t {

@@ -253,8 +253,7 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
   uint32_t outband = 0;
   if (head) {
     Copy(&call, head, sizeof call);
-    long keys[6] = {call.args[0], call.args[1], call.args[2], call.args[3], call.args[4], call.args[5]};
-    e = EntryForCall(call.nr, keys);
+    e = EntryForCall(call.nr, call.args);
     if (!e && call.nr == 16) result = -ENOTTY;
   }
   if (e && e->policy == kForward) {

@@ -1,10 +1,13 @@
 #include "interceptor/internal/raw.h"
 
 #include "interceptor/forward_protocol.h"
+#include "interceptor/shim_info.h"
 
 #include <errno.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+
+extern "C" mosix_shim_info mosix_shim_info;
 
 namespace mosix::shim {
 
@@ -32,7 +35,11 @@ bool RecvAll(int fd, void* buf, size_t n) {
   return true;
 }
 
-long RecvMessage(int fd, char* buf, size_t cap, int spins, bool block) {
+namespace {
+
+void Phase(uint32_t phase) { __atomic_store_n(&mosix_shim_info.link_phase, phase, __ATOMIC_SEQ_CST); }
+
+long ReceiveWhole(int fd, char* buf, size_t cap, int spins, bool block) {
   constexpr size_t kHeader = sizeof(mosix_fwd_header);
   // The header alone first, then exactly its body: never a byte of the next message, which
   // may be a repeat of this one sent after a move (link_invariants.h, I1), and belongs to
@@ -55,10 +62,26 @@ long RecvMessage(int fd, char* buf, size_t cap, int spins, bool block) {
   return static_cast<long>(kHeader + h.len);
 }
 
-void Say(const char* a, const char* b, const char* c, const char* d) {
+}  // namespace
+
+long RecvMessage(int fd, char* buf, size_t cap, int spins, bool block) {
+  Phase(MOSIX_LINK_RECEIVING);
+  long got = ReceiveWhole(fd, buf, cap, spins, block);
+  Phase(MOSIX_LINK_IDLE);
+  return got;
+}
+
+bool SendMessage(int fd, const void* msg, size_t n) {
+  Phase(MOSIX_LINK_SENDING);
+  bool ok = SendAll(fd, msg, n);
+  Phase(MOSIX_LINK_IDLE);
+  return ok;
+}
+
+void SayTo(int fd, const char* a, const char* b, const char* c, const char* d) {
   const char* parts[] = {a, b, c, d};
   for (const char* s : parts) {
-    if (*s) Syscall(SYS_write, 2, reinterpret_cast<long>(s), static_cast<long>(StrLen(s)));
+    if (*s) Syscall(SYS_write, fd, reinterpret_cast<long>(s), static_cast<long>(StrLen(s)));
   }
 }
 

@@ -42,6 +42,10 @@ inline size_t StrLen(const char* s) {
 bool SendAll(int fd, const void* buf, size_t n);
 bool RecvAll(int fd, void* buf, size_t n);
 
+// The link's messages. Both publish mosix_shim_info.link_phase while a message is part way
+// (SENDING, RECEIVING) and leave it IDLE (interceptor/link_invariants.h, I2).
+// Sends one whole message; false on EOF or error.
+bool SendMessage(int fd, const void* msg, size_t n);
 // Receives one framed message (a mosix_fwd_header then header.len bytes) into buf: polls the
 // socket `spins` times without blocking first (a reply usually comes within microseconds, and
 // sleeping and waking costs more than that), then blocks. Returns the total length, or -1 on
@@ -49,8 +53,9 @@ bool RecvAll(int fd, void* buf, size_t n);
 // instead of blocking when nothing came during the polls.
 long RecvMessage(int fd, char* buf, size_t cap, int spins, bool block = true);
 
-// Writes a message to fd 2 (best effort).
-void Say(const char* a, const char* b = "", const char* c = "", const char* d = "");
+// Writes a message to fd (best effort); Say writes it to fd 2.
+void SayTo(int fd, const char* a, const char* b = "", const char* c = "", const char* d = "");
+inline void Say(const char* a, const char* b = "", const char* c = "", const char* d = "") { SayTo(2, a, b, c, d); }
 // Decimal text of v into buf (at least 24 bytes); returns buf.
 char* Decimal(long v, char* buf);
 
