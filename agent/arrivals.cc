@@ -190,9 +190,8 @@ absl::Status Arrivals::Signal(pid_t local_pid, int signo, uint32_t seq, const st
   // at home is then a plain SIGSTOP here.
   if (signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU) {
     auto status = ReadFileToString(absl::StrCat("/proc/", local_pid, "/status"));
-    auto caught = status.ok() ? StatusField(*status, "SigCgt") : absl::StatusOr<std::string>(absl::NotFoundError(""));
-    uint64_t mask = caught.ok() ? strtoull(caught->c_str(), nullptr, 16) : 0;
-    if (!(mask & (1ull << (signo - 1)))) signo = SIGSTOP;
+    auto caught = status.ok() ? StatusMask(*status, "SigCgt") : absl::StatusOr<uint64_t>(status.status());
+    if (!caught.ok() || !(*caught & (1ull << (signo - 1)))) signo = SIGSTOP;
   }
   if (::kill(local_pid, signo) != 0) return ErrnoStatus("kill", absl::StrCat("pid ", local_pid));
   // Then the guest learns it has it (link_invariants.h, I4): a call it makes from now on is

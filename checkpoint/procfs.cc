@@ -107,16 +107,26 @@ absl::StatusOr<ProcStat> ReadStat(pid_t pid) {
   return ParseStat(text);
 }
 
+absl::StatusOr<uint64_t> StatusMask(const std::string& status_text, const std::string& key) {
+  ASSIGN_OR_RETURN(std::string hex, StatusField(status_text, key));
+  uint64_t mask = 0;
+  if (!absl::SimpleHexAtoi(hex, &mask)) return absl::DataLossError(absl::StrCat("bad ", key, " '", hex, "' in a status file"));
+  return mask;
+}
+
 absl::StatusOr<uint64_t> CaughtOrIgnoredSignals(pid_t pid) {
   ASSIGN_OR_RETURN(std::string status, ReadFileToString(absl::StrCat("/proc/", pid, "/status")));
-  uint64_t out = 0;
-  for (const char* key : {"SigCgt", "SigIgn"}) {
-    ASSIGN_OR_RETURN(std::string hex, StatusField(status, key));
-    uint64_t mask = 0;
-    if (!absl::SimpleHexAtoi(hex, &mask)) return absl::DataLossError(absl::StrCat("bad ", key, " in /proc/", pid, "/status"));
-    out |= mask;
-  }
-  return out;
+  ASSIGN_OR_RETURN(uint64_t caught, StatusMask(status, "SigCgt"));
+  ASSIGN_OR_RETURN(uint64_t ignored, StatusMask(status, "SigIgn"));
+  return caught | ignored;
+}
+
+absl::StatusOr<bool> HasDeliverableSignal(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string status, ReadFileToString(absl::StrCat("/proc/", pid, "/status")));
+  ASSIGN_OR_RETURN(uint64_t own, StatusMask(status, "SigPnd"));
+  ASSIGN_OR_RETURN(uint64_t shared, StatusMask(status, "ShdPnd"));
+  ASSIGN_OR_RETURN(uint64_t blocked, StatusMask(status, "SigBlk"));
+  return ((own | shared) & ~blocked) != 0;
 }
 
 absl::StatusOr<std::vector<Limit>> ParseLimits(const std::string& text) {

@@ -48,6 +48,10 @@ absl::StatusOr<ProcStat> ReadStat(pid_t pid);
 
 // The signals pid catches or ignores (SigCgt | SigIgn of /proc/PID/status), bit n-1 for n.
 absl::StatusOr<uint64_t> CaughtOrIgnoredSignals(pid_t pid);
+// A hex mask field of /proc/PID/status text (SigPnd, ShdPnd, SigBlk, SigCgt, ...).
+absl::StatusOr<uint64_t> StatusMask(const std::string& status_text, const std::string& key);
+// Whether pid has a pending signal (its own or its process's) that it does not block.
+absl::StatusOr<bool> HasDeliverableSignal(pid_t pid);
 
 // CPU seconds (user + system) and resident memory in kB (VmRSS: stat's count is approximate,
 // off by hundreds of kB for a small process) of a live pid; zeros when it is gone.

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -105,7 +106,7 @@ absl::Status MoveSpecials(RemoteSyscalls& rs, const std::vector<SpecialMapping>&
   return move_block(cur, want_lo);
 }
 
-// Puts `got` at fd (with e's close-on-exec and non-blocking flags), closing `got`.
+// Puts `got` at e's fd, with e's close-on-exec flag, closing `got`.
 absl::Status PlaceFd(RemoteSyscalls& rs, int got, const image::Fd& e, const std::string& what) {
   int fd = e.fd();
   if (got != fd) {
@@ -114,44 +115,51 @@ absl::Status PlaceFd(RemoteSyscalls& rs, int got, const image::Fd& e, const std:
   } else if (e.cloexec()) {
     RETURN_IF_ERROR(rs.Call("fcntl", what, SYS_fcntl, fd, F_SETFD, FD_CLOEXEC).status());
   }
-  if (e.flags() & O_NONBLOCK) RETURN_IF_ERROR(rs.Call("fcntl", what, SYS_fcntl, fd, F_SETFL, O_NONBLOCK).status());
   return absl::OkStatus();
 }
 
-// A pipe whose both ends the process held (the same pipe:[inode]): one new pipe for them.
-absl::Status RestorePipeWithin(RemoteSyscalls& rs, const image::Fd& read_end, const image::Fd& write_end) {
-  std::string what = absl::StrCat("fds ", read_end.fd(), " and ", write_end.fd(), " (", read_end.path(), ")");
-  ASSIGN_OR_RETURN(uint64_t pair, rs.PutString(std::string(8, '\0')));
-  RETURN_IF_ERROR(rs.Call("pipe2", what, SYS_pipe2, pair, 0).status());
-  ASSIGN_OR_RETURN(uint64_t both, rs.task()->Read(RemotePtr<uint64_t>(pair)));
-  int r = static_cast<int>(both & 0xffffffff), w = static_cast<int>(both >> 32);
-  // (Moved out of the way first, should either number be the other's target.)
-  ASSIGN_OR_RETURN(long r_high, rs.Call("fcntl", what, SYS_fcntl, r, F_DUPFD_CLOEXEC, 4096));
-  ASSIGN_OR_RETURN(long w_high, rs.Call("fcntl", what, SYS_fcntl, w, F_DUPFD_CLOEXEC, 4096));
-  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, r).status());
-  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, w).status());
-  RETURN_IF_ERROR(PlaceFd(rs, static_cast<int>(r_high), read_end, what));
-  return PlaceFd(rs, static_cast<int>(w_high), write_end, what);
+// PlaceFd for an end of a pipe or socket made anew (made blocking): e's O_NONBLOCK too.
+absl::Status PlaceEnd(RemoteSyscalls& rs, int got, const image::Fd& e, const std::string& what) {
+  RETURN_IF_ERROR(PlaceFd(rs, got, e, what));
+  if (!(e.flags() & O_NONBLOCK)) return absl::OkStatus();
+  return rs.Call("fcntl", what, SYS_fcntl, e.fd(), F_SETFL, O_NONBLOCK).status();
 }
 
-// A pipe or socket whose other end stayed behind: a new one at fd, its other end closed.
-absl::Status RestoreOrphan(RemoteSyscalls& rs, const image::Fd& e) {
-  int fd = e.fd();
-  bool socket = absl::StartsWith(e.path(), "socket:");
+// A new pipe (or, for a socket, a connected pair of them) in the target: its two fds.
+absl::StatusOr<std::pair<int, int>> MakePair(RemoteSyscalls& rs, bool socket, const std::string& what) {
   ASSIGN_OR_RETURN(uint64_t pair, rs.PutString(std::string(8, '\0')));
-  std::string what = absl::StrCat("fd ", fd, " (", e.path(), ")");
   if (socket) {
     RETURN_IF_ERROR(rs.Call("socketpair", what, SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, pair).status());
   } else {
     RETURN_IF_ERROR(rs.Call("pipe2", what, SYS_pipe2, pair, 0).status());
   }
   ASSIGN_OR_RETURN(uint64_t both, rs.task()->Read(RemotePtr<uint64_t>(pair)));
-  int ends[2] = {static_cast<int>(both & 0xffffffff), static_cast<int>(both >> 32)};
+  return std::make_pair(static_cast<int>(both & 0xffffffff), static_cast<int>(both >> 32));
+}
+
+// A pipe whose both ends the process held (the same pipe:[inode]): one new pipe for them.
+absl::Status RestorePipeWithin(RemoteSyscalls& rs, const image::Fd& read_end, const image::Fd& write_end) {
+  std::string what = absl::StrCat("fds ", read_end.fd(), " and ", write_end.fd(), " (", read_end.path(), ")");
+  ASSIGN_OR_RETURN(auto ends, MakePair(rs, /*socket=*/false, what));
+  auto [r, w] = ends;
+  // (Moved out of the way first, should either number be the other's target.)
+  ASSIGN_OR_RETURN(long r_high, rs.Call("fcntl", what, SYS_fcntl, r, F_DUPFD_CLOEXEC, 4096));
+  ASSIGN_OR_RETURN(long w_high, rs.Call("fcntl", what, SYS_fcntl, w, F_DUPFD_CLOEXEC, 4096));
+  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, r).status());
+  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, w).status());
+  RETURN_IF_ERROR(PlaceEnd(rs, static_cast<int>(r_high), read_end, what));
+  return PlaceEnd(rs, static_cast<int>(w_high), write_end, what);
+}
+
+// A pipe or socket whose other end stayed behind: a new one at fd, its other end closed.
+absl::Status RestoreOrphan(RemoteSyscalls& rs, const image::Fd& e) {
+  bool socket = absl::StartsWith(e.path(), "socket:");
+  std::string what = absl::StrCat("fd ", e.fd(), " (", e.path(), ")");
+  ASSIGN_OR_RETURN(auto ends, MakePair(rs, socket, what));
   // Which end it held: a pipe's read end is opened O_RDONLY.
-  int keep = socket || (e.flags() & O_ACCMODE) == O_RDONLY ? ends[0] : ends[1];
-  int drop = keep == ends[0] ? ends[1] : ends[0];
-  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, drop).status());
-  return PlaceFd(rs, keep, e, what);
+  bool first = socket || (e.flags() & O_ACCMODE) == O_RDONLY;
+  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, first ? ends.second : ends.first).status());
+  return PlaceEnd(rs, first ? ends.first : ends.second, e, what);
 }
 
 absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const RestoreOptions& options) {
@@ -208,12 +216,7 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
     ASSIGN_OR_RETURN(uint64_t path, rs.PutString(e.path()));
     ASSIGN_OR_RETURN(long got, rs.Call("open", e.path(), SYS_openat, static_cast<uint64_t>(AT_FDCWD), path,
                                        static_cast<uint64_t>(flags), 0644));
-    if (got != fd) {
-      RETURN_IF_ERROR(rs.Call("dup3", e.path(), SYS_dup3, got, fd, e.cloexec() ? O_CLOEXEC : 0).status());
-      RETURN_IF_ERROR(rs.Call("close", e.path(), SYS_close, got).status());
-    } else if (e.cloexec()) {
-      RETURN_IF_ERROR(rs.Call("fcntl", e.path(), SYS_fcntl, fd, F_SETFD, FD_CLOEXEC).status());
-    }
+    RETURN_IF_ERROR(PlaceFd(rs, static_cast<int>(got), e, e.path()));
     if (e.kind() == image::Fd::REGULAR && e.pos() > 0 && !(flags & O_APPEND)) {
       RETURN_IF_ERROR(rs.Call("lseek", e.path(), SYS_lseek, fd, static_cast<uint64_t>(e.pos()), SEEK_SET).status());
     }

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -176,12 +175,7 @@ absl::Status Task::UndoStopEintr() {
   RETURN_IF_ERROR(GetRegs(&regs));
   if (static_cast<long>(regs.rax) != -EINTR || static_cast<long>(regs.orig_rax) < 0) return absl::OkStatus();
   // A signal that is pending and not blocked would have made the EINTR: then it is real.
-  ASSIGN_OR_RETURN(std::string status, ReadFileToString(absl::StrCat("/proc/", pid_, "/status")));
-  auto field = [&](const char* key) -> uint64_t {
-    auto v = StatusField(status, key);
-    return v.ok() ? strtoull(v->c_str(), nullptr, 16) : 0;
-  };
-  bool deliverable = ((field("SigPnd") | field("ShdPnd")) & ~field("SigBlk")) != 0;
+  ASSIGN_OR_RETURN(bool deliverable, HasDeliverableSignal(pid_));
   if (!internal::UndoStopEintr(&regs, deliverable)) return absl::OkStatus();
   call_rewound_ = true;
   return SetRegs(regs);
