@@ -436,8 +436,11 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
 
 std::vector<std::string> NotIncluded(const image::Core& core) {
   std::vector<std::string> notes;
+  auto whole = internal::WholePipes(core.files());
   for (const image::Fd& fd : core.files().fds()) {
     if (fd.kind() != image::Fd::ORPHANED) continue;
+    auto pipe = whole.find(fd.path());
+    if (pipe != whole.end() && (pipe->second.first == fd.fd() || pipe->second.second == fd.fd())) continue;
     notes.push_back(absl::StrCat("fd ", fd.fd(), " (", fd.path(), "): its other end is not in the image; a recovery has it ",
                                  "closed (or give -O ", fd.fd(), "=PATH)"));
   }

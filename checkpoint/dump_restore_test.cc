@@ -125,7 +125,7 @@ TEST_CASE("a process checkpointed inside read gets its input once", "[e2e]") {
   REQUIRE(ReadAll(dir + "/rout.txt") == "got 9: line one\n");
 }
 
-TEST_CASE("a pipe or socket does not block a checkpoint: it is noted, and comes back orphaned", "[e2e]") {
+TEST_CASE("a pipe or socket does not block a checkpoint: a lone end is noted, and comes back orphaned", "[e2e]") {
   for (const char* mode : {"socket", "pipe"}) {
     std::string dir = testing::MakeTempDir(std::string("orphan_") + mode);
     std::string out = dir + "/out.txt";
@@ -136,8 +136,12 @@ TEST_CASE("a pipe or socket does not block a checkpoint: it is noted, and comes 
     auto r = Dump(c.pid, o);
     INFO(mode << ": " << r.status().message());
     REQUIRE(r.ok());
-    REQUIRE(!r->notes.empty());
-    REQUIRE(absl::StrContains(r->notes[0], "its other end is not in the image"));
+    if (std::string(mode) == "pipe") {
+      REQUIRE(r->notes.empty());  // both of its ends are the process's: one pipe again, nothing lost
+    } else {
+      REQUIRE(r->notes.size() == 1);
+      REQUIRE(absl::StrContains(r->notes[0], "its other end is not in the image"));
+    }
     auto image = LoadImage(o.path);
     REQUIRE(image.ok());
     int orphaned = 0;

@@ -23,6 +23,7 @@
 #include "base/parallel.h"
 #include "base/status.h"
 #include "checkpoint/image_stream.h"
+#include "checkpoint/internal/classify.h"
 #include "checkpoint/internal/kernel_abi.h"
 #include "checkpoint/internal/layout.h"
 #include "checkpoint/procfs.h"
@@ -187,16 +188,10 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
     e.set_path(path);
   }
   // Pipes with both ends here are one pipe again (one end each, by the first fd of each).
-  std::map<std::string, std::pair<int, int>> pipe_ends;  // path -> read fd, write fd
-  for (const auto& [fd, e] : wanted) {
-    if (e.kind() != image::Fd::ORPHANED || !absl::StartsWith(e.path(), "pipe:")) continue;
-    auto& ends = pipe_ends.try_emplace(e.path(), -1, -1).first->second;
-    int& slot = (e.flags() & O_ACCMODE) == O_RDONLY ? ends.first : ends.second;
-    if (slot < 0) slot = fd;
-  }
+  image::Files orphans;
+  for (const auto& [fd, e] : wanted) *orphans.add_fds() = e;  // (overrides applied)
   std::set<int> paired;
-  for (const auto& [path, ends] : pipe_ends) {
-    if (ends.first < 0 || ends.second < 0) continue;
+  for (const auto& [path, ends] : internal::WholePipes(orphans)) {
     RETURN_IF_ERROR(RestorePipeWithin(rs, wanted[ends.first], wanted[ends.second]));
     paired.insert(ends.first);
     paired.insert(ends.second);

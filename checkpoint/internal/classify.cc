@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -109,6 +110,20 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
     out.push_back(e);
   }
   return out;
+}
+
+std::map<std::string, std::pair<int, int>> WholePipes(const image::Files& files) {
+  std::map<std::string, std::pair<int, int>> ends;  // path -> read fd, write fd
+  for (const image::Fd& e : files.fds()) {
+    if (e.kind() != image::Fd::ORPHANED || !absl::StartsWith(e.path(), "pipe:")) continue;
+    auto& pair = ends.try_emplace(e.path(), -1, -1).first->second;
+    int& slot = (e.flags() & O_ACCMODE) == O_RDONLY ? pair.first : pair.second;
+    if (slot < 0) slot = e.fd();
+  }
+  for (auto it = ends.begin(); it != ends.end();) {
+    it = it->second.first < 0 || it->second.second < 0 ? ends.erase(it) : std::next(it);
+  }
+  return ends;
 }
 
 absl::StatusOr<int> CountThreads(pid_t pid) {

@@ -4,6 +4,9 @@
 
 #include <sys/types.h>
 
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -28,6 +31,11 @@ enum class FdFate {
 // channel_fd (if >= 0) is skipped: the restore gives the process a new channel.
 absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip = {},
                                                    FdFate fate = FdFate::kReopened);
+
+// The pipes among an image's ORPHANED fds whose both ends the process held: by path, the first
+// fd of its read end and the first of its write end. A recovery makes each one pipe again, and
+// neither end is "not in the image".
+std::map<std::string, std::pair<int, int>> WholePipes(const image::Files& files);
 
 // Number of threads, from /proc/PID/task.
 absl::StatusOr<int> CountThreads(pid_t pid);
