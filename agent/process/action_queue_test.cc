@@ -39,12 +39,23 @@ TEST_CASE("actions on one process run in the order they were posted, one at a ti
 }
 
 TEST_CASE("a process whose action blocks does not hold up the others") {
-  ActionQueue q(2);
   absl::Notification release, other_ran;
+  ActionQueue q(2);
+  // Destroyed before the queue: a failed REQUIRE must still free the blocked worker, or the
+  // queue's destructor would wait for it forever.
+  struct Releaser {
+    absl::Notification& n;
+    ~Releaser() {
+      if (!n.HasBeenNotified()) n.Notify();
+    }
+  } releaser{release};
   q.Post(1, [&] { release.WaitForNotification(); });
   q.Post(1, [&] {});
   q.Post(2, [&] { other_ran.Notify(); });
   REQUIRE(other_ran.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // The other process's action has run; it is counted done once its worker comes back.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (q.Pending() > 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   REQUIRE(q.Pending() == 2);
   release.Notify();
   WaitFor(q);
