@@ -29,6 +29,7 @@
 #include "agent/cluster_config.h"
 #include "agent/peers.h"
 #include "agent/services/caller.h"
+#include "agent/transport/chunk_stream.h"
 #include "checkpoint/creds.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/image_format.h"
@@ -60,6 +61,9 @@ bool InPause(pid_t pid) {
 }  // namespace
 
 absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalRequest& req) {
+  if (!req.image_from().empty() && !FindNode(map_, req.image_from())) {
+    return absl::InvalidArgumentError(absl::StrCat("the image is to come from '", req.image_from(), "', which is not a node"));
+  }
   // A one-node cluster has no address of its own: its moves are on this machine.
   std::string host = node_address_.empty() ? "127.0.0.1" : HostPart(node_address_);
   ASSIGN_OR_RETURN(MoveListener link, MoveListener::Open(host));
@@ -74,7 +78,8 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
   absl::MutexLock lock(&mu_);
   std::string token = absl::StrCat(req.home_node(), "-", req.home_pid(), "-", next_token_++);
   reply.set_token(token);
-  pending_[token] = Pending{std::move(link), std::move(data), Guest{req.home_node(), req.home_pid()}};
+  pending_[token] = Pending{std::move(link), std::move(data), Guest{req.home_node(), req.home_pid()},
+                            req.image_from().empty() ? req.home_node() : req.image_from()};
   return reply;
 }
 
@@ -246,7 +251,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     Reap(stub);
     return why;
   };
-  auto data = pending.data.AcceptProven(tls_, header.home_node(), 10000, "image stream");
+  auto data = pending.data.AcceptProven(tls_, pending.image_from, 10000, absl::StrCat("image stream from ", pending.image_from));
   if (!data.ok()) return drop_stub(data.status());
   auto image = StreamImageReader::Open(data->stream());
   if (!image.ok()) return drop_stub(image.status());
@@ -301,14 +306,25 @@ absl::StatusOr<bool> MayLeave(Task& task, const mosix_shim_info& info, const Dep
 
 }  // namespace
 
+// Where a departing image goes when its home node names a listener (DepartRequest.data_*): a
+// node of the map, at that node's own address, never anywhere else.
+absl::StatusOr<sockaddr_in> Arrivals::DataAddressOf(const DepartRequest& req) const {
+  const cluster::Node* node = FindNode(map_, req.data_node());
+  if (!node) return absl::InvalidArgumentError(absl::StrCat("the image is to go to '", req.data_node(), "', which is not a node"));
+  std::string host = node->address().empty() ? "127.0.0.1" : HostPart(node->address());
+  if (HostPart(req.data_address()) != host) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the image is to go to ", req.data_address(), ", which is not node ", node->name(), "'s address"));
+  }
+  if (req.data_secret().size() != kSecretSize) return absl::InvalidArgumentError("the image's destination has no secret");
+  return ParseIpv4Address(req.data_address());
+}
+
 absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterface<DepartChunk>* writer, bool leaving,
                               const std::string& from) {
   pid_t local_pid = req.local_pid();
   ASSIGN_OR_RETURN(Guest guest, GuestOf(local_pid, from));
-  std::string dir = state_dir_ + "/departures";
-  RETURN_IF_ERROR(MakeDirs(dir, 0700));
   DumpOptions options;
-  options.path = absl::StrCat(dir, "/", local_pid, ".img");
   options.reason = "migration";
   options.inline_files = true;
   options.channel_fd = MOSIX_CHANNEL_FD;  // its link to the deputy: not part of the image
@@ -340,14 +356,38 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
       ASSIGN_OR_RETURN(options.syscall_gadget,
                        FindSyscallInstruction(&task, guest.shim_text_start, guest.shim_text_end, "the guest's shim"));
     }
-    // In stream order (core first): the home agent may pass it on to another node as it is.
-    auto file = OpenFile(options.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (!file.ok()) return file.status();
-    FdStream out(file->get(), options.path);
-    StreamImageWriter sink(&out);
-    options.sink = &sink;
     options.reason = leaving ? "migration" : "checkpoint";
-    dumped = DumpAttached(task, options);
+    double cpu_seconds = UsageOf(local_pid).cpu_seconds;
+    if (!req.data_address().empty()) {
+      // Straight to the node that restores it, on a connection of its own.
+      ASSIGN_OR_RETURN(sockaddr_in to, DataAddressOf(req));
+      DepartChunk first;
+      first.set_cpu_seconds(cpu_seconds);
+      if (!writer->Write(first)) return absl::UnavailableError("the home node stopped waiting for the image");
+      std::string what = absl::StrCat("image of pid ", local_pid, " to ", req.data_node());
+      ASSIGN_OR_RETURN(MoveConnection out, ConnectProven(to, tls_, req.data_node(), req.data_secret(), what));
+      StreamImageWriter sink(out.stream());
+      options.sink = &sink;
+      dumped = DumpAttached(task, options);
+      if (out.tls) out.tls->Close();
+      if (dumped.ok()) {
+        DepartChunk last;
+        last.set_last(true);
+        last.set_image_bytes(dumped->bytes);
+        if (!writer->Write(last)) dumped = absl::UnavailableError("the home node stopped waiting for the image");
+      }
+    } else {
+      // Into the call, in stream order (core first): the home agent restores it as it comes,
+      // or keeps it as a checkpoint. Nothing of it is left on this disk.
+      ChunkWriter out(writer, cpu_seconds, absl::StrCat("image of pid ", local_pid, " to its home node"));
+      StreamImageWriter sink(&out);
+      options.sink = &sink;
+      dumped = DumpAttached(task, options);
+      if (dumped.ok()) {
+        absl::Status sent = out.Finish();
+        if (!sent.ok()) dumped = sent;
+      }
+    }
     if (dumped.ok() && leaving) ::kill(local_pid, SIGSTOP);  // stays here, stopped, until FinishDeparture
     break;
   }
@@ -356,23 +396,6 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
       return absl::UnavailableError(absl::StrCat("pid ", local_pid, " stays inside a system call it forwarded home; try again"));
     }
     return dumped.status();
-  }
-  auto in = OpenFile(options.path, O_RDONLY | O_CLOEXEC);
-  ::unlink(options.path.c_str());
-  if (!in.ok()) return in.status();
-  std::string buf(1 << 20, '\0');
-  DepartChunk first;
-  first.set_image_bytes(dumped->bytes);
-  first.set_cpu_seconds(UsageOf(local_pid).cpu_seconds);
-  bool ok = writer->Write(first);
-  for (ssize_t n; ok && (n = ::read(in->get(), buf.data(), buf.size())) > 0;) {
-    DepartChunk c;
-    c.set_data(buf.data(), n);
-    ok = writer->Write(c);
-  }
-  if (!ok) {
-    if (leaving) ::kill(local_pid, SIGCONT);
-    return absl::UnavailableError("the home node stopped receiving the image");
   }
   return absl::OkStatus();
 }

@@ -57,10 +57,12 @@ class Arrivals {
   absl::StatusOr<Guest> GuestOf(pid_t local_pid, const std::string& from);
 
  private:
+  absl::StatusOr<sockaddr_in> DataAddressOf(const DepartRequest& req) const;
   struct Pending {
     MoveListener link;  // for the link from the deputy
-    MoveListener data;  // for the image stream from the home agent
+    MoveListener data;  // for the image stream from the home agent (or image_from)
     Guest home;
+    std::string image_from;  // the node that sends the image: the home node unless another
   };
   // Starts a stub process (it will wait in pause() with `link` as its channel); WaitForStub
   // returns once it does.

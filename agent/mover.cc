@@ -24,7 +24,9 @@
 #include "agent/cluster_config.h"
 #include "agent/internal/arrival_client.h"
 #include "agent/peers.h"
+#include "agent/transport/chunk_stream.h"
 #include "base/file_util.h"
+#include "base/net.h"
 #include "base/fs_identity.h"
 #include "base/status.h"
 #include "checkpoint/deputy.h"
@@ -279,6 +281,11 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
 
 // A process away comes back into its deputy. Until the deputy is touched, a failure leaves the
 // process running where it was.
+std::string Mover::OwnHost() const {
+  const cluster::Node* self = FindNode(map_, map_.this_node());
+  return self && !self->address().empty() ? HostPart(self->address()) : "127.0.0.1";
+}
+
 absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = entry.pid;
@@ -286,9 +293,6 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   if (!node) return absl::InternalError(absl::StrCat("pid ", pid, " is on an unknown node ", entry.where));
   if (!entry.shim_info) return absl::InternalError(absl::StrCat("pid ", pid, ": where its shim is was not recorded"));
   auto peer = PeerStub(*node);
-  std::string dir = state_dir_ + "/incoming";
-  RETURN_IF_ERROR(MakeDirs(dir, 0700));
-  std::string path = absl::StrCat(dir, "/", pid, ".img");
   auto finish = [&](bool arrived) { FinishDeparture(peer.get(), entry.remote_pid, arrived); };
   // The deputy is held still until the process is back in it: a call the process forwarded and
   // waits for is then either finished (and its reply taken over there) or not begun here, and
@@ -296,6 +300,9 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   uint32_t answered_id = 0;
   double left_cpu = 0;
   ASSIGN_OR_RETURN(Task deputy, HoldDeputy(pid, entry.shim_info, &answered_id));
+  // The image is restored into the deputy as it comes (no file on either disk). Until its
+  // memory is replaced, a failure leaves the process running over there; after, it is lost.
+  absl::Status s;
   {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 300);
@@ -304,12 +311,31 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
     for (const MappedFile& f : entry.mapped_files) {
       if (digests_->IsHere(f)) req.add_files_there(f.path());
     }
+    // Straight from the node into the deputy, on a connection of its own.
+    ASSIGN_OR_RETURN(MoveListener listener, MoveListener::Open(OwnHost()));
+    req.set_data_node(map_.this_node());
+    req.set_data_address(listener.address());
+    req.set_data_secret(listener.secret());
     auto reader = peer->Depart(&ctx, req);
-    auto got = ReceiveImage(reader.get(), path, nullptr, &left_cpu);
-    if (!got.ok()) return Annotate(got.status(), absl::StrCat("pid ", pid, " stays on ", node->name()));
+    DepartChunk chunk;
+    bool caught = reader->Read(&chunk);
+    if (caught) {  // the node caught it, and connects
+      left_cpu = chunk.cpu_seconds();
+      std::string what = absl::StrCat("image of pid ", pid, " from ", node->name());
+      auto in = listener.AcceptProven(transport_.tls, node->name(), 10000, what);
+      s = in.ok() ? RestoreIntoDeputy(deputy, entry.shim_info, *in->stream()) : in.status();
+      if (!s.ok()) ctx.TryCancel();
+      while (reader->Read(&chunk)) {
+      }
+    }
+    grpc::Status sent = reader->Finish();
+    if (!caught) {
+      s = sent.ok() ? absl::InternalError(absl::StrCat("node ", node->name(), " sent no image")) : FromGrpc(*node, sent);
+    } else if (!s.ok() && !absl::IsAborted(s) && !sent.ok() && sent.error_code() != grpc::StatusCode::CANCELLED) {
+      s = FromGrpc(*node, sent);  // the node's reason: why the stream broke
+    }
+    // (A restore that succeeded had the whole image, checked frame by frame.)
   }
-  absl::Status s = RestoreIntoDeputy(deputy, entry.shim_info, path);
-  ::unlink(path.c_str());
   if (!s.ok()) {
     if (absl::IsAborted(s)) {
       finish(true);
@@ -340,7 +366,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   if (!from) return absl::InternalError(absl::StrCat("pid ", pid, " is on an unknown node ", entry.where));
   if (!entry.shim_info) return absl::InternalError(absl::StrCat("pid ", pid, ": where its shim is was not recorded"));
   auto source = PeerStub(*from);
-  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(to, map_.this_node(), pid, transport_, entry.mapped_files));
+  ASSIGN_OR_RETURN(auto arrival, Arrival::Prepare(to, map_.this_node(), pid, transport_, entry.mapped_files, from->name()));
   // The deputy answers on the new link from now on (the old one is kept aside): a call the
   // process is waiting on when it is caught gets its reply over there, once.
   // (Relinked only between messages: link_invariants.h, I2.)
@@ -368,9 +394,8 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     if (!back.ok()) fprintf(stderr, "mosixd: pid %d: cannot put its old link back: %s\n", pid, std::string(back.message()).c_str());
     return Annotate(why, absl::StrCat("pid ", pid, " stays on ", from->name()));
   };
-  absl::Status connected = arrival->ConnectStream();
-  if (!connected.ok()) return drop_spare(connected);
-  // Relay: the first node checkpoints its guest (which stays there, stopped) in stream order.
+  // The first node checkpoints its guest (which stays there, stopped) straight into the new
+  // node, which restores it as it comes.
   grpc::Status depart_status;
   double left_cpu = 0;
   {
@@ -380,14 +405,11 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
     req.set_local_pid(entry.remote_pid);
     req.set_in_flight_ok(true);
     for (const std::string& path : arrival->files_here()) req.add_files_there(path);
+    arrival->ImageTo(&req);
     auto reader = source->Depart(&ctx, req);
     DepartChunk chunk;
-    bool ok = true;
-    bool first = true;
-    while (reader->Read(&chunk)) {
+    for (bool first = true; reader->Read(&chunk); first = false) {
       if (first) left_cpu = chunk.cpu_seconds();
-      first = false;
-      if (ok && !chunk.data().empty()) ok = arrival->stream()->Write(chunk.data().data(), chunk.data().size()).ok();
     }
     depart_status = reader->Finish();
   }
@@ -443,15 +465,19 @@ absl::StatusOr<uint64_t> Mover::ReceiveImage(Reader* reader, const std::string& 
   uint64_t want = 0, got = 0;
   bool first = true;
   absl::Status written;
+  bool last = false;
   while (reader->Read(&chunk)) {
-    if (first) want = chunk.image_bytes();
     if (first && cpu_seconds) *cpu_seconds = chunk.cpu_seconds();
     first = false;
     if (written.ok()) written = WriteAll(out.get(), chunk.data().data(), chunk.data().size(), tmp);
     got += chunk.data().size();
+    if (chunk.last()) {
+      last = true;
+      want = chunk.image_bytes();
+    }
   }
   grpc::Status s = reader->Finish();
-  if (s.ok() && written.ok() && got != want) written = absl::DataLossError("the image came incomplete");
+  if (s.ok() && written.ok() && (!last || got != want)) written = absl::DataLossError("the image came incomplete");
   if (!s.ok() || !written.ok()) {
     as_owner([&] { return ::unlink(tmp.c_str()); });
     return s.ok() ? written : absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
@@ -484,6 +510,17 @@ absl::Status Mover::RestoreIntoDeputy(Task& deputy, uint64_t shim_info, const st
   options.home.enabled = true;
   options.home.shim_info = shim_info;
   return RestoreInPlace(deputy, path, options);
+}
+
+absl::Status Mover::RestoreIntoDeputy(Task& deputy, uint64_t shim_info, ByteStream& in) {
+  RestoreOptions options;
+  options.home.enabled = true;
+  options.home.shim_info = shim_info;
+  ASSIGN_OR_RETURN(auto image, StreamImageReader::Open(&in));
+  RETURN_IF_ERROR(CheckRestorable(image->manifest(), image->core(), options));
+  absl::Status s = RestoreFromStream(deputy, *image, options);
+  if (absl::IsAborted(s)) deputy.Kill();
+  return s;
 }
 
 absl::Status Mover::RestoreInPlace(pid_t pid, const std::string& path, const RestoreOptions& options) {

@@ -78,7 +78,10 @@ class Mover {
   absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner = nullptr,
                                         double* cpu_seconds = nullptr);
   // Restores an image at `path` into the (seized) deputy: back home.
+  // This node's host, for the one-use listeners of moves.
+  std::string OwnHost() const;
   absl::Status RestoreIntoDeputy(Task& deputy, uint64_t shim_info, const std::string& path);
+  absl::Status RestoreIntoDeputy(Task& deputy, uint64_t shim_info, ByteStream& in);
   // Loads and checks the image at `path`, then restores it into pid itself. A restore that
   // failed half-way kills pid (the status says so: IsAborted).
   absl::Status RestoreInPlace(pid_t pid, const std::string& path, const RestoreOptions& options);

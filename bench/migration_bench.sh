@@ -1,5 +1,5 @@
 #!/bin/bash
-# Migration and forwarding on an emulated 2-node cluster (root: it makes namespaces and cgroups).
+# Migration and forwarding on an emulated 3-node cluster (root: it makes namespaces and cgroups).
 #   bazel run //bench:migration_bench               (agents with TLS, as a cluster runs by default)
 #   INSECURE=1 bazel run //bench:migration_bench    (a network the map marks trusted: no TLS)
 # Prints markdown tables: migration time and MB/s of dense memory, and the forwarding costs of a
@@ -11,7 +11,7 @@ export MOSIX_SHIM="$R/interceptor/libmosix.so" MOSIX_MOSIXD="$R/agent/mosixd"
 export MOSIX_LOCALCLUSTER_DIR="/run/mosix-bench.$$"
 LC="$MOSIX_LOCALCLUSTER_DIR"
 trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true' EXIT
-"$MOSCTL" localcluster up --nodes 2 --port $((30000 + RANDOM % 20000)) ${INSECURE:+--insecure} >/dev/null
+"$MOSCTL" localcluster up --nodes 3 --port $((30000 + RANDOM % 20000)) ${INSECURE:+--insecure} >/dev/null
 on() { "$MOSCTL" localcluster exec "$@"; }
 wait_text() { for _ in $(seq 1 3000); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done; echo "timeout: $2" >&2; exit 1; }
 # Runs with only stdio open, in the background; sets PID.
@@ -69,3 +69,25 @@ for k in roundtrip_us nullwrite_MBps zeroread_MBps write_MBps read_MBps; do
     if (k == "read_MBps") name = "read that file back, 1 MiB blocks (MB/s)"
     printf "| %s | %s | %s | %.2fx |\n", name, h, a, a / h }'
 done
+
+# One dense program of MIB MiB moved home->node2->node3->home; prints the three times.
+directions_once() {
+  local mib=$1 dir="$LC/node1/tmp/d$1.$RANDOM" t=()
+  mkdir -p "$dir"
+  start "$dir.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$R/test/programs/dense" "$mib" "/tmp/${dir##*/}"
+  wait_text "$dir.out" ready
+  for to in node2 node3 home; do
+    t+=("$(on node1 -- "$MIGRATE" "$PID" "$to" | sed -n 's/.*(\([0-9.]*\) s.*/\1/p')")
+  done
+  touch "$dir/finish"
+  wait "$PID" || { echo "dense $mib MiB failed after its moves: $(cat "$dir.out")" >&2; exit 1; }
+  grep -q "memory ok" "$dir.out" || { echo "memory differs after the moves" >&2; exit 1; }
+  echo "${t[*]}"
+}
+echo
+echo "| 1 GiB dense, each direction (median of $RUNS) | home->node2 | node2->node3 | node3->home |"
+echo "|---|---|---|---|"
+runs=$(for _ in $(seq 1 "$RUNS"); do directions_once 1024; done)
+h2=$(cut -d' ' -f1 <<<"$runs" | median); n23=$(cut -d' ' -f2 <<<"$runs" | median); n3h=$(cut -d' ' -f3 <<<"$runs" | median)
+awk -v a="$h2" -v b="$n23" -v c="$n3h" 'BEGIN {
+  printf "| seconds | %.3f | %.3f | %.3f |\n| ratio to home->node2 | 1.00x | %.2fx | %.2fx |\n", a, b, c, b / a, c / a }'

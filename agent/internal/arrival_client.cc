@@ -32,10 +32,12 @@ void FinishDeparture(Peer::Stub* node, int32_t local_pid, bool arrived) {
 
 absl::StatusOr<std::unique_ptr<Arrival>> Arrival::Prepare(const cluster::Node& node, const std::string& home, pid_t pid,
                                                          const MoveTransport& transport,
-                                                         const std::vector<MappedFile>& mapped_files) {
+                                                         const std::vector<MappedFile>& mapped_files,
+                                                         const std::string& image_from) {
   auto a = std::unique_ptr<Arrival>(new Arrival(node, home, pid, transport));
   PrepareArrivalRequest req;
   req.set_home_node(home);
+  req.set_image_from(image_from);
   req.set_home_pid(pid);
   for (const MappedFile& f : mapped_files) *req.add_mapped_files() = f;
   grpc::ClientContext ctx;
@@ -99,6 +101,12 @@ absl::Status Arrival::Link(Task& deputy, int fd) {
 absl::Status Arrival::ConnectStream() {
   ASSIGN_OR_RETURN(data_, ConnectProven(data_addr_, transport_.tls, node_.name(), prepared_.data_secret(), what()));
   return absl::OkStatus();
+}
+
+void Arrival::ImageTo(DepartRequest* req) const {
+  req->set_data_node(node_.name());
+  req->set_data_address(prepared_.data_address());
+  req->set_data_secret(prepared_.data_secret());
 }
 
 std::string Arrival::what() const { return absl::StrCat("image stream to ", node_.name()); }

@@ -42,9 +42,12 @@ struct MoveTransport {
 class Arrival {
  public:
   // mapped_files: the process's, so that the target says which it has (files_here()).
+  // image_from: the node that will send the image, when not this one (ImageFrom() then says
+  // where it goes, for that node's Depart).
   static absl::StatusOr<std::unique_ptr<Arrival>> Prepare(const cluster::Node& node, const std::string& home, pid_t pid,
                                                           const MoveTransport& transport,
-                                                          const std::vector<MappedFile>& mapped_files = {});
+                                                          const std::vector<MappedFile>& mapped_files = {},
+                                                          const std::string& image_from = "");
   ~Arrival();
 
   // Starts the Arrive call; the target restores as the image arrives.
@@ -56,6 +59,8 @@ class Arrival {
   // Connects the image stream (proven as this move's); the image goes into stream().
   absl::Status ConnectStream();
   ByteStream* stream() { return data_.stream(); }
+  // Tells the node named in Prepare's image_from to send the image straight here.
+  void ImageTo(DepartRequest* req) const;
   // The files the process maps that the target has the same: not to be sent.
   const google::protobuf::RepeatedPtrField<std::string>& files_here() const { return prepared_.files_here(); }
   std::string what() const;
