@@ -27,6 +27,7 @@
 #include "base/paths.h"
 #include "base/status.h"
 #include "agent/cluster_config.h"
+#include "agent/lifeline.h"
 #include "agent/peers.h"
 #include "agent/services/caller.h"
 #include "agent/transport/chunk_stream.h"
@@ -48,6 +49,7 @@
 namespace mosix::agent {
 
 void RunStub() {
+  if (mosix_arm_lifeline() != 0) _exit(1);
   for (;;) pause();
 }
 
@@ -78,12 +80,15 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
   absl::MutexLock lock(&mu_);
   std::string token = absl::StrCat(req.home_node(), "-", req.home_pid(), "-", next_token_++);
   reply.set_token(token);
-  pending_[token] = Pending{std::move(link), std::move(data), Guest{req.home_node(), req.home_pid()},
+  Guest guest;
+  guest.home_node = req.home_node();
+  guest.home_pid = req.home_pid();
+  pending_[token] = Pending{std::move(link), std::move(data), std::move(guest),
                             req.image_from().empty() ? req.home_node() : req.image_from()};
   return reply;
 }
 
-absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
+absl::StatusOr<pid_t> Arrivals::StartStub(int link, std::shared_ptr<UniqueFd>* lifeline) {
   // mosix-stub beside this mosixd (installed, or in the Bazel tree); else mosixd --stub.
   static const std::string stub = FindBesideExecutable("MOSIX_STUB", {"mosix-stub"}, X_OK, "");
   std::string path = stub;
@@ -93,16 +98,25 @@ absl::StatusOr<pid_t> Arrivals::StartStub(int link) {
     if (n <= 0) return ErrnoStatus("readlink", "/proc/self/exe");
     path.assign(exe, n);
   }
+  // Its lifeline: the stub gets the read end; the write end stays here, and only here, for as
+  // long as the guest is this agent's (it closes with this agent, whatever ends it).
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "lifeline");
+  UniqueFd read_end(pipe_fds[0]);
+  *lifeline = std::make_shared<UniqueFd>(pipe_fds[1]);
   // posix_spawn (a vfork: no copy of this big, multi-threaded agent's page tables). The stub
-  // gets the link as its channel and no other fd: the link goes to 3 while everything above
-  // is closed, then to its place.
+  // gets the link as its channel, its lifeline, and no other fd: they go to 3 and 4 while
+  // everything above is closed, then to their places.
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, link, 3);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+  posix_spawn_file_actions_adddup2(&fa, read_end.get(), 4);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 5);
   posix_spawn_file_actions_adddup2(&fa, 3, MOSIX_CHANNEL_FD);
+  posix_spawn_file_actions_adddup2(&fa, 4, MOSIX_LIFELINE_FD);
   posix_spawn_file_actions_adddup2(&fa, 2, MOSIX_DIAG_FD);
   posix_spawn_file_actions_addclose(&fa, 3);
+  posix_spawn_file_actions_addclose(&fa, 4);
   char arg0[] = "mosixd", arg1[] = "--stub";
   char* argv[] = {arg0, arg1, nullptr};
   char* envp[] = {nullptr};
@@ -225,7 +239,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   }
   auto t0 = std::chrono::steady_clock::now();
   RestoreOptions options;
-  options.keep_fds = {MOSIX_CHANNEL_FD, MOSIX_DIAG_FD};
+  options.keep_fds = {MOSIX_CHANNEL_FD, MOSIX_DIAG_FD, MOSIX_LIFELINE_FD};
   options.remote.enabled = true;
   options.remote.shim_info = header.shim_info();
   options.remote.text_start = header.text_start();
@@ -233,19 +247,29 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   options.remote.home_pid = header.home_pid();
   // The link first (the home agent connects it once this call has begun), then the image.
   ASSIGN_OR_RETURN(MoveConnection link, pending.link.AcceptProven(tls_, header.home_node(), 10000, "deputy's link"));
-  UniqueFd process_end;
+  UniqueFd process_end, relay_end;
   if (link.tls) {
     // Through TLS: the process gets a local socket whose other end this agent relays.
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoStatus("socketpair", "link");
     process_end.reset(sv[0]);
-    relays_->Start(UniqueFd(sv[1]), std::move(link.tls));
+    relay_end.reset(sv[1]);
   } else {
     process_end = std::move(link.fd);
   }
   // The stub starts while the home node is still gathering the core.
-  ASSIGN_OR_RETURN(pid_t stub, StartStub(process_end.get()));
+  std::shared_ptr<UniqueFd> lifeline;
+  ASSIGN_OR_RETURN(pid_t stub, StartStub(process_end.get(), &lifeline));
   process_end.reset();
+  if (link.tls) {
+    // Its home closed the link (its deputy ended, or gave up on this node): nobody can reach
+    // the process any more, and it ends at once, not at its next forwarded call. (By pidfd:
+    // never another process that took its pid.)
+    auto pidfd = std::make_shared<UniqueFd>(static_cast<int>(syscall(SYS_pidfd_open, stub, 0)));
+    relays_->Start(std::move(relay_end), std::move(link.tls), [pidfd] {
+      if (pidfd->valid()) (void)syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+    });
+  }
   auto drop_stub = [&](const absl::Status& why) {
     kill(stub, SIGKILL);
     Reap(stub);
@@ -279,6 +303,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     guest.shim_text_start = header.text_start();
     guest.shim_text_end = header.text_end();
     guest.shim_info = header.shim_info();
+    guest.lifeline = std::move(lifeline);
     guests_[stub] = guest;
   }
   Reap(stub);
@@ -328,7 +353,7 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
   options.reason = "migration";
   options.inline_files = true;
   options.channel_fd = MOSIX_CHANNEL_FD;  // its link to the deputy: not part of the image
-  options.skip_fds = {MOSIX_DIAG_FD};
+  options.skip_fds = {MOSIX_DIAG_FD, MOSIX_LIFELINE_FD};
   options.files_there = {req.files_there().begin(), req.files_there().end()};
   options.amend_core = [&](image::Core* core) {
     core->mutable_process()->set_shim_info(guest.shim_info);
@@ -405,8 +430,8 @@ absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived, const std:
   {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto it, FindGuest(local_pid, from));
-    if (arrived) guests_.erase(it);  // gone home: its end here is not its end
     guest = it->second;
+    if (arrived) guests_.erase(it);  // gone home: its end here is not its end
   }
   if (!arrived && guest.shim_info != 0) {
     // Its deputy answered on the new link for a while: a call in flight is sent again (I3).
@@ -419,6 +444,28 @@ absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived, const std:
   }
   ::kill(local_pid, arrived ? SIGKILL : SIGCONT);
   return absl::OkStatus();
+}
+
+void Arrivals::SendGuestsHome(int seconds) {
+  std::vector<std::thread> asks;
+  for (const auto& [local_pid, guest] : Guests()) {
+    const cluster::Node* home = FindNode(map_, guest.home_node);
+    if (!home) continue;
+    asks.emplace_back([home, local_pid = local_pid, home_pid = guest.home_pid, seconds] {
+      TakeBackRequest req;
+      req.set_home_pid(home_pid);
+      req.set_local_pid(local_pid);
+      TakeBackReply reply;
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, seconds);
+      grpc::Status s = PeerStub(*home)->TakeBack(&ctx, req, &reply);
+      if (!s.ok()) {
+        fprintf(stderr, "mosixd: stopping: pid %d of %s (here %d) could not go home: %s\n", home_pid, home->name().c_str(),
+                local_pid, s.error_message().c_str());
+      }
+    });
+  }
+  for (std::thread& t : asks) t.join();
 }
 
 std::map<pid_t, Arrivals::Guest> Arrivals::Guests() {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "agent/file_digests.h"
@@ -49,9 +50,14 @@ class Arrivals {
     int32_t home_pid = 0;
     uint64_t shim_text_start = 0, shim_text_end = 0;  // its shim (inlined, so nameless here)
     uint64_t shim_info = 0;
+    // The write end of its lifeline: it dies when the last copy closes (agent/lifeline.h).
+    std::shared_ptr<UniqueFd> lifeline;
   };
   // Guests running here, by local pid.
   std::map<pid_t, Guest> Guests();
+  // This agent stops: asks each guest's home agent to take it back, all at once, and waits
+  // (up to `seconds`). Those still here after that die with the agent (their lifelines).
+  void SendGuestsHome(int seconds);
   // The guest local_pid, if it is one of `from`'s ("" : anyone's); else NotFound or
   // PermissionDenied.
   absl::StatusOr<Guest> GuestOf(pid_t local_pid, const std::string& from);
@@ -66,7 +72,8 @@ class Arrivals {
   };
   // Starts a stub process (it will wait in pause() with `link` as its channel); WaitForStub
   // returns once it does.
-  absl::StatusOr<pid_t> StartStub(int link);
+  // lifeline: set to the write end of its lifeline (agent/lifeline.h), which the guest's entry owns.
+  absl::StatusOr<pid_t> StartStub(int link, std::shared_ptr<UniqueFd>* lifeline);
   absl::Status WaitForStub(pid_t pid);
   void Reap(pid_t pid);
   // The guest local_pid if it is `from`'s (see GuestOf).

@@ -24,6 +24,7 @@
 #include "agent/arrivals.h"
 #include "agent/channel_server.h"
 #include "agent/checkpointer.h"
+#include "agent/cluster/node_watch.h"
 #include "agent/cluster_config.h"
 #include "agent/process_table.h"
 #include "agent/internal/arrival_client.h"
@@ -190,8 +191,10 @@ int main(int argc, char** argv) {
     peer_server = peer_builder.BuildAndStart();
     if (!peer_server || tcp_port == 0) return Die(absl::StrCat("cannot listen on ", address, " (address in use?)"));
   }
+  mosix::agent::NodeWatch watch(&table, map, [&mover](pid_t pid, const std::string& node) { mover.NodeDown(pid, node); });
   channels.Start();
   checkpointer.Start();
+  watch.Start();
   door.Start(client_server.get());
   if (clustered && !creds) {
     fprintf(stderr, "mosixd: the cluster map marks the network trusted (insecure: true): peers are not authenticated "
@@ -203,10 +206,12 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   fprintf(stderr, "mosixd: %s, stopping\n", strsignal(sig));
+  arrivals.SendGuestsHome(60);  // (while this agent still serves their departures)
   door.Stop();
   if (peer_server) peer_server->Shutdown();
   client_server->Shutdown();
   channels.Stop();
+  watch.Stop();
   mover.Shutdown();
   return 0;
 }

@@ -3,9 +3,12 @@
 // process). Remote nodes come next.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "checkpoint/restore.h"
 #include "checkpoint/shim_locator.h"
 #include "checkpoint/task.h"
@@ -53,6 +56,12 @@ class Mover {
   // pid's deputy waits on its channel fd to hear how its remote part ended. If that node is
   // gone, the process comes back from its newest checkpoint, or the deputy hears it is lost.
   void DeputyWaits(pid_t pid, int fd);
+  // node has not answered for a while (cluster/node_watch.h): pid's deputy stops waiting on
+  // its link to it, and asks how it ended (DeputyWaits).
+  void NodeDown(pid_t pid, const std::string& node);
+  // Node `from` ("" on a trusted network), whose agent stops, gives pid (local_pid there) back:
+  // it comes home, in order with pid's other actions.
+  absl::Status TakeBack(pid_t pid, int32_t local_pid, const std::string& from);
 
   // A checkpoint of a process away from home, taken there and written to `path` here.
   // The file is created as `owner`, with her rights.
@@ -77,9 +86,15 @@ class Mover {
   // The copy's CPU time over there goes to *cpu_seconds where given.
   absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner = nullptr,
                                         double* cpu_seconds = nullptr);
-  // Restores an image at `path` into the (seized) deputy: back home.
+  // Whether node `where` still has pid's copy (its local_pid there).
+  enum class GuestThere { kRuns, kGone, kNodeDown };
+  GuestThere AskNodeFor(const std::string& where, int32_t local_pid, pid_t home_pid);
+  // pid's copy on `where` is gone (why): back from its newest checkpoint, or its deputy (on
+  // channel fd) hears it is lost.
+  void LoseRemote(pid_t pid, int fd, const std::string& where, const std::string& why);
   // This node's host, for the one-use listeners of moves.
   std::string OwnHost() const;
+  // Restores an image at `path`, or as it comes, into the (seized) deputy: back home.
   absl::Status RestoreIntoDeputy(Task& deputy, uint64_t shim_info, const std::string& path);
   absl::Status RestoreIntoDeputy(Task& deputy, uint64_t shim_info, ByteStream& in);
   // Loads and checks the image at `path`, then restores it into pid itself. A restore that
@@ -92,6 +107,9 @@ class Mover {
   cluster::ClusterMap map_;
   FileDigests* digests_;
   internal::MoveTransport transport_;
+  // Nodes the node watch found silent, and when (NodeDown).
+  absl::Mutex down_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> found_down_ ABSL_GUARDED_BY(down_mu_);
   // Background actions on processes, in order per process (last: it goes first, joined).
   ActionQueue actions_;
 };

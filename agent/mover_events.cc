@@ -13,12 +13,17 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+
 #include "agent/channel_server.h"
 #include "agent/cluster_config.h"
 #include "agent/mover.h"
 #include "agent/peers.h"
+#include "checkpoint/remote_syscalls.h"
 #include "checkpoint/task.h"
 #include "interceptor/channel_protocol.h"
+#include "interceptor/forward_protocol.h"
 
 namespace mosix::agent {
 namespace {
@@ -135,32 +140,113 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
     SendEnd(fd, *status, true);
     return;
   }
-  // Its node will say how it ended, unless the node is gone: ask it, off the channel thread.
-  actions_.Post(pid, [this, pid, fd, where = entry->where] {
-    const cluster::Node* node = FindNode(map_, where);
-    PingReply pong;
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 3);
-    if (node && PeerStub(*node)->Ping(&ctx, PingRequest(), &pong).ok()) return;
-    auto acquired = table_->Acquire(pid);
-    if (!acquired.ok()) return;
-    ProcessEntry e = *acquired;
-    if (!e.last_checkpoint.empty() && e.state == "remote") {
-      auto deputy = Task::Seize(pid);
-      absl::Status s = deputy.ok() ? RestoreIntoDeputy(*deputy, e.shim_info, e.last_checkpoint) : deputy.status();
-      if (s.ok()) {
-        fprintf(stderr, "mosixd: %s is gone; pid %d is back home from %s\n", where.c_str(), pid, e.last_checkpoint.c_str());
-        e.state = "home";
-        e.where.clear();
-        e.remote_pid = 0;
-        table_->Release(e);
-        return;
-      }
-      fprintf(stderr, "mosixd: %s is gone; pid %d could not come back from %s: %s\n", where.c_str(), pid,
-              e.last_checkpoint.c_str(), std::string(s.message()).c_str());
+  // Its node will say how it ended, unless the node is gone or no longer has it: ask it, off
+  // the channel thread.
+  actions_.Post(pid, [this, pid, fd, where = entry->where, local_pid = entry->remote_pid] {
+    std::string why;
+    switch (AskNodeFor(where, local_pid, pid)) {
+      case GuestThere::kRuns:
+        return;  // its end will be reported
+      case GuestThere::kGone:
+        // Its end may be on its way (its node reports it after it has dropped it).
+        for (int i = 0; i < 30; ++i) {
+          auto e = table_->Get(pid);
+          if (!e || e->state != "remote" || e->ended || e->where != where) return;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        why = absl::StrCat(where, " no longer has it (its agent restarted?)");
+        break;
+      case GuestThere::kNodeDown:
+        why = absl::StrCat(where, " does not answer");
+        break;
     }
+    LoseRemote(pid, fd, where, why);
+  });
+}
+
+Mover::GuestThere Mover::AskNodeFor(const std::string& where, int32_t local_pid, pid_t home_pid) {
+  const cluster::Node* node = FindNode(map_, where);
+  if (!node) return GuestThere::kNodeDown;
+  {
+    absl::MutexLock lock(&down_mu_);  // (the node watch has just found it silent: not asked again)
+    auto it = found_down_.find(where);
+    if (it != found_down_.end() && std::chrono::steady_clock::now() - it->second < std::chrono::seconds(10)) {
+      return GuestThere::kNodeDown;
+    }
+  }
+  GuestsReply reply;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 3);
+  if (!PeerStub(*node)->Guests(&ctx, GuestsRequest(), &reply).ok()) return GuestThere::kNodeDown;
+  for (const GuestInfo& g : reply.guests()) {
+    if (g.local_pid() == local_pid && g.home_pid() == home_pid) return GuestThere::kRuns;
+  }
+  return GuestThere::kGone;
+}
+
+void Mover::LoseRemote(pid_t pid, int fd, const std::string& where, const std::string& why) {
+  auto acquired = table_->Acquire(pid);
+  if (!acquired.ok()) return;
+  ProcessEntry e = *acquired;
+  if (e.state != "remote" || e.where != where || e.ended) {  // (moved or ended meanwhile)
     table_->Release(e);
-    if (IsChannelOf(fd, pid)) SendEnd(fd, 0, false);  // the deputy says the process is lost
+    return;
+  }
+  if (!e.last_checkpoint.empty()) {
+    auto deputy = Task::Seize(pid);
+    absl::Status s = deputy.ok() ? RestoreIntoDeputy(*deputy, e.shim_info, e.last_checkpoint) : deputy.status();
+    if (s.ok()) {
+      fprintf(stderr, "mosixd: pid %d: %s; it is back home from its checkpoint %s\n", pid, why.c_str(), e.last_checkpoint.c_str());
+      e.state = "home";
+      e.where.clear();
+      e.remote_pid = 0;
+      table_->Release(e);
+      return;
+    }
+    fprintf(stderr, "mosixd: pid %d: %s, and it could not come back from %s: %s\n", pid, why.c_str(), e.last_checkpoint.c_str(),
+            std::string(s.message()).c_str());
+  } else {
+    fprintf(stderr, "mosixd: pid %d: %s; it had no checkpoint, so it is lost\n", pid, why.c_str());
+  }
+  table_->Release(e);
+  if (IsChannelOf(fd, pid)) SendEnd(fd, 0, false);  // the deputy says the process is lost (exit 112)
+}
+
+absl::Status Mover::TakeBack(pid_t pid, int32_t local_pid, const std::string& from) {
+  auto e = table_->Get(pid);
+  if (!e || e->state != "remote" || e->remote_pid != local_pid || (!from.empty() && e->where != from)) {
+    return absl::NotFoundError(absl::StrCat("pid ", pid, " of this node does not run as pid ", local_pid, " there"));
+  }
+  struct Outcome {
+    absl::Notification done;
+    absl::Status status;
+  };
+  auto outcome = std::make_shared<Outcome>();  // (the action may outlive this call's wait)
+  actions_.Post(pid, [this, pid, outcome] {
+    outcome->status = MoveWhenFree(pid, "home").status();
+    outcome->done.Notify();
+  });
+  if (!outcome->done.WaitForNotificationWithTimeout(absl::Seconds(120))) {
+    return absl::DeadlineExceededError(absl::StrCat("pid ", pid, " did not come home within 120 s"));
+  }
+  if (outcome->status.ok()) fprintf(stderr, "mosixd: pid %d is back home: %s stops\n", pid, e->where.c_str());
+  return outcome->status;
+}
+
+void Mover::NodeDown(pid_t pid, const std::string& node) {
+  actions_.Post(pid, [this, pid, node] {
+    auto e = table_->Get(pid);
+    if (!e || e->state != "remote" || e->where != node) return;
+    fprintf(stderr, "mosixd: %s does not answer: pid %d's link to it is cut\n", node.c_str(), pid);
+    {
+      absl::MutexLock lock(&down_mu_);
+      found_down_[node] = std::chrono::steady_clock::now();
+    }
+    // Its deputy then asks how it ended (DeputyWaits), and hears it is lost, or the process
+    // comes back from its checkpoint.
+    auto deputy = Task::Seize(pid);
+    if (!deputy.ok()) return;
+    if (auto rs = RemoteSyscalls::Create(&*deputy); rs.ok()) (void)rs->Raw(SYS_shutdown, MOSIX_LINK_FD, SHUT_RDWR);
   });
 }
 

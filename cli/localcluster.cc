@@ -221,6 +221,74 @@ int Up(int argc, char** argv) {
   return 0;
 }
 
+// node "nodeK" of the running cluster, as K; 0 (after saying why) if there is none.
+int NodeNumber(const std::string& node) {
+  int k;
+  if (!absl::StartsWith(node, "node") || !absl::SimpleAtoi(node.substr(4), &k) || k < 1) {
+    Die(absl::StrCat("no node '", node, "' (nodes are node1..nodeN)"));
+    return 0;
+  }
+  struct stat st;
+  if (::stat(NodeDir(k).c_str(), &st) != 0) {
+    Die(absl::StrCat("no node '", node, "' in the local cluster in ", BaseDir()));
+    return 0;
+  }
+  return k;
+}
+
+// Stops node k's agent: SIGTERM (it stops as it would on a real machine), or SIGKILL (a crash),
+// and waits until it is gone. The node's other processes (its users' programs) go on.
+int StopNode(int k, bool crash) {
+  pid_t pid = AgentPid(k);
+  if (pid < 0) return Die(absl::StrCat("node", k, "'s agent is not running"));
+  kill(pid, crash ? SIGKILL : SIGTERM);
+  // (Stopping, it first sends its guests home: give it time.)
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(crash ? 30 : 90);
+  while (AgentPid(k) == pid && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (AgentPid(k) == pid) {
+    kill(pid, SIGKILL);
+    while (AgentPid(k) == pid) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  printf("node%d: agent (pid %d) %s\n", k, pid, crash ? "killed" : "stopped");
+  return 0;
+}
+
+// Starts node k's agent again, as `up` started it (same address, state and /tmp).
+int StartNode(int k) {
+  if (AgentPid(k) > 0) return Die(absl::StrCat("node", k, "'s agent is already running (pid ", AgentPid(k), ")"));
+  std::string sock = NodeDir(k) + "/mosixd.sock";
+  ::unlink(sock.c_str());  // (the one the stopped agent left: its listening is awaited below)
+  pid_t pid = fork();
+  if (pid < 0) return Die(absl::StrCat("fork: ", strerror(errno)));
+  if (pid == 0) StartAgent(k, MosixdPath());
+  (void)WriteFile(NodeDir(k) + "/pid", std::to_string(pid) + "\n");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!AgentListens(sock)) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid || std::chrono::steady_clock::now() > deadline) {
+      return Die(absl::StrCat("node", k, " did not start; see ", NodeDir(k), "/mosixd.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  printf("node%d: agent started (pid %d)\n", k, pid);
+  return 0;
+}
+
+int NodeCommand(const std::string& cmd, int argc, char** argv) {
+  bool crash = argc == 2 && strcmp(argv[1], "--kill") == 0;
+  if (argc < 1 || argc > 2 || (argc == 2 && (!crash || cmd == "start"))) {
+    return Die(absl::StrCat("usage: mosctl localcluster ", cmd, " NODE", cmd == "start" ? "" : " [--kill]"), 2);
+  }
+  int k = NodeNumber(argv[0]);
+  if (k == 0) return 1;
+  if (cmd == "stop") return StopNode(k, crash);
+  if (cmd == "start") return StartNode(k);
+  int stopped = StopNode(k, crash);
+  return stopped != 0 ? stopped : StartNode(k);
+}
+
 int Exec(int argc, char** argv) {
   if (argc < 3 || strcmp(argv[1], "--") != 0) return Die("usage: mosctl localcluster exec NODE -- CMD [ARGS...]", 2);
   std::string node = argv[0];
@@ -298,14 +366,15 @@ int Status() {
 }  // namespace
 
 int LocalCluster(int argc, char** argv) {
-  if (argc < 1) return Die("usage: mosctl localcluster up|exec|down|status ...", 2);
+  if (argc < 1) return Die("usage: mosctl localcluster up|exec|down|status|stop|start|restart ...", 2);
   if (geteuid() != 0) return Die("must run as root (it makes mount namespaces and cgroups)");
   std::string cmd = argv[0];
   if (cmd == "up") return Up(argc - 1, argv + 1);
   if (cmd == "exec") return Exec(argc - 1, argv + 1);
   if (cmd == "down") return Down(false);
   if (cmd == "status") return Status();
-  return Die(absl::StrCat("unknown subcommand '", cmd, "' (up, exec, down, status)"), 2);
+  if (cmd == "stop" || cmd == "start" || cmd == "restart") return NodeCommand(cmd, argc - 1, argv + 1);
+  return Die(absl::StrCat("unknown subcommand '", cmd, "' (up, exec, down, status, stop, start, restart)"), 2);
 }
 
 }  // namespace mosix::cli

@@ -5,7 +5,8 @@
 
 namespace mosix::cli {
 
-// argv after "localcluster": up|exec|down|status ...; returns the exit status.
+// argv after "localcluster": up|exec|down|status|stop|start|restart ...; returns the exit status.
+// stop/start/restart NODE stop and start one node's agent (for tests, and faults tried by hand).
 int LocalCluster(int argc, char** argv);
 
 }  // namespace mosix::cli

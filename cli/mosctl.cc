@@ -23,7 +23,9 @@ int Usage(FILE* out) {
           "       mosctl cluster init MAP [--out DIR]\n"
           "       mosctl localcluster up --nodes N [--cpu-quota F,...] [--port P] [--insecure]\n"
           "       mosctl localcluster exec NODE -- CMD [ARGS...]\n"
-          "       mosctl localcluster down | status\n");
+          "       mosctl localcluster down | status\n"
+          "       mosctl localcluster stop|restart NODE [--kill]   (--kill: SIGKILL, as a crash)\n"
+          "       mosctl localcluster start NODE\n");
   return out == stdout ? 0 : 2;
 }
 

@@ -10,6 +10,11 @@
 /* Away from home: the node agent's log, where the shim says why a remote part ends when it can
  * no longer tell its home (the program's own fds are all at home). Never part of an image. */
 #define MOSIX_DIAG_FD 1019
+/* Away from home: the read end of a pipe whose only write end the node agent holds. The stub
+ * the process is restored into sets it to send SIGKILL when that end closes (F_SETSIG, O_ASYNC):
+ * a remote part never outlives its node's agent, as an orphan nobody can reach. Never part of
+ * an image. */
+#define MOSIX_LIFELINE_FD 1018
 
 #define MOSIX_FWD_MAGIC 0x4d465744u /* "DWFM" */
 /* Largest payload of one message; bigger reads are short reads, bigger writes are split. */

@@ -92,6 +92,12 @@ grpc::Status PeerService::FinishDeparture(grpc::ServerContext* ctx, const Finish
   return ToGrpc(arrivals_->FinishDeparture(req->local_pid(), req->arrived(), *from));
 }
 
+grpc::Status PeerService::TakeBack(grpc::ServerContext* ctx, const TakeBackRequest* req, TakeBackReply*) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  return ToGrpc(mover_->TakeBack(req->home_pid(), req->local_pid(), *from));
+}
+
 grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*, GuestsReply* reply) {
   auto from = From(*ctx);
   if (!from.ok()) return ToGrpc(from.status());

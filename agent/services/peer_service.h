@@ -27,6 +27,7 @@ class PeerService final : public mosix::agent::Peer::Service {
   grpc::Status Depart(grpc::ServerContext*, const DepartRequest*, grpc::ServerWriter<DepartChunk>*) override;
   grpc::Status FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest*, FinishDepartureReply*) override;
   grpc::Status CheckpointGuest(grpc::ServerContext*, const DepartRequest*, grpc::ServerWriter<DepartChunk>*) override;
+  grpc::Status TakeBack(grpc::ServerContext* ctx, const TakeBackRequest* req, TakeBackReply* reply) override;
   grpc::Status Guests(grpc::ServerContext*, const GuestsRequest*, GuestsReply*) override;
 
  private:

@@ -41,39 +41,43 @@ void LinkRelays::Reap() {
   }
 }
 
-void LinkRelays::Start(UniqueFd local, std::unique_ptr<security::TlsConnection> tls) {
+void LinkRelays::Start(UniqueFd local, std::unique_ptr<security::TlsConnection> tls, std::function<void()> far_end_closed) {
   absl::MutexLock lock(&mu_);
   Reap();
   auto relay = std::make_unique<Relay>();
   Relay* r = relay.get();
   // The thread owns both ends; the relay list owns the thread (joined by Reap or the destructor).
   relay->thread = std::thread([this, r, local = std::make_shared<UniqueFd>(std::move(local)),
-                               tls = std::shared_ptr<security::TlsConnection>(std::move(tls))] {
-    Pump(local->get(), tls.get());
+                               tls = std::shared_ptr<security::TlsConnection>(std::move(tls)),
+                               far_end_closed = std::move(far_end_closed)] {
+    Ended how = Pump(local->get(), tls.get());
     tls->Close();
     local->reset();
+    if (how == Ended::kFar && far_end_closed) far_end_closed();
     r->done = true;
   });
   relays_.push_back(std::move(relay));
 }
 
-void LinkRelays::Pump(int local, security::TlsConnection* tls) {
+LinkRelays::Ended LinkRelays::Pump(int local, security::TlsConnection* tls) {
   std::vector<char> buf(256 << 10);
   for (;;) {
     pollfd p[3] = {{stop_.get(), POLLIN, 0}, {local, POLLIN, 0}, {tls->fd(), POLLIN, 0}};
     if (::poll(p, 3, tls->HasBuffered() ? 0 : -1) < 0) {
       if (errno == EINTR) continue;
-      return;
+      return Ended::kStopped;
     }
-    if (p[0].revents) return;
+    if (p[0].revents) return Ended::kStopped;
     if (p[1].revents) {
       ssize_t n = ::read(local, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || !tls->Write(buf.data(), n).ok()) return;
+      if (n <= 0) return Ended::kLocal;
+      if (!tls->Write(buf.data(), n).ok()) return Ended::kFar;
     }
     if (p[2].revents || tls->HasBuffered()) {
       auto n = tls->ReadSome(buf.data(), buf.size());
-      if (!n.ok() || *n == 0 || !WriteAll(local, buf.data(), *n, "link").ok()) return;
+      if (!n.ok() || *n == 0) return Ended::kFar;
+      if (!WriteAll(local, buf.data(), *n, "link").ok()) return Ended::kLocal;
     }
   }
 }

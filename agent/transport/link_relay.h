@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include <atomic>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -27,14 +28,16 @@ class LinkRelays {
   ~LinkRelays();  // stops and joins every relay
 
   // Pumps bytes both ways between `local` and `tls` until one of them ends, then closes both.
-  void Start(UniqueFd local, std::unique_ptr<security::TlsConnection> tls);
+  // `far_end_closed` runs (on the relay's thread) when it was the TLS side that ended.
+  void Start(UniqueFd local, std::unique_ptr<security::TlsConnection> tls, std::function<void()> far_end_closed = {});
 
  private:
+  enum class Ended { kStopped, kLocal, kFar };
   struct Relay {
     std::thread thread;
     std::atomic<bool> done{false};
   };
-  void Pump(int local, security::TlsConnection* tls);
+  Ended Pump(int local, security::TlsConnection* tls);
   // Joins the relays that have ended.
   void Reap() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

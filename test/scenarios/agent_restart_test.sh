@@ -1,0 +1,78 @@
+#!/bin/bash
+# Agents stopped, killed and restarted under running programs (mosctl localcluster stop/start/
+# restart), on an emulated 3-node cluster:
+#  - a node agent that stops sends its guests home first: xz, moved there, finishes with the
+#    output of an unmoved run;
+#  - a node agent killed under a guest with no checkpoint: the guest dies with it (no orphan over
+#    there), and the deputy at home ends with status 112 and says why, within seconds;
+#  - ... under a guest with a checkpoint: it comes back home from it and finishes;
+#  - a restarted node takes a move again at once (peers reconnect): the time is printed.
+source "$(dirname "$0")/lib.sh"
+start_cluster restart 3
+W="$LC/node1/tmp/w"; mkdir -p "$W"; chmod 777 "$W"
+where_now() { on node1 -- "$MOSPS" | awk -v p="$1" '$1 == p {print $3}'; }
+is_at() { [[ "$(where_now "$1")" == "$2" ]]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+# Processes left in a node's cgroup (its agent's and its guests'), but the agent itself.
+node_procs() { grep -vx "$(cat "$LC/$1/pid")" "/sys/fs/cgroup/cpu/mosix-${LC##*/}/$1/cgroup.procs" || true; }
+node_empty() { [[ -z "$(node_procs "$1")" ]]; }
+
+# 1. A graceful restart of the node xz runs on: it comes home and finishes, byte for byte.
+python3 -c '
+import random
+r = random.Random(5)
+with open("'"$W"'/in.txt", "w") as f:
+    for i in range(300000): f.write("%d %s\n" % (r.randrange(10**9), r.choice(["alpha", "beta", "gamma"])))
+'
+xz -9 -T1 -c "$W/in.txt" | sha256sum >"$W/xz.want"
+bg_clean "$W/xz.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz.xz"
+xzpid=$BG
+wait_until "xz under mosrun" is_at "$xzpid" node1
+on node1 -- "$MIGRATE" "$xzpid" node2 >/dev/null || fail "xz did not move to node2"
+"$MOSCTL" localcluster restart node2 >/dev/null || fail "node2 did not restart"
+wait_until "xz to end" gone "$xzpid"
+wait "$xzpid" || fail "xz failed after its node restarted: $(cat "$W/xz.out")"
+sha256sum <"$W/xz.xz" | cmp -s - "$W/xz.want" || fail "xz's output differs after its node restarted"
+grep -q "pid $xzpid is back home: node2 stops" "$LC/node1/mosixd.log" || fail "node1 did not say xz came home"
+pass "a node that restarts sends its guest home first: xz's output is identical"
+
+# 2. A restarted node takes a move at once.
+bg_clean "$W/py.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c 'while True: pass'
+py=$BG
+wait_until "python3 under mosrun" is_at "$py" node1
+t0=$(date +%s%N)
+wait_until "a move to the restarted node2" on node1 -- "$MIGRATE" "$py" node2
+echo "first move to node2 after its restart: $(( ($(date +%s%N) - t0) / 1000000 )) ms after it listened"
+
+# 3. Its agent killed: the guest dies with it; the deputy ends with 112 and says why.
+wait_until "python3's guest on node2" bash -c "[[ -n \"\$(grep -vx \"\$(cat $LC/node2/pid)\" /sys/fs/cgroup/cpu/mosix-${LC##*/}/node2/cgroup.procs)\" ]]"
+guest=$(node_procs node2)
+t0=$(date +%s%N)
+"$MOSCTL" localcluster stop node2 --kill >/dev/null
+wait_until "python3's deputy to end" gone "$py"
+echo "deputy ended $(( ($(date +%s%N) - t0) / 1000000 )) ms after node2's agent was killed"
+set +e; wait "$py"; st=$?; set -e
+[[ $st == 112 ]] || fail "the deputy ended with $st, not 112"
+grep -q "the remote part of this process is gone" "$W/py.out" || fail "the deputy did not say why: $(cat "$W/py.out")"
+for p in $guest; do gone "$p" || fail "python3's copy (pid $p) still runs on node2 without its agent"; done
+node_empty node2 || fail "processes left on node2: $(node_procs node2)"
+pass "a killed node agent takes its guest with it; the deputy ended with 112 and said why"
+"$MOSCTL" localcluster start node2 >/dev/null
+
+# 4. ... with a checkpoint: back home from it, and it finishes.
+bg_clean "$W/count.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -C /tmp/w/count.ckpt "$PROGS/counter" 30
+cnt=$BG
+wait_for_text "$W/count.out" "step  3 of"
+wait_until "counter to move to node3" on node1 -- "$MIGRATE" "$cnt" node3
+wait_for_text "$W/count.out" "step  6 of"
+on node1 -- "$MIGRATE" "$cnt" checkpoint >/dev/null || fail "no checkpoint of counter on node3"
+wait_for_text "$W/count.out" "step  8 of"
+"$MOSCTL" localcluster stop node3 --kill >/dev/null
+wait_until "counter to be back home" is_at "$cnt" node1
+wait_until "counter to end" gone "$cnt"
+wait "$cnt" || fail "counter failed after it came back from its checkpoint: $(tail -3 "$W/count.out")"
+grep -q "done: checksum" "$W/count.out" || fail "counter did not finish"
+grep -q "pid $cnt: node3 does not answer; it is back home from its checkpoint" "$LC/node1/mosixd.log" ||
+  fail "node1 did not say counter came back from its checkpoint"
+node_empty node3 || fail "processes left on node3: $(node_procs node3)"
+pass "a killed node agent under a checkpointed guest: it came home from its checkpoint and finished"
