@@ -23,7 +23,7 @@ Checkpointer::~Checkpointer() {
 
 absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string& path) {
   ASSIGN_OR_RETURN(ProcessEntry entry, table_->Acquire(pid));
-  if (entry.state == "frozen") {
+  if (entry.state == ProcState::kFrozen) {
     table_->Release(entry);
     return absl::FailedPreconditionError(
         absl::StrCat("pid ", pid, " is frozen; its image is ", entry.frozen_image, " (migrate ", pid, " continue first)"));
@@ -55,7 +55,7 @@ absl::StatusOr<DumpResult> Checkpointer::Checkpoint(pid_t pid, const std::string
   saved.set_checkpoint_count(n);
   options.mosix_options = saved;
   absl::StatusOr<DumpResult> result;
-  if (entry.state == "remote") {
+  if (entry.state == ProcState::kRemote) {
     // Taken where it runs and streamed here, with what its deputy holds (fds, cwd): its deputy
     // continues from it when that node is gone, and mosrun -R can recover it as any other.
     auto bytes = mover_ ? mover_->CheckpointRemote(entry, options.path, saved, *options.file_owner)

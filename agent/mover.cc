@@ -62,20 +62,25 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
   ASSIGN_OR_RETURN(ProcessEntry entry, table_->Acquire(pid));
   absl::StatusOr<MoveResult> result;
   if (target == "freeze") {
-    result = entry.state == "frozen" ? absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is frozen already"))
-                                     : Freeze(entry);
+    if (entry.state == ProcState::kFrozen) {
+      result = absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is frozen already"));
+    } else if (entry.state == ProcState::kRemote) {
+      result = absl::FailedPreconditionError(absl::StrCat("pid ", pid, " runs on ", entry.where, " (migrate ", pid, " home first)"));
+    } else {
+      result = Freeze(entry);
+    }
   } else if (target == "continue" || target == "home" || target == map_.this_node()) {
-    if (entry.state == "frozen") {
+    if (entry.state == ProcState::kFrozen) {
       result = Continue(entry);
-    } else if (entry.state == "remote" && target != "continue") {
+    } else if (entry.state == ProcState::kRemote && target != "continue") {
       result = BackHome(entry);
     } else {
       result = absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is running at home already"));
     }
   } else if (const cluster::Node* node = FindNode(map_, target)) {
-    if (entry.state == "frozen") {
+    if (entry.state == ProcState::kFrozen) {
       result = absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is frozen (migrate ", pid, " continue first)"));
-    } else if (entry.state == "remote") {
+    } else if (entry.state == ProcState::kRemote) {
       result = entry.where == target ? absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is on ", target, " already"))
                                      : OnToNode(entry, *node);
     } else {
@@ -123,9 +128,9 @@ absl::StatusOr<MoveResult> Mover::Freeze(ProcessEntry& entry) {
     ::unlink(options.path.c_str());
     return Annotate(parked, absl::StrCat("cannot freeze pid ", entry.pid));
   }
-  entry.state = "frozen";
+  entry.state = ProcState::kFrozen;
   entry.frozen_image = options.path;
-  return MoveResult{entry.state, entry.frozen_image, Since(t0)};
+  return MoveResult{std::string(StateName(entry.state)), entry.frozen_image, Since(t0)};
 }
 
 namespace {
@@ -272,10 +277,10 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   double moved = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fprintf(stderr, "mosixd: pid %d to %s: %.1f MiB streamed, checkpoint and restore overlapped, %.3f s (target restore %.3f s; ms: %s)\n",
           pid, node.name().c_str(), dumped->bytes / 1048576.0, moved, arrived->restore_seconds(), laps.c_str());
-  entry.state = "remote";
+  entry.state = ProcState::kRemote;
   entry.where = node.name();
   entry.remote_pid = arrived->local_pid();
-  return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+  return MoveResult{std::string(StateName(entry.state)), "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                     dumped->bytes, frozen};
 }
 
@@ -346,11 +351,11 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
   }
   finish(true);
   entry.cpu_elsewhere += left_cpu;
-  entry.state = "home";
+  entry.state = ProcState::kHome;
   entry.where.clear();
   entry.remote_pid = 0;
   entry.ended = false;
-  return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+  return MoveResult{std::string(StateName(entry.state)), "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 
 // From one remote node straight to another: the image goes from the first, through this agent,
@@ -427,7 +432,7 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   entry.where = to.name();
   entry.remote_pid = arrived->local_pid();
   entry.ended = false;
-  return MoveResult{entry.state, "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+  return MoveResult{std::string(StateName(entry.state)), "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 
 absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {
@@ -442,9 +447,9 @@ absl::StatusOr<MoveResult> Mover::Continue(ProcessEntry& entry) {
     return Annotate(s, absl::StrCat("cannot continue pid ", entry.pid));
   }
   ::unlink(entry.frozen_image.c_str());
-  entry.state = "home";
+  entry.state = ProcState::kHome;
   entry.frozen_image.clear();
-  return MoveResult{entry.state, "", Since(t0)};
+  return MoveResult{std::string(StateName(entry.state)), "", Since(t0)};
 }
 
 template <typename Reader>

@@ -109,14 +109,14 @@ void Mover::ForwardSignal(pid_t pid, int signo, uint32_t seq) {
       return;
     }
     const ProcessEntry& entry = *held;
-    const cluster::Node* node = entry.state == "remote" ? FindNode(map_, entry.where) : nullptr;
+    const cluster::Node* node = entry.state == ProcState::kRemote ? FindNode(map_, entry.where) : nullptr;
     if (node) {
       grpc::Status s = SignalGuest(*node, entry.remote_pid, signo, seq);
       if (!s.ok()) {
         fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, entry.where.c_str(),
                 s.error_message().c_str());
       }
-    } else if (entry.state == "home") {
+    } else if (entry.state == ProcState::kHome) {
       ::kill(pid, signo);  // it came home since its deputy took the signal: it is its own again
     }
     table_->Release(entry);
@@ -132,7 +132,7 @@ absl::Status Mover::RemoteEnded(pid_t pid, int32_t local_pid, int wait_status, c
 
 void Mover::DeputyWaits(pid_t pid, int fd) {
   auto entry = table_->Get(pid);
-  if (!entry || entry->state != "remote") {
+  if (!entry || entry->state != ProcState::kRemote) {
     SendEnd(fd, 0, false);
     return;
   }
@@ -151,7 +151,7 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
         // Its end may be on its way (its node reports it after it has dropped it).
         for (int i = 0; i < 30; ++i) {
           auto e = table_->Get(pid);
-          if (!e || e->state != "remote" || e->ended || e->where != where) return;
+          if (!e || e->state != ProcState::kRemote || e->ended || e->where != where) return;
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         why = absl::StrCat(where, " no longer has it (its agent restarted?)");
@@ -188,7 +188,7 @@ void Mover::LoseRemote(pid_t pid, int fd, const std::string& where, const std::s
   auto acquired = table_->Acquire(pid);
   if (!acquired.ok()) return;
   ProcessEntry e = *acquired;
-  if (e.state != "remote" || e.where != where || e.ended) {  // (moved or ended meanwhile)
+  if (e.state != ProcState::kRemote || e.where != where || e.ended) {  // (moved or ended meanwhile)
     table_->Release(e);
     return;
   }
@@ -197,7 +197,7 @@ void Mover::LoseRemote(pid_t pid, int fd, const std::string& where, const std::s
     absl::Status s = deputy.ok() ? RestoreIntoDeputy(*deputy, e.shim_info, e.last_checkpoint) : deputy.status();
     if (s.ok()) {
       fprintf(stderr, "mosixd: pid %d: %s; it is back home from its checkpoint %s\n", pid, why.c_str(), e.last_checkpoint.c_str());
-      e.state = "home";
+      e.state = ProcState::kHome;
       e.where.clear();
       e.remote_pid = 0;
       table_->Release(e);
@@ -214,7 +214,7 @@ void Mover::LoseRemote(pid_t pid, int fd, const std::string& where, const std::s
 
 absl::Status Mover::TakeBack(pid_t pid, int32_t local_pid, const std::string& from) {
   auto e = table_->Get(pid);
-  if (!e || e->state != "remote" || e->remote_pid != local_pid || (!from.empty() && e->where != from)) {
+  if (!e || e->state != ProcState::kRemote || e->remote_pid != local_pid || (!from.empty() && e->where != from)) {
     return absl::NotFoundError(absl::StrCat("pid ", pid, " of this node does not run as pid ", local_pid, " there"));
   }
   struct Outcome {
@@ -236,7 +236,7 @@ absl::Status Mover::TakeBack(pid_t pid, int32_t local_pid, const std::string& fr
 void Mover::NodeDown(pid_t pid, const std::string& node) {
   actions_.Post(pid, [this, pid, node] {
     auto e = table_->Get(pid);
-    if (!e || e->state != "remote" || e->where != node) return;
+    if (!e || e->state != ProcState::kRemote || e->where != node) return;
     fprintf(stderr, "mosixd: %s does not answer: pid %d's link to it is cut\n", node.c_str(), pid);
     {
       absl::MutexLock lock(&down_mu_);

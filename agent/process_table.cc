@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "checkpoint/procfs.h"
 
@@ -44,6 +46,14 @@ void ProcessTable::Release(const ProcessEntry& entry) {
   auto it = entries_.find(entry.pid);
   if (it == entries_.end()) return;
   ProcessEntry now = std::move(it->second);
+  if (!MayBecome(now.state, entry.state)) {
+    // (A defect of the caller: the process stays as it was known.)
+    fprintf(stderr, "mosixd: pid %d cannot go from %s to %s; kept %s\n", entry.pid, std::string(StateName(now.state)).c_str(),
+            std::string(StateName(entry.state)).c_str(), std::string(StateName(now.state)).c_str());
+    now.busy = false;
+    it->second = std::move(now);
+    return;
+  }
   it->second = entry;
   it->second.channel_fd = now.channel_fd;
   it->second.busy = false;
@@ -62,7 +72,7 @@ void ProcessTable::Release(const ProcessEntry& entry) {
     // its exec, say), and what the copy knows of its memory is the old program's.
     it->second.program = now.program;
     it->second.argv = std::move(now.argv);
-    if (entry.state != "remote") {
+    if (entry.state != ProcState::kRemote) {
       it->second.shim_info = now.shim_info;
       it->second.shim_text_start = now.shim_text_start;
       it->second.shim_text_end = now.shim_text_end;
@@ -82,7 +92,7 @@ std::string ProcessTable::WhereIs(pid_t pid) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);
   // (While a move holds it, where it is is about to change: not known.)
-  return it == entries_.end() || it->second.busy || it->second.state != "remote" ? "" : it->second.where;
+  return it == entries_.end() || it->second.busy || it->second.state != ProcState::kRemote ? "" : it->second.where;
 }
 
 bool ProcessTable::Knows(pid_t pid) {
@@ -105,7 +115,7 @@ std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string>
   }
   e.channel_fd = fd;
   std::string go = std::exchange(e.start_on, "");
-  if (go.empty() && e.state == "home" && !e.busy) go = e.run_on;
+  if (go.empty() && e.state == ProcState::kHome && !e.busy) go = e.run_on;
   return go;
 }
 
@@ -127,7 +137,7 @@ std::vector<pid_t> ProcessTable::Due(std::chrono::steady_clock::time_point now) 
   std::vector<pid_t> due;
   absl::MutexLock lock(&mu_);
   for (auto& [pid, e] : entries_) {
-    if (e.options.checkpoint_interval_s() > 0 && !e.busy && e.state != "frozen" && e.next_checkpoint <= now) {
+    if (e.options.checkpoint_interval_s() > 0 && !e.busy && e.state != ProcState::kFrozen && e.next_checkpoint <= now) {
       due.push_back(pid);
     }
   }
@@ -156,7 +166,7 @@ namespace {
 
 // Whether the end recorded is the one of e's remote part (not of a copy whose move was undone).
 bool RemoteEnded(const ProcessEntry& e) {
-  return e.ended && e.state == "remote" && !e.busy && e.ended_part == e.remote_pid &&
+  return e.ended && e.state == ProcState::kRemote && !e.busy && e.ended_part == e.remote_pid &&
          (e.ended_node.empty() || e.ended_node == e.where);
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/process/process_state.h"
 #include "interceptor/channel_protocol.h"
 #include "proto/agent.pb.h"
 #include "proto/image/process.pb.h"
@@ -27,7 +28,7 @@ struct ProcessEntry {
   std::string last_checkpoint;
   std::chrono::steady_clock::time_point next_checkpoint{};
   bool busy = false;  // a checkpoint or a move is under way
-  std::string state = "home";  // home, frozen, remote
+  ProcState state = ProcState::kHome;  // process/process_state.h
   std::string frozen_image;    // while frozen: its image on this node's disk
   std::string where;           // while remote: the node its user context runs on
   int32_t remote_pid = 0;      // ... and its pid there

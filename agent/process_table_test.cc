@@ -85,13 +85,13 @@ TEST_CASE("an exec while a move holds the entry is not undone when the move give
   auto held = table.Acquire(getpid());
   REQUIRE(held.ok());
   held->shim_info = 0x1000;  // learnt by the move, of the old program
-  held->state = "home";
+  held->state = ProcState::kHome;
   table.SetChannel(getpid(), 18, {"remote_probe", "/tmp/x"});  // it exec'd meanwhile
   table.Release(*held);
   ProcessEntry now = table.Snapshot()[0];
   REQUIRE(now.shim_info == 0);  // to be found anew in the new program
   REQUIRE(now.argv == std::vector<std::string>{"remote_probe", "/tmp/x"});
-  REQUIRE(now.state == "home");  // what the move did stays
+  REQUIRE(now.state == ProcState::kHome);  // what the move did stays
   REQUIRE(now.channel_fd == 18);
 }
 
@@ -103,7 +103,7 @@ TEST_CASE("the end of a remote part is told to its deputy, never the end of an u
   ProcessTable table;
   ProcessEntry e;
   e.pid = getpid();
-  e.state = "remote";
+  e.state = ProcState::kRemote;
   e.where = "node2";
   e.remote_pid = 100;
   REQUIRE(table.Register(e).ok());
@@ -127,7 +127,7 @@ TEST_CASE("an end reported while a move holds the entry is told once the move gi
   // The move: the process arrives as pid 200 over there and ends at once; its deputy asks.
   REQUIRE(!table.RecordEnd(getpid(), "", 200, 3 << 8));
   REQUIRE(!table.WaitForEnd(getpid(), 11));
-  held->state = "remote";
+  held->state = ProcState::kRemote;
   held->remote_pid = 200;
   table.Release(*held);
   auto end = table.EndToTell(getpid());

@@ -77,7 +77,7 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
   // A process away from home uses CPU and memory where it runs: ask each node it runs on once.
   std::map<std::string, std::map<int32_t, GuestInfo>> away;
   for (const ProcessEntry& e : table_->Snapshot()) {
-    if (e.state != "remote" || away.count(e.where)) continue;
+    if (e.state != ProcState::kRemote || away.count(e.where)) continue;
     auto& guests = away[e.where];
     for (const auto& n : map_.nodes()) {
       if (n.name() != e.where) continue;
@@ -93,8 +93,8 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
   for (const ProcessEntry& e : table_->Snapshot()) {
     ProcessInfo* p = reply->add_processes();
     p->set_pid(e.pid);
-    p->set_state(e.busy ? "migrating" : e.state);  // busy: being moved or checkpointed
-    p->set_where(e.state == "remote" ? e.where : info_.node);
+    p->set_state(e.busy ? "migrating" : std::string(StateName(e.state)));  // busy: being moved or checkpointed
+    p->set_where(e.state == ProcState::kRemote ? e.where : info_.node);
     p->set_from(info_.node);
     if (auto creds = ReadCredentials(e.pid); creds.ok()) {
       p->set_uid(creds->uid());
@@ -102,7 +102,7 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
     }
     auto [cpu, rss] = UsageOf(e.pid);
     cpu += e.cpu_elsewhere;
-    if (e.state == "remote") {
+    if (e.state == ProcState::kRemote) {
       auto node = away.find(e.where);
       auto g = node == away.end() ? std::map<int32_t, GuestInfo>::const_iterator() : node->second.find(e.pid);
       if (node != away.end() && g != node->second.end()) {
@@ -117,7 +117,7 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
     p->set_checkpoint_interval_s(e.options.checkpoint_interval_s());
     p->set_checkpoints(e.options.checkpoint_count());
     p->set_last_checkpoint(e.last_checkpoint);
-    if (e.state != "home") continue;
+    if (e.state != ProcState::kHome) continue;
     absl::Status why = CheckMovable(e.pid, e.ChannelFdInProcess());
     if (!why.ok()) p->set_cannot_migrate(std::string(why.message()));
   }
