@@ -261,16 +261,12 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   std::shared_ptr<UniqueFd> lifeline;
   ASSIGN_OR_RETURN(pid_t stub, StartStub(process_end.get(), &lifeline));
   process_end.reset();
+  std::shared_ptr<GuestLink> guest_link;
   if (link.tls) {
-    // Its home closed the link (its deputy ended, or gave up on this node): nobody can reach
-    // the process any more, and it ends at once, not at its next forwarded call. (By pidfd:
-    // never another process that took its pid.)
-    auto pidfd = std::make_shared<UniqueFd>(static_cast<int>(syscall(SYS_pidfd_open, stub, 0)));
-    relays_->Start(std::move(relay_end), std::move(link.tls), [pidfd] {
-      if (pidfd->valid()) (void)syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
-    });
-  }
-  auto drop_stub = [&](const absl::Status& why) {
+    guest_link = std::make_shared<GuestLink>();
+    guest_link->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, stub, 0)));
+    RelayLink(stub, guest_link, std::move(relay_end), std::move(link.tls));
+  }  auto drop_stub = [&](const absl::Status& why) {
     kill(stub, SIGKILL);
     Reap(stub);
     return why;
@@ -304,6 +300,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     guest.shim_text_end = header.text_end();
     guest.shim_info = header.shim_info();
     guest.lifeline = std::move(lifeline);
+    guest.link = guest_link;
     guests_[stub] = guest;
   }
   Reap(stub);

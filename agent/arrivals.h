@@ -5,7 +5,9 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <map>
+#include <thread>
 #include <memory>
 #include <string>
 
@@ -14,11 +16,14 @@
 #include "agent/transport/move_connection.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "base/fd.h"
 #include "proto/agent.grpc.pb.h"
 #include "proto/cluster.pb.h"
 
 namespace mosix::agent {
+
+struct GuestLink;
 
 class Arrivals {
  public:
@@ -27,7 +32,8 @@ class Arrivals {
   Arrivals(std::string state_dir, std::string node_address, cluster::ClusterMap map, FileDigests* digests,
            const security::TlsContext* tls, LinkRelays* relays)
       : state_dir_(std::move(state_dir)), node_address_(std::move(node_address)), map_(std::move(map)), digests_(digests),
-        tls_(tls), relays_(relays) {}
+        tls_(tls), relays_(relays), unlinked_watch_([this] { WatchUnlinked(); }) {}
+  ~Arrivals();
 
   absl::StatusOr<PrepareArrivalReply> Prepare(const PrepareArrivalRequest& req);
   // `from`: the node that asks, as its certificate says ("" on a trusted network, where peers
@@ -52,12 +58,18 @@ class Arrivals {
     uint64_t shim_info = 0;
     // The write end of its lifeline: it dies when the last copy closes (agent/lifeline.h).
     std::shared_ptr<UniqueFd> lifeline;
+    // Its link's state, shared with the relay that carries it (TLS only).
+    std::shared_ptr<GuestLink> link;
   };
   // Guests running here, by local pid.
   std::map<pid_t, Guest> Guests();
   // This agent stops: asks each guest's home agent to take it back, all at once, and waits
   // (up to `seconds`). Those still here after that die with the agent (their lifelines).
   void SendGuestsHome(int seconds);
+
+  // A restarted home agent relinks its guest (arrivals_relink.cc; link_invariants.h, I5).
+  absl::StatusOr<PrepareRelinkReply> PrepareRelink(const PrepareRelinkRequest& req, const std::string& from);
+  absl::Status Relink(const RelinkRequest& req, const std::string& from);
   // The guest local_pid, if it is one of `from`'s ("" : anyone's); else NotFound or
   // PermissionDenied.
   absl::StatusOr<Guest> GuestOf(pid_t local_pid, const std::string& from);
@@ -90,6 +102,25 @@ class Arrivals {
   std::map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, Guest> guests_ ABSL_GUARDED_BY(mu_);
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  struct PendingRelink {
+    MoveListener listener;
+    pid_t local_pid = 0;
+  };
+  std::map<std::string, PendingRelink> relinks_ ABSL_GUARDED_BY(mu_);
+  // Starts the relay of a guest's link through TLS; when its home closes it, the guest has
+  // MOSIX_RELINK_WAIT_S (and a little) to get a new one, or WatchUnlinked ends it.
+  void RelayLink(pid_t local_pid, const std::shared_ptr<GuestLink>& link, UniqueFd local,
+                 std::unique_ptr<security::TlsConnection> tls);
+  void WatchUnlinked();
+  absl::Notification stop_watch_;
+  std::thread unlinked_watch_;  // (last: started once everything above is)
+};
+
+// A guest's link as its relay sees it: when its far end (home) closed it, and the process, by
+// pidfd (never another that took its pid).
+struct GuestLink {
+  UniqueFd pidfd;
+  std::atomic<int64_t> unlinked_since_ms{0};  // steady clock; 0: linked
 };
 
 // The first thing mosixd does when started as `mosixd --stub`: wait, single-threaded, to be

@@ -165,6 +165,14 @@ bool ChannelServer::Handle(int fd) {
       if (!node.empty() && events_.start_on) events_.start_on(cred.pid, node);
       return true;
     }
+    case MOSIX_MSG_REATTACH: {
+      mosix_hello hello{};
+      if (payload.size() != sizeof hello) return true;
+      memcpy(&hello, payload.data(), sizeof hello);
+      // (The kernel's word for who it is; a process can only give itself a new channel.)
+      if (hello.pid == cred.pid) table_->Reattach(cred.pid, fd);
+      return true;
+    }
     case MOSIX_MSG_RESTORE:
       HandleRestore(fd, cred, payload, std::move(passed));
       return true;

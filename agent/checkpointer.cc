@@ -105,6 +105,7 @@ void Checkpointer::Loop() {
   while (!stop_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
     for (const ProcessEntry& e : table_->Reap()) {
       if (!e.frozen_image.empty()) ::unlink(e.frozen_image.c_str());
+      if (mover_) mover_->DeputyGone(e);
     }
     for (pid_t pid : table_->Due(std::chrono::steady_clock::now())) {
       auto r = Checkpoint(pid);

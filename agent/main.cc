@@ -146,6 +146,11 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   mosix::agent::ProcessTable table;
+  // The table is kept on disk: a restarted agent takes its processes back (mover_restart.cc).
+  std::vector<std::string> table_notes;
+  auto taken_back = table.PersistIn(state + "/processes", &table_notes);
+  if (!taken_back.ok()) return Die(std::string(taken_back.status().message()));
+  for (const std::string& note : table_notes) fprintf(stderr, "mosixd: %s\n", note.c_str());
   mosix::agent::Checkpointer checkpointer(&table, state);
   mosix::agent::Mover* mover_ptr = nullptr;
   mosix::agent::ChannelServer::Events events;
@@ -195,6 +200,10 @@ int main(int argc, char** argv) {
   channels.Start();
   checkpointer.Start();
   watch.Start();
+  if (!taken_back->empty()) {
+    fprintf(stderr, "mosixd: taking back %zu processes from before the restart\n", taken_back->size());
+    mover.TakeBackAfterRestart(*taken_back, channel);
+  }
   door.Start(client_server.get());
   if (clustered && !creds) {
     fprintf(stderr, "mosixd: the cluster map marks the network trusted (insecure: true): peers are not authenticated "

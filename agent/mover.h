@@ -59,6 +59,11 @@ class Mover {
   // node has not answered for a while (cluster/node_watch.h): pid's deputy stops waiting on
   // its link to it, and asks how it ended (DeputyWaits).
   void NodeDown(pid_t pid, const std::string& node);
+  // After a restart: takes back the processes the table on disk named (mover_restart.cc);
+  // channel_path is this agent's channel socket. In the background, one action per process.
+  void TakeBackAfterRestart(const std::vector<ProcessEntry>& entries, const std::string& channel_path);
+  // A process's deputy is gone (the process ended at home while away): its remote part is ended.
+  void DeputyGone(const ProcessEntry& e);
   // Node `from` ("" on a trusted network), whose agent stops, gives pid (local_pid there) back:
   // it comes home, in order with pid's other actions.
   absl::Status TakeBack(pid_t pid, int32_t local_pid, const std::string& from);
@@ -86,6 +91,8 @@ class Mover {
   // The copy's CPU time over there goes to *cpu_seconds where given.
   absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner = nullptr,
                                         double* cpu_seconds = nullptr);
+  // Gives the held entry's process (and its remote part) new channels and links.
+  absl::Status Readopt(ProcessEntry& entry, const std::string& channel_path);
   // Whether node `where` still has pid's copy (its local_pid there).
   enum class GuestThere { kRuns, kGone, kNodeDown };
   GuestThere AskNodeFor(const std::string& where, int32_t local_pid, pid_t home_pid);

@@ -15,6 +15,30 @@ std::optional<uint64_t> StartTimeOf(pid_t pid) {
   return st->start_time;
 }
 
+void ProcessTable::Save(const ProcessEntry& e) {
+  if (!store_) return;
+  absl::Status s = store_->Save(e);
+  if (!s.ok()) fprintf(stderr, "mosixd: pid %d: its record is not kept: %s\n", e.pid, std::string(s.message()).c_str());
+}
+
+absl::StatusOr<std::vector<ProcessEntry>> ProcessTable::PersistIn(const std::string& dir, std::vector<std::string>* notes) {
+  auto store = std::make_unique<TableStore>(dir);
+  if (absl::Status s = store->Open(); !s.ok()) return s;
+  std::vector<ProcessEntry> back;
+  for (ProcessEntry& e : store->LoadAll(notes)) {
+    if (StartTimeOf(e.pid) != e.start_time) {
+      notes->push_back(absl::StrCat("pid ", e.pid, " (", e.argv.empty() ? "?" : e.argv[0], ") ended while the agent was down"));
+      store->Remove(e.pid);
+      continue;
+    }
+    back.push_back(e);
+  }
+  absl::MutexLock lock(&mu_);
+  for (ProcessEntry& e : back) entries_[e.pid] = e;
+  store_ = std::move(store);
+  return back;
+}
+
 absl::Status ProcessTable::Register(ProcessEntry entry) {
   auto start = StartTimeOf(entry.pid);
   if (!start) return absl::NotFoundError(absl::StrCat("no process with pid ", entry.pid));
@@ -26,6 +50,7 @@ absl::Status ProcessTable::Register(ProcessEntry entry) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(entry.pid);
   if (it != entries_.end() && entry.channel_fd < 0) entry.channel_fd = it->second.channel_fd;
+  Save(entry);
   entries_[entry.pid] = std::move(entry);
   return absl::OkStatus();
 }
@@ -80,6 +105,7 @@ void ProcessTable::Release(const ProcessEntry& entry) {
       it->second.mapped_files = std::move(now.mapped_files);
     }
   }
+  Save(it->second);
 }
 
 void ProcessTable::SetStartOn(pid_t pid, const std::string& node) {
@@ -101,6 +127,12 @@ bool ProcessTable::Knows(pid_t pid) {
   return it != entries_.end() && StartTimeOf(pid) == it->second.start_time;
 }
 
+void ProcessTable::Reattach(pid_t pid, int fd) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it != entries_.end()) it->second.channel_fd = fd;
+}
+
 std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string> argv) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);
@@ -114,6 +146,7 @@ std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string>
     if (!argv.empty()) e.argv = std::move(argv);
   }
   e.channel_fd = fd;
+  Save(e);
   std::string go = std::exchange(e.start_on, "");
   if (go.empty() && e.state == ProcState::kHome && !e.busy) go = e.run_on;
   return go;
@@ -124,6 +157,7 @@ std::vector<ProcessEntry> ProcessTable::Reap() {
   absl::MutexLock lock(&mu_);
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (!it->second.busy && StartTimeOf(it->first) != it->second.start_time) {
+      if (store_) store_->Remove(it->first);
       gone.push_back(std::move(it->second));
       it = entries_.erase(it);
     } else {

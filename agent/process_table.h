@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/process/process_state.h"
+#include "agent/process/table_store.h"
 #include "interceptor/channel_protocol.h"
 #include "proto/agent.pb.h"
 #include "proto/image/process.pb.h"
@@ -58,6 +60,11 @@ struct ProcessEntry {
 
 class ProcessTable {
  public:
+  // Keeps the table in `dir` from now on (process/table_store.h), and takes back the processes
+  // recorded there that still run (the others' records go; `notes` says which and why).
+  // Returns the processes taken back: their channels and links are to be made again.
+  absl::StatusOr<std::vector<ProcessEntry>> PersistIn(const std::string& dir, std::vector<std::string>* notes);
+
   // Adds or replaces pid's entry (its start time is read now).
   absl::Status Register(ProcessEntry entry);
   // Marks pid busy and returns a copy; fails when unknown or gone (NotFound), or already busy
@@ -70,6 +77,9 @@ class ProcessTable {
   // A second hello is a new program (exec): what was learnt of the old one's memory (where
   // its shim is, the files it mapped) is forgotten, and argv is the new one's.
   std::string SetChannel(pid_t pid, int fd, std::vector<std::string> argv = {});
+  // pid's channel is now fd (a restarted agent gave the running program a new one): nothing
+  // else changes.
+  void Reattach(pid_t pid, int fd);
   // Whether pid (this very process, not an earlier one with its number) has an entry.
   bool Knows(pid_t pid);
   // The node pid goes to at its next hello (a program it execs, or mosrun -r retried).
@@ -95,8 +105,12 @@ class ProcessTable {
   std::vector<ProcessEntry> Snapshot();
 
  private:
+  // Writes e's record, if the table is kept on disk.
+  void Save(const ProcessEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::Mutex mu_;
   std::map<pid_t, ProcessEntry> entries_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<TableStore> store_ ABSL_GUARDED_BY(mu_);
 };
 
 // The start time of a live pid, or nullopt if it is gone.

@@ -25,6 +25,9 @@ enum mosix_msg_type {
   MOSIX_MSG_END = 7,     /* agent -> deputy: how it ended (mosix_end) */
   MOSIX_MSG_GO_HOME = 8, /* deputy -> agent: bring my process home (mosix_go_home); an ERROR back
                           * if that cannot be done, nothing otherwise */
+  MOSIX_MSG_REATTACH = 9, /* first message on a channel a restarted agent gave a running process
+                           * (it injects the connection): the same program, a new channel
+                           * (payload: mosix_hello). No reply. */
 };
 
 struct mosix_signal {

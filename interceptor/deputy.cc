@@ -51,25 +51,52 @@ bool SendChannel(const void* msg, size_t len) {
          static_cast<long>(len);
 }
 
-// The link closed without an exit message: the remote part died (by a signal), or its node
-// did. The agent knows which; it has 30 s to say.
-[[noreturn]] void EndAsRemoteEnded() {
-  mosix_msg_header ask{MOSIX_MSG_WAIT_END, 0};
-  if (!SendChannel(&ask, sizeof ask)) Lost();
-  long timeout[2] = {30, 0};
-  Syscall(SYS_setsockopt, MOSIX_CHANNEL_FD, SOL_SOCKET, SO_RCVTIMEO, reinterpret_cast<long>(timeout), sizeof timeout);
-  for (;;) {
-    struct {
-      mosix_msg_header h;
-      mosix_end end;
-    } reply;
-    long n = Syscall(SYS_recvfrom, MOSIX_CHANNEL_FD, reinterpret_cast<long>(&reply), sizeof reply, 0, 0, 0);
-    if (n == -EINTR) continue;
-    if (n != static_cast<long>(sizeof reply) || reply.h.type != MOSIX_MSG_END) Lost();
-    if (reply.end.signo > 0 && reply.end.signo < 65) DieBySignal(reply.end.signo);
-    if (reply.end.signo < 0) Lost();
-    Syscall(SYS_exit_group, reply.end.status);
+// Both the link and the channel are gone: the home agent stopped. A restarted one gives this
+// deputy a new link and channel and bumps link_epoch (link_invariants.h, I5); it waits for
+// that, IDLE, up to MOSIX_RELINK_WAIT_S. False if none came.
+bool AwaitRelink() {
+  uint32_t epoch = __atomic_load_n(&mosix_shim_info.link_epoch, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < MOSIX_RELINK_WAIT_S * 20; ++i) {
+    timespec wait = {0, 50 * 1000 * 1000};
+    Syscall(SYS_nanosleep, reinterpret_cast<long>(&wait), 0);
+    if (__atomic_load_n(&mosix_shim_info.link_epoch, __ATOMIC_ACQUIRE) != epoch) return true;
   }
+  return false;
+}
+
+// The link closed without an exit message: the remote part died (by a signal), or its node
+// did, or the home agent that relays the link stopped. The agent knows which, and has 30 s
+// to say; if the agent itself is gone, a restarted one relinks this deputy (and it returns).
+void LinkClosed() {
+  uint32_t epoch = __atomic_load_n(&mosix_shim_info.link_epoch, __ATOMIC_ACQUIRE);
+  mosix_msg_header ask{MOSIX_MSG_WAIT_END, 0};
+  if (SendChannel(&ask, sizeof ask)) {
+    long timeout[2] = {1, 0};
+    Syscall(SYS_setsockopt, MOSIX_CHANNEL_FD, SOL_SOCKET, SO_RCVTIMEO, reinterpret_cast<long>(timeout), sizeof timeout);
+    int waited = 0;
+    while (waited < 30) {
+      struct {
+        mosix_msg_header h;
+        mosix_end end;
+      } reply;
+      long n = Syscall(SYS_recvfrom, MOSIX_CHANNEL_FD, reinterpret_cast<long>(&reply), sizeof reply, 0, 0, 0);
+      if (n == -EINTR) continue;
+      if (n == -EAGAIN) {
+        // (A restarted agent may have relinked it just before it asked: then it goes on.)
+        if (__atomic_load_n(&mosix_shim_info.link_epoch, __ATOMIC_ACQUIRE) != epoch) return;
+        ++waited;
+        continue;
+      }
+      if (n == 0 || n == -ECONNRESET) break;  // the agent stopped while it was asked
+      if (n != static_cast<long>(sizeof reply) || reply.h.type != MOSIX_MSG_END) Lost();
+      if (reply.end.signo > 0 && reply.end.signo < 65) DieBySignal(reply.end.signo);
+      if (reply.end.signo < 0) Lost();
+      Syscall(SYS_exit_group, reply.end.status);
+      __builtin_unreachable();
+    }
+    if (waited == 30) Lost();  // the agent is there and could not say
+  }
+  if (!AwaitRelink()) Lost();
 }
 
 // The remote part asks to come home (to make a call that is made here): the agent brings it,
@@ -161,7 +188,10 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
     // Calls tend to come in runs: poll a little for the next one before sleeping; the sleep
     // is in poll(), with no byte of a message read (I2: the link may be replaced there).
     long got = Received(static_cast<int>(link));
-    if (got < 0) EndAsRemoteEnded();
+    if (got < 0) {
+      LinkClosed();  // (returns on a new link: the remote part sends its call again, I5)
+      continue;
+    }
     mosix_fwd_header h;
     Copy(&h, g_msg, sizeof h);
     const char* g_in = g_msg + sizeof h;
@@ -179,12 +209,12 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
         mosix_fwd_header h;
         mosix_fwd_return r;
       } no = {{MOSIX_FWD_MAGIC, MOSIX_FWD_RETURN, sizeof(mosix_fwd_return), h.id}, {failed, 0, 0, 0}};
-      if (!SendMessage(static_cast<int>(link), &no, sizeof no)) EndAsRemoteEnded();
+      if (!SendMessage(static_cast<int>(link), &no, sizeof no)) LinkClosed();
       continue;
     }
     if (h.type != MOSIX_FWD_CALL) continue;
     if (g_last_len > 0 && h.id == g_last_id) {
-      if (!SendMessage(static_cast<int>(link), g_last, g_last_len)) EndAsRemoteEnded();
+      if (!SendMessage(static_cast<int>(link), g_last, g_last_len)) LinkClosed();
       continue;
     }
     char* reply = g_last == g_reply_a ? g_reply_b : g_reply_a;
@@ -196,10 +226,14 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
     g_last_id = h.id;
     mosix_fwd_return sent;
     Copy(&sent, reply + sizeof(mosix_fwd_header), sizeof sent);
-    if (!SendMessage(static_cast<int>(link), reply, n)) EndAsRemoteEnded();
+    bool sent_ok = SendMessage(static_cast<int>(link), reply, n);
     asm volatile("" ::: "memory");
     mosix_shim_info.answered_id = h.id;
     mosix_shim_info.serving_id = 0;
+    if (!sent_ok) {
+      LinkClosed();  // (the call is answered again from g_last when it comes again, I1)
+      continue;
+    }
     // A stop signal that interrupted the call stops the remote part; the deputy stops too.
     constexpr uint64_t kStops = (1ull << (SIGTSTP - 1)) | (1ull << (SIGTTIN - 1)) | (1ull << (SIGTTOU - 1));
     if (sent.signals & kStops) Syscall(SYS_kill, Syscall(SYS_getpid), SIGSTOP);

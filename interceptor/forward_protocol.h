@@ -16,6 +16,10 @@
  * an image. */
 #define MOSIX_LIFELINE_FD 1018
 
+/* How long each side of a link whose agent stopped waits for a restarted agent to give it a new
+ * one (link_invariants.h, I5), in seconds; the node agent ends a guest unlinked for longer. */
+#define MOSIX_RELINK_WAIT_S 30
+
 #define MOSIX_FWD_MAGIC 0x4d465744u /* "DWFM" */
 /* Largest payload of one message; bigger reads are short reads, bigger writes are split. */
 #define MOSIX_FWD_MAX_DATA (1u << 20)

@@ -38,6 +38,17 @@
 //     over there. The remote part checks for pending signals before it forwards a call, and
 //     runs the calls that block locally (futex, pause, sigsuspend, sleeps, sigtimedwait)
 //     outside its SIGSYS handler, with the program's own signal mask.
+// I5. Agent restarts. Through TLS the link runs through a relay in each agent. When the home
+//     agent stops, the deputy finds its link closed and its channel gone, and the remote part
+//     finds its link closed (its node's agent is alive): each waits, IDLE, up to
+//     MOSIX_RELINK_WAIT_S, for link_epoch to change. The restarted home agent, from its table
+//     on disk, gives the deputy a new channel and a new link (IDLE, I2) and bumps its epoch;
+//     the node puts the other end into the remote part (IDLE) and bumps its epoch; the remote
+//     part sends its call again (I1: run once). A side that gets no new link in time ends (the
+//     deputy with 112), and the node ends a guest whose link's far end closed longer ago than
+//     that. A node agent that stops sends its guests home first; one that dies takes them
+//     with it (their lifelines, agent/lifeline.h), and the home agent, seeing the link close
+//     or the node silent, brings them back from a checkpoint or ends their deputies.
 #ifndef MOSIX_INTERCEPTOR_LINK_INVARIANTS_H_
 #define MOSIX_INTERCEPTOR_LINK_INVARIANTS_H_
 

@@ -103,8 +103,32 @@ long Forward(const SyscallEntry& e, long nr, long args[6]) {
   return Exchange(e, args, n, id);
 }
 
-void SendRequest(long n) {
-  if (!SendMessage(kLink, g_req, static_cast<size_t>(n))) LinkLost("a request could not be sent");
+// The link closed under a call: its home agent stopped (its node's agent, alive, says so when
+// it relays). A restarted home agent gives this process a new link and bumps link_epoch
+// (link_invariants.h, I5); this waits for that, IDLE, up to MOSIX_RELINK_WAIT_S. Returns at
+// once if the process is brought home meanwhile.
+void AwaitNewLink(uint32_t* epoch, const char* why) {
+  for (int i = 0; i < MOSIX_RELINK_WAIT_S * 20; ++i) {
+    if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) return;
+    uint32_t now = __atomic_load_n(&mosix_shim_info.link_epoch, __ATOMIC_ACQUIRE);
+    if (now != *epoch) {
+      *epoch = now;
+      return;
+    }
+    timespec wait = {0, 50 * 1000 * 1000};
+    Syscall(SYS_nanosleep, reinterpret_cast<long>(&wait), 0);
+  }
+  LinkLost(why);
+}
+
+// Sends the request (n bytes of g_req) on the link, on a new one if this one is gone; false if
+// the process came home meanwhile.
+bool SendRequest(long n, uint32_t* epoch) {
+  while (!SendMessage(kLink, g_req, static_cast<size_t>(n))) {
+    AwaitNewLink(epoch, "a request could not be sent");
+    if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) return false;
+  }
+  return true;
 }
 
 long ReceiveReply(int spins, bool block) { return RecvMessage(kLink, g_rep, sizeof g_rep, spins, block); }
@@ -133,12 +157,12 @@ long AwaitOutbandSignals(uint32_t seq) {
 // rules of both are link_invariants.h's (I1-I3).
 long Exchange(const SyscallEntry& e, long args[6], long n, uint32_t id) {
   uint32_t epoch = mosix_shim_info.link_epoch;
-  SendRequest(n);
   auto came_home = [] {
     if (mosix_shim_info.mode == MOSIX_MODE_REMOTE) return false;
     mosix_shim_info.forwarding = 0;
     return true;
   };
+  if (!SendRequest(n, &epoch) && came_home()) return kCameHome;
   for (;;) {
     // If the process was moved meanwhile (a new link: its restore makes the poll return at
     // once), the request may not have reached the deputy; it is sent again (same id: the deputy
@@ -152,7 +176,7 @@ long Exchange(const SyscallEntry& e, long args[6], long n, uint32_t id) {
       if (came_home()) return kCameHome;
       if (mosix_shim_info.link_epoch != epoch) {
         epoch = mosix_shim_info.link_epoch;
-        SendRequest(n);
+        if (!SendRequest(n, &epoch) && came_home()) return kCameHome;
       }
       if (ready > 0) {
         got = ReceiveReply(1, /*block=*/true);
@@ -160,7 +184,13 @@ long Exchange(const SyscallEntry& e, long args[6], long n, uint32_t id) {
         got = -1;
       }
     }
-    if (got < 0) LinkLost(got == -2 ? "a reply came malformed" : "it closed");
+    if (got == -2) LinkLost("a reply came malformed");
+    if (got < 0) {  // (closed: sent again on the new link, I5)
+      AwaitNewLink(&epoch, "it closed");
+      if (came_home()) return kCameHome;
+      if (!SendRequest(n, &epoch) && came_home()) return kCameHome;
+      continue;
+    }
     mosix_fwd_header h;
     Copy(&h, g_rep, sizeof h);
     if (h.type == MOSIX_FWD_RETURN && h.id == id) {

@@ -85,17 +85,20 @@ absl::Status Arrival::Begin(uint64_t shim_info, uint64_t text_start, uint64_t te
   return absl::OkStatus();
 }
 
-absl::Status Arrival::Link(Task& deputy, int fd) {
-  std::string what = absl::StrCat("link of pid ", pid_, " to ", node_.name());
-  if (!transport_.tls) {
-    return InjectConnection(deputy, reinterpret_cast<const sockaddr*>(&link_), sizeof link_, fd, prepared_.link_secret());
-  }
+absl::Status LinkDeputy(Task& deputy, int fd, const cluster::Node& node, const sockaddr_in& link, const std::string& secret,
+                        const MoveTransport& transport) {
+  std::string what = absl::StrCat("link of pid ", deputy.pid(), " to ", node.name());
+  if (!transport.tls) return InjectConnection(deputy, reinterpret_cast<const sockaddr*>(&link), sizeof link, fd, secret);
   ASSIGN_OR_RETURN(LocalRendezvous local, LocalRendezvous::Open());
-  ASSIGN_OR_RETURN(MoveConnection remote, ConnectProven(link_, transport_.tls, node_.name(), prepared_.link_secret(), what));
+  ASSIGN_OR_RETURN(MoveConnection remote, ConnectProven(link, transport.tls, node.name(), secret, what));
   RETURN_IF_ERROR(InjectConnection(deputy, local.addr(), local.addr_len(), fd));
   ASSIGN_OR_RETURN(UniqueFd mine, local.AcceptFrom(deputy.pid(), 10000));
-  transport_.relays->Start(std::move(mine), std::move(remote.tls));
+  transport.relays->Start(std::move(mine), std::move(remote.tls));
   return absl::OkStatus();
+}
+
+absl::Status Arrival::Link(Task& deputy, int fd) {
+  return LinkDeputy(deputy, fd, node_, link_, prepared_.link_secret(), transport_);
 }
 
 absl::Status Arrival::ConnectStream() {

@@ -36,6 +36,11 @@ struct MoveTransport {
   LinkRelays* relays = nullptr;
 };
 
+// Gives the seized deputy its end of a link to `node`, on fd: a TCP connection that sends the
+// secret first (trusted network), or a local socket that this agent relays through TLS.
+absl::Status LinkDeputy(Task& deputy, int fd, const cluster::Node& node, const sockaddr_in& link, const std::string& secret,
+                        const MoveTransport& transport);
+
 // One arrival at a target node, seen from the home agent: prepared there (one-use listeners
 // for the link and the image), then, in this order, Begin (the Arrive call, which waits for
 // the link), Link (the deputy's end of the link), Stream (the image connection), End.

@@ -98,6 +98,21 @@ grpc::Status PeerService::TakeBack(grpc::ServerContext* ctx, const TakeBackReque
   return ToGrpc(mover_->TakeBack(req->home_pid(), req->local_pid(), *from));
 }
 
+grpc::Status PeerService::PrepareRelink(grpc::ServerContext* ctx, const PrepareRelinkRequest* req, PrepareRelinkReply* reply) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  auto r = arrivals_->PrepareRelink(*req, *from);
+  if (!r.ok()) return ToGrpc(r.status());
+  *reply = *r;
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Relink(grpc::ServerContext* ctx, const RelinkRequest* req, RelinkReply*) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  return ToGrpc(arrivals_->Relink(*req, *from));
+}
+
 grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*, GuestsReply* reply) {
   auto from = From(*ctx);
   if (!from.ok()) return ToGrpc(from.status());

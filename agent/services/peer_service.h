@@ -28,6 +28,8 @@ class PeerService final : public mosix::agent::Peer::Service {
   grpc::Status FinishDeparture(grpc::ServerContext*, const FinishDepartureRequest*, FinishDepartureReply*) override;
   grpc::Status CheckpointGuest(grpc::ServerContext*, const DepartRequest*, grpc::ServerWriter<DepartChunk>*) override;
   grpc::Status TakeBack(grpc::ServerContext* ctx, const TakeBackRequest* req, TakeBackReply* reply) override;
+  grpc::Status PrepareRelink(grpc::ServerContext* ctx, const PrepareRelinkRequest* req, PrepareRelinkReply* reply) override;
+  grpc::Status Relink(grpc::ServerContext* ctx, const RelinkRequest* req, RelinkReply* reply) override;
   grpc::Status Guests(grpc::ServerContext*, const GuestsRequest*, GuestsReply*) override;
 
  private:

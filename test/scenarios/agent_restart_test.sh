@@ -6,7 +6,9 @@
 #  - a node agent killed under a guest with no checkpoint: the guest dies with it (no orphan over
 #    there), and the deputy at home ends with status 112 and says why, within seconds;
 #  - ... under a guest with a checkpoint: it comes back home from it and finishes;
-#  - a restarted node takes a move again at once (peers reconnect): the time is printed.
+#  - a restarted node takes a move again at once (peers reconnect): the time is printed;
+#  - the home agent killed and restarted under xz away and a program at home: it takes both
+#    back from its table on disk, with new channels and links (link_invariants.h, I5).
 source "$(dirname "$0")/lib.sh"
 start_cluster restart 3
 W="$LC/node1/tmp/w"; mkdir -p "$W"; chmod 777 "$W"
@@ -76,3 +78,27 @@ grep -q "pid $cnt: node3 does not answer; it is back home from its checkpoint" "
   fail "node1 did not say counter came back from its checkpoint"
 node_empty node3 || fail "processes left on node3: $(node_procs node3)"
 pass "a killed node agent under a checkpointed guest: it came home from its checkpoint and finished"
+"$MOSCTL" localcluster start node3 >/dev/null
+
+# 5. The home agent killed and started again while xz runs on node2, reading and writing through
+#    its deputy: it takes xz back (new channel, new link at both ends), and xz's output is
+#    byte for byte an unmoved run's. A program at home is taken back too: listed, movable.
+bg_clean "$W/xz2.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz2.xz"
+xz2=$BG
+bg_clean "$W/home.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/counter" 200
+homep=$BG
+wait_until "xz and counter under mosrun" is_at "$xz2" node1
+wait_until "counter under mosrun" is_at "$homep" node1
+on node1 -- "$MIGRATE" "$xz2" node2 >/dev/null || fail "xz did not move to node2"
+"$MOSCTL" localcluster restart node1 --kill >/dev/null || fail "node1 did not restart"
+wait_until "node1 to take xz back" grep -q "pid $xz2 is this agent's again (remote on node2)" "$LC/node1/mosixd.log"
+wait_until "node1 to take counter back" grep -q "pid $homep is this agent's again (home)" "$LC/node1/mosixd.log"
+[[ "$(where_now "$xz2")" == node2 || "$(where_now "$xz2")" == node1 ]] || fail "mosps does not list xz after the restart"
+on node1 -- "$MIGRATE" "$homep" node3 >/dev/null || fail "counter, at home, could not move after the restart"
+wait_until "xz to end" gone "$xz2"
+wait "$xz2" || fail "xz failed after its home agent restarted: $(cat "$W/xz2.out")"
+sha256sum <"$W/xz2.xz" | cmp -s - "$W/xz.want" || fail "xz's output differs after its home agent restarted"
+kill -TERM "$homep"
+set +e; wait "$homep"; st=$?; set -e
+[[ $st == 143 ]] || fail "counter, on node3, did not die by SIGTERM sent at home after the restart ($st)"
+pass "the home agent restarted under xz away and a program at home: both taken back, xz's output identical"

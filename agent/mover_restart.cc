@@ -1,0 +1,152 @@
+// The Mover's part in an agent restart (link_invariants.h, I5): the processes the table on disk
+// names (ProcessTable::PersistIn) are taken back. Each is held while it is (no move, signal or
+// checkpoint of it meanwhile):
+//  - at home: it gets a new channel (the old one went with the old agent);
+//  - away: its deputy gets a new channel and, through TLS, a new link to the node, and the
+//    node puts the other end into the remote part (PrepareRelink, Relink); both sides had
+//    waited for it, and the remote part sends the call it waits on again.
+//  - frozen: nothing; its image is where it was.
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <csignal>
+#include <cstddef>
+#include <cstring>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/cluster_config.h"
+#include "agent/internal/arrival_client.h"
+#include "agent/mover.h"
+#include "agent/peers.h"
+#include "base/net.h"
+#include "base/status.h"
+#include "checkpoint/deputy.h"
+#include "interceptor/channel_protocol.h"
+#include "interceptor/forward_protocol.h"
+#include "interceptor/shim_info.h"
+
+namespace mosix::agent {
+namespace {
+
+// A new channel to this agent, on MOSIX_CHANNEL_FD of the seized process; its first message
+// tells the channel server whose it is (the same program as before: no hello).
+absl::Status GiveChannel(Task& task, const std::string& channel_path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (channel_path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError("channel socket path too long");
+  memcpy(addr.sun_path, channel_path.data(), channel_path.size());
+  struct {
+    mosix_msg_header h;
+    mosix_hello hello;
+  } msg = {{MOSIX_MSG_REATTACH, sizeof(mosix_hello)}, {task.pid(), MOSIX_CHANNEL_VERSION}};
+  return InjectConnection(task, reinterpret_cast<const sockaddr*>(&addr), sizeof addr, MOSIX_CHANNEL_FD,
+                          std::string(reinterpret_cast<const char*>(&msg), sizeof msg), SOCK_SEQPACKET);
+}
+
+// Wakes the deputy from its wait for a new link (I5): on the link it has now, or, if none
+// came, to find its old one closed and ask how its remote part ended.
+absl::Status BumpEpoch(Task& task, uint64_t shim_info) {
+  RemotePtr<uint32_t> at(shim_info + offsetof(mosix_shim_info, link_epoch));
+  ASSIGN_OR_RETURN(uint32_t epoch, task.Read(at));
+  return task.Write(at, epoch + 1);
+}
+
+}  // namespace
+
+void Mover::TakeBackAfterRestart(const std::vector<ProcessEntry>& entries, const std::string& channel_path) {
+  for (const ProcessEntry& e : entries) {
+    actions_.Post(e.pid, [this, pid = e.pid, channel_path] {
+      absl::StatusOr<ProcessEntry> held = table_->Acquire(pid);
+      if (!held.ok()) return;  // (it ended meanwhile)
+      ProcessEntry entry = *held;
+      absl::Status s = Readopt(entry, channel_path);
+      table_->Release(entry);
+      if (s.ok()) {
+        fprintf(stderr, "mosixd: pid %d is this agent's again (%s%s)\n", pid, std::string(StateName(entry.state)).c_str(),
+                entry.state == ProcState::kRemote ? absl::StrCat(" on ", entry.where).c_str() : "");
+      } else {
+        fprintf(stderr, "mosixd: pid %d could not be taken back whole: %s\n", pid, std::string(s.message()).c_str());
+      }
+    });
+  }
+}
+
+absl::Status Mover::Readopt(ProcessEntry& entry, const std::string& channel_path) {
+  pid_t pid = entry.pid;
+  switch (entry.state) {
+    case ProcState::kFrozen:
+      return absl::OkStatus();
+    case ProcState::kHome: {
+      ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
+      return GiveChannel(task, channel_path);
+    }
+    case ProcState::kRemote:
+      break;
+  }
+  const cluster::Node* node = FindNode(map_, entry.where);
+  if (!node) return absl::InternalError(absl::StrCat("its node ", entry.where, " is not in the cluster map any more"));
+  if (!transport_.tls) {  // (its link goes straight to the node: it did not go with the agent)
+    ASSIGN_OR_RETURN(Task deputy, HoldDeputyForRelink(pid, entry.shim_info));
+    return GiveChannel(deputy, channel_path);
+  }
+  auto peer = PeerStub(*node);
+  PrepareRelinkRequest prep;
+  prep.set_local_pid(entry.remote_pid);
+  prep.set_home_pid(pid);
+  PrepareRelinkReply prepared;
+  grpc::Status ps;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 10);
+    ps = peer->PrepareRelink(&ctx, prep, &prepared);
+  }
+  ASSIGN_OR_RETURN(Task deputy, HoldDeputyForRelink(pid, entry.shim_info));
+  RETURN_IF_ERROR(GiveChannel(deputy, channel_path));
+  if (!ps.ok()) {
+    // Its remote part is gone, or its node: the deputy finds its link closed and asks how it
+    // ended, on its new channel (DeputyWaits).
+    RETURN_IF_ERROR(BumpEpoch(deputy, entry.shim_info));
+    return internal::FromGrpc(*node, ps);
+  }
+  ASSIGN_OR_RETURN(sockaddr_in link, ParseIpv4Address(prepared.link_address()));
+  grpc::Status relinked;
+  std::thread call([&] {  // (the node accepts while the deputy connects)
+    RelinkRequest req;
+    req.set_token(prepared.token());
+    RelinkReply reply;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 30);
+    relinked = peer->Relink(&ctx, req, &reply);
+  });
+  absl::Status linked = internal::LinkDeputy(deputy, MOSIX_LINK_FD, *node, link, prepared.link_secret(), transport_);
+  absl::Status bumped = BumpEpoch(deputy, entry.shim_info);
+  RETURN_IF_ERROR(deputy.Detach());
+  call.join();
+  RETURN_IF_ERROR(linked);
+  RETURN_IF_ERROR(bumped);
+  // (If the node could not put the link into its remote part, the deputy sees it close.)
+  if (!relinked.ok()) return internal::FromGrpc(*node, relinked);
+  return absl::OkStatus();
+}
+
+void Mover::DeputyGone(const ProcessEntry& e) {
+  if (e.state != ProcState::kRemote || e.ended) return;
+  const cluster::Node* node = FindNode(map_, e.where);
+  if (!node) return;
+  // Its remote part cannot go on without it (killed at home, say): it ends too. (Usually it
+  // has ended already, and told its deputy how: the node then knows it no more.)
+  actions_.Post(e.pid, [node = *node, local_pid = e.remote_pid] {
+    SignalRequest req;
+    req.set_local_pid(local_pid);
+    req.set_signo(SIGKILL);
+    SignalReply reply;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 10);
+    (void)PeerStub(node)->Signal(&ctx, req, &reply);
+  });
+}
+
+}  // namespace mosix::agent

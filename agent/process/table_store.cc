@@ -1,0 +1,152 @@
+#include "agent/process/table_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "agent/process_table.h"
+#include "base/file_util.h"
+#include "base/status.h"
+
+namespace mosix::agent {
+namespace {
+
+constexpr uint32_t kRecordVersion = 1;
+
+ProcessRecord::State ToProto(ProcState s) {
+  switch (s) {
+    case ProcState::kHome:
+      return ProcessRecord::HOME;
+    case ProcState::kFrozen:
+      return ProcessRecord::FROZEN;
+    case ProcState::kRemote:
+      return ProcessRecord::REMOTE;
+  }
+  return ProcessRecord::HOME;
+}
+
+}  // namespace
+
+ProcessRecord ToRecord(const ProcessEntry& e) {
+  ProcessRecord r;
+  r.set_version(kRecordVersion);
+  r.set_pid(e.pid);
+  r.set_start_time(e.start_time);
+  for (const std::string& a : e.argv) r.add_argv(a);
+  *r.mutable_options() = e.options;
+  r.set_state(ToProto(e.state));
+  r.set_frozen_image(e.frozen_image);
+  r.set_where(e.where);
+  r.set_remote_pid(e.remote_pid);
+  r.set_run_on(e.run_on);
+  r.set_shim_info(e.shim_info);
+  r.set_shim_text_start(e.shim_text_start);
+  r.set_shim_text_end(e.shim_text_end);
+  for (const auto& [start, end] : e.shim_ranges) {
+    ProcessRecord::Range* range = r.add_shim_ranges();
+    range->set_start(start);
+    range->set_end(end);
+  }
+  for (const MappedFile& f : e.mapped_files) *r.add_mapped_files() = f;
+  r.set_program(e.program);
+  r.set_cpu_elsewhere(e.cpu_elsewhere);
+  r.set_last_checkpoint(e.last_checkpoint);
+  return r;
+}
+
+absl::StatusOr<ProcessEntry> FromRecord(const ProcessRecord& r) {
+  if (r.version() != kRecordVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("record version ", r.version(), ", this agent reads ", kRecordVersion));
+  }
+  if (r.pid() <= 0) return absl::InvalidArgumentError(absl::StrCat("bad pid ", r.pid()));
+  ProcessEntry e;
+  e.pid = r.pid();
+  e.start_time = r.start_time();
+  e.argv.assign(r.argv().begin(), r.argv().end());
+  e.options = r.options();
+  switch (r.state()) {
+    case ProcessRecord::HOME:
+      e.state = ProcState::kHome;
+      break;
+    case ProcessRecord::FROZEN:
+      e.state = ProcState::kFrozen;
+      if (r.frozen_image().empty()) return absl::InvalidArgumentError("frozen without an image");
+      break;
+    case ProcessRecord::REMOTE:
+      e.state = ProcState::kRemote;
+      if (r.where().empty() || r.remote_pid() <= 0 || r.shim_info() == 0) {
+        return absl::InvalidArgumentError("away without its node, its pid there or its shim");
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown state ", r.state()));
+  }
+  e.frozen_image = r.frozen_image();
+  e.where = r.where();
+  e.remote_pid = r.remote_pid();
+  e.run_on = r.run_on();
+  e.shim_info = r.shim_info();
+  e.shim_text_start = r.shim_text_start();
+  e.shim_text_end = r.shim_text_end();
+  for (const auto& range : r.shim_ranges()) {
+    if (range.end() <= range.start()) return absl::InvalidArgumentError("an empty shim range");
+    e.shim_ranges.emplace_back(range.start(), range.end());
+  }
+  e.mapped_files.assign(r.mapped_files().begin(), r.mapped_files().end());
+  e.program = r.program();
+  e.cpu_elsewhere = r.cpu_elsewhere();
+  e.last_checkpoint = r.last_checkpoint();
+  return e;
+}
+
+absl::Status TableStore::Open() { return MakeDirs(dir_, 0700); }
+
+absl::Status TableStore::Save(const ProcessEntry& e) {
+  std::string path = absl::StrCat(dir_, "/", e.pid);
+  std::string tmp = path + ".new";
+  std::string bytes;
+  if (!ToRecord(e).SerializeToString(&bytes)) return absl::InternalError(absl::StrCat("cannot encode the record of pid ", e.pid));
+  {
+    ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    RETURN_IF_ERROR(WriteAll(fd.get(), bytes.data(), bytes.size(), tmp));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename", tmp);
+  return absl::OkStatus();
+}
+
+void TableStore::Remove(pid_t pid) { ::unlink(absl::StrCat(dir_, "/", pid).c_str()); }
+
+std::vector<ProcessEntry> TableStore::LoadAll(std::vector<std::string>* skipped) {
+  std::vector<ProcessEntry> out;
+  DIR* d = ::opendir(dir_.c_str());
+  if (!d) return out;
+  std::vector<std::string> names;
+  while (dirent* de = ::readdir(d)) {
+    if (de->d_name[0] != '.') names.emplace_back(de->d_name);
+  }
+  ::closedir(d);
+  for (const std::string& name : names) {
+    std::string path = absl::StrCat(dir_, "/", name);
+    int pid = 0;
+    if (!absl::SimpleAtoi(name, &pid) || pid <= 0) {  // (a .new left by a crash, or a stranger)
+      ::unlink(path.c_str());
+      continue;
+    }
+    auto bytes = ReadFileToString(path);
+    ProcessRecord r;
+    absl::StatusOr<ProcessEntry> e = absl::DataLossError("unreadable");
+    if (bytes.ok() && bytes->size() < (1u << 20) && r.ParseFromString(*bytes)) e = FromRecord(r);
+    if (e.ok() && e->pid != pid) e = absl::DataLossError(absl::StrCat("it names pid ", e->pid));
+    if (!e.ok()) {
+      skipped->push_back(absl::StrCat(path, ": ", e.status().message()));
+      ::unlink(path.c_str());
+      continue;
+    }
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+}  // namespace mosix::agent
