@@ -26,6 +26,29 @@
 
 namespace mosix::agent {
 
+absl::StatusOr<RegisterRequest> ParseRegister(const std::string& payload) {
+  mosix_register head{};
+  if (payload.size() < sizeof head) return absl::InvalidArgumentError("register: malformed (shorter than its header)");
+  memcpy(&head, payload.data(), sizeof head);
+  if (head.version != MOSIX_CHANNEL_VERSION) {
+    return absl::InvalidArgumentError(absl::StrCat("register: channel version ", head.version, ", this agent speaks ", MOSIX_CHANNEL_VERSION));
+  }
+  if (head.argc == 0 || head.argc > MOSIX_REGISTER_MAX_ARGC) return absl::InvalidArgumentError(absl::StrCat("register: bad argc ", head.argc));
+  absl::string_view rest(payload);
+  rest.remove_prefix(sizeof head);
+  if (rest.empty() || rest.back() != '\0') return absl::InvalidArgumentError("register: malformed (strings not ended)");
+  std::vector<absl::string_view> strings = absl::StrSplit(rest.substr(0, rest.size() - 1), '\0');
+  if (strings.size() != 2 + static_cast<size_t>(head.argc)) {
+    return absl::InvalidArgumentError(absl::StrCat("register: ", strings.size(), " strings for argc ", head.argc));
+  }
+  RegisterRequest req;
+  req.set_checkpoint_file(std::string(strings[0]));
+  req.set_start_on(std::string(strings[1]));
+  req.set_checkpoint_interval_s(head.checkpoint_interval_s);
+  for (size_t k = 2; k < strings.size(); ++k) req.add_argv(std::string(strings[k]));
+  return req;
+}
+
 bool IsChannelOf(int fd, pid_t pid) {
   ucred cred{};
   socklen_t len = sizeof cred;
@@ -163,6 +186,15 @@ bool ChannelServer::Handle(int fd) {
       auto argv = ReadCmdline(cred.pid);
       std::string node = table_->SetChannel(cred.pid, fd, argv.ok() ? *argv : std::vector<std::string>{});
       if (!node.empty() && events_.start_on) events_.start_on(cred.pid, node);
+      return true;
+    }
+    case MOSIX_MSG_REGISTER: {
+      auto req = ParseRegister(payload);
+      if (req.ok()) req->set_pid(cred.pid);
+      absl::Status s = req.ok() ? (events_.register_process ? events_.register_process(cred.pid, *req)
+                                                            : absl::UnimplementedError("this agent takes no registrations"))
+                                : req.status();
+      (void)(s.ok() ? SendMessage(fd, MOSIX_MSG_OK, "") : SendMessage(fd, MOSIX_MSG_ERROR, std::string(s.message())));
       return true;
     }
     case MOSIX_MSG_REATTACH: {

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "agent/process_table.h"
+#include "proto/agent.pb.h"
 #include "base/fd.h"
 
 namespace mosix::agent {
@@ -23,6 +24,8 @@ class ChannelServer {
     std::function<void(pid_t, int)> wait_end;          // a deputy's link closed; it waits on fd
     // A deputy's process must come home to make system call nr there; ERROR to fd if not.
     std::function<void(pid_t, int, int64_t)> go_home;
+    // mosrun (pid, as the kernel says) registers itself before it execs the program.
+    std::function<absl::Status(pid_t, const RegisterRequest&)> register_process;
   };
   ChannelServer(ProcessTable* table, Events events) : table_(table), events_(std::move(events)) {}
   ~ChannelServer();
@@ -44,6 +47,10 @@ class ChannelServer {
   UniqueFd wake_;  // eventfd that Stop() signals
   std::thread thread_;
 };
+
+// A REGISTER message's payload (interceptor/channel_protocol.h), checked: a request without its
+// pid (the kernel's word for the sender is the caller's to add).
+absl::StatusOr<RegisterRequest> ParseRegister(const std::string& payload);
 
 // Sends one channel message (header + payload).
 absl::Status SendMessage(int fd, uint32_t type, const std::string& payload);

@@ -158,10 +158,13 @@ int main(int argc, char** argv) {
   events.signal = [&mover_ptr](pid_t pid, int signo, uint32_t seq) { mover_ptr->ForwardSignal(pid, signo, seq); };
   events.wait_end = [&mover_ptr](pid_t pid, int fd) { mover_ptr->DeputyWaits(pid, fd); };
   events.go_home = [&mover_ptr](pid_t pid, int fd, int64_t nr) { mover_ptr->ComeHomeFor(pid, fd, nr); };
-  mosix::agent::ChannelServer channels(&table, events);
-  if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};
   for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
+  events.register_process = [&table, &info](pid_t pid, const mosix::agent::RegisterRequest& req) {
+    return mosix::agent::RegisterProcess(&table, info, pid, req);
+  };
+  mosix::agent::ChannelServer channels(&table, events);
+  if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
   mosix::agent::FileDigests digests;  // of mapped files, for moves in both directions
   mosix::agent::LinkRelays relays;
   mosix::agent::internal::MoveTransport transport{tls.get(), &relays};

@@ -15,8 +15,17 @@ std::optional<uint64_t> StartTimeOf(pid_t pid) {
   return st->start_time;
 }
 
+namespace {
+constexpr auto kSaveAfter = std::chrono::seconds(1);
+}  // namespace
+
 void ProcessTable::Save(const ProcessEntry& e) {
   if (!store_) return;
+  if (e.state == ProcState::kHome && std::chrono::steady_clock::now() - e.registered < kSaveAfter) {
+    unsaved_.insert(e.pid);
+    return;
+  }
+  unsaved_.erase(e.pid);
   absl::Status s = store_->Save(e);
   if (!s.ok()) fprintf(stderr, "mosixd: pid %d: its record is not kept: %s\n", e.pid, std::string(s.message()).c_str());
 }
@@ -34,15 +43,34 @@ absl::StatusOr<std::vector<ProcessEntry>> ProcessTable::PersistIn(const std::str
     back.push_back(e);
   }
   absl::MutexLock lock(&mu_);
-  for (ProcessEntry& e : back) entries_[e.pid] = e;
+  for (ProcessEntry& e : back) {
+    e.registered = std::chrono::steady_clock::now() - kSaveAfter;  // (saved already)
+    entries_[e.pid] = e;
+  }
   store_ = std::move(store);
   return back;
+}
+
+void ProcessTable::FlushRecords(std::chrono::steady_clock::time_point now) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = unsaved_.begin(); it != unsaved_.end();) {
+    auto e = entries_.find(*it);
+    if (e == entries_.end()) {
+      it = unsaved_.erase(it);
+    } else if (now - e->second.registered >= kSaveAfter) {
+      it = unsaved_.erase(it);
+      Save(e->second);
+    } else {
+      ++it;
+    }
+  }
 }
 
 absl::Status ProcessTable::Register(ProcessEntry entry) {
   auto start = StartTimeOf(entry.pid);
   if (!start) return absl::NotFoundError(absl::StrCat("no process with pid ", entry.pid));
   entry.start_time = *start;
+  entry.registered = std::chrono::steady_clock::now();
   if (entry.options.checkpoint_interval_s() > 0) {
     entry.next_checkpoint = std::chrono::steady_clock::now() +
                             std::chrono::milliseconds(static_cast<int64_t>(entry.options.checkpoint_interval_s() * 1000));
@@ -157,7 +185,7 @@ std::vector<ProcessEntry> ProcessTable::Reap() {
   absl::MutexLock lock(&mu_);
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (!it->second.busy && StartTimeOf(it->first) != it->second.start_time) {
-      if (store_) store_->Remove(it->first);
+      if (store_ && !unsaved_.erase(it->first)) store_->Remove(it->first);
       gone.push_back(std::move(it->second));
       it = entries_.erase(it);
     } else {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,7 @@ struct ProcessEntry {
   int channel_fd = -1;  // the agent's end of the process's channel, if it has a shim
   std::string last_checkpoint;
   std::chrono::steady_clock::time_point next_checkpoint{};
+  std::chrono::steady_clock::time_point registered{};  // when this agent learnt of it
   bool busy = false;  // a checkpoint or a move is under way
   ProcState state = ProcState::kHome;  // process/process_state.h
   std::string frozen_image;    // while frozen: its image on this node's disk
@@ -89,6 +91,8 @@ class ProcessTable {
   // Drops the entries whose process is gone (their channels are closed by the channel server
   // when it sees the hangup); returns those entries (their frozen images are the caller's).
   std::vector<ProcessEntry> Reap();
+  // Writes the records Save left for later, of processes that have run long enough.
+  void FlushRecords(std::chrono::steady_clock::time_point now);
   // pids whose periodic checkpoint is due.
   std::vector<pid_t> Due(std::chrono::steady_clock::time_point now);
   // A copy of pid's entry, busy or not.
@@ -105,12 +109,15 @@ class ProcessTable {
   std::vector<ProcessEntry> Snapshot();
 
  private:
-  // Writes e's record, if the table is kept on disk.
+  // Writes e's record, if the table is kept on disk. A program at home that has just started
+  // is only marked (FlushRecords writes it once it has run a second): the many short programs
+  // of a shell script or a make cost no disk write each.
   void Save(const ProcessEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   std::map<pid_t, ProcessEntry> entries_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TableStore> store_ ABSL_GUARDED_BY(mu_);
+  std::set<pid_t> unsaved_ ABSL_GUARDED_BY(mu_);
 };
 
 // The start time of a live pid, or nullopt if it is gone.

@@ -285,8 +285,11 @@ int NodeCommand(const std::string& cmd, int argc, char** argv) {
   if (k == 0) return 1;
   if (cmd == "stop") return StopNode(k, crash);
   if (cmd == "start") return StartNode(k);
-  int stopped = StopNode(k, crash);
-  return stopped != 0 ? stopped : StartNode(k);
+  if (AgentPid(k) > 0) {  // (restart: a node whose agent is down is only started)
+    int stopped = StopNode(k, crash);
+    if (stopped != 0) return stopped;
+  }
+  return StartNode(k);
 }
 
 int Exec(int argc, char** argv) {

@@ -20,12 +20,9 @@
 #include <string>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/paths.h"
-#include "cli/client.h"
 #include "interceptor/channel_protocol.h"
 
 namespace {
@@ -196,24 +193,47 @@ int main(int argc, char** argv) {
   if (!overrides.empty()) return Die("-O goes with -R", 2);
   if (i >= argc) return Usage();
 
-  auto conn = mosix::cli::ConnectAgent();
-  if (!conn.ok()) return mosix::cli::Fail(kProg, conn.status());
-  mosix::agent::RegisterRequest req;
-  req.set_pid(getpid());
-  for (int k = i; k < argc; ++k) req.add_argv(argv[k]);
-  req.set_checkpoint_file(ckpt_file);
-  req.set_checkpoint_interval_s(minutes * 60);
-  req.set_start_on(start_on);
-  mosix::agent::RegisterReply reply;
-  grpc::ClientContext ctx;
-  if (auto s = mosix::cli::FromGrpc(conn->stub->Register(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
+  // Registered on the agent's channel (a datagram each way, no RPC stack to load): the
+  // program's start waits for one round trip.
+  if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message()));
+  std::string channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, channel.c_str(), sizeof addr.sun_path - 1);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return Die(errno == EACCES ? absl::StrCat("permission denied on ", channel, " (the agent's channel)")
+                               : mosix::NoAgentMessage(mosix::AgentSocketPath()));
+  }
+  if (argc - i > MOSIX_REGISTER_MAX_ARGC) return Die("too many arguments", 2);
+  mosix_register head{MOSIX_CHANNEL_VERSION, static_cast<uint32_t>(argc - i), minutes * 60};
+  std::string payload(reinterpret_cast<const char*>(&head), sizeof head);
+  payload += ckpt_file + '\0' + start_on + '\0';
+  for (int k = i; k < argc; ++k) payload += std::string(argv[k]) + '\0';
+  if (payload.size() + sizeof(mosix_msg_header) > MOSIX_CHANNEL_MAX_MSG) return Die("the command line is too long to register", 2);
+  mosix_msg_header h{MOSIX_MSG_REGISTER, static_cast<uint32_t>(payload.size())};
+  std::string msg(reinterpret_cast<const char*>(&h), sizeof h);
+  msg += payload;
+  if (send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+    return Die(absl::StrCat("cannot reach the agent's channel ", channel, ": ", strerror(errno)));
+  }
+  char reply[MOSIX_CHANNEL_MAX_MSG];
+  ssize_t n;
+  do {
+    n = recv(fd, reply, sizeof reply, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < static_cast<ssize_t>(sizeof h)) return Die("the agent closed its channel while registering");
+  memcpy(&h, reply, sizeof h);
+  if (h.type == MOSIX_MSG_ERROR) return Die(std::string(reply + sizeof h, n - sizeof h));
+  if (h.type != MOSIX_MSG_OK) return Die(absl::StrCat("the agent answered the registration with message ", h.type));
+  close(fd);
 
   std::string shim = ShimPath();
   if (!shim.empty()) {
     const char* old = getenv("LD_PRELOAD");
     setenv("LD_PRELOAD", old && *old ? absl::StrCat(shim, ":", old).c_str() : shim.c_str(), 1);
   }
-  setenv(MOSIX_CHANNEL_ENV, conn->info.channel_socket().c_str(), 1);
+  setenv(MOSIX_CHANNEL_ENV, channel.c_str(), 1);
   if (error_on_unsupported) setenv("MOSIX_ERROR_ON_UNSUPPORTED", "1", 1);
   execvp(argv[i], argv + i);
   int err = errno;

@@ -25,6 +25,8 @@ enum mosix_msg_type {
   MOSIX_MSG_END = 7,     /* agent -> deputy: how it ended (mosix_end) */
   MOSIX_MSG_GO_HOME = 8, /* deputy -> agent: bring my process home (mosix_go_home); an ERROR back
                           * if that cannot be done, nothing otherwise */
+  MOSIX_MSG_REGISTER = 10, /* mosrun -> agent: register me, I exec the program next (payload:
+                            * mosix_register, then its strings); OK or ERROR back */
   MOSIX_MSG_REATTACH = 9, /* first message on a channel a restarted agent gave a running process
                            * (it injects the connection): the same program, a new channel
                            * (payload: mosix_hello). No reply. */
@@ -55,6 +57,15 @@ struct mosix_hello {
 };
 
 #define MOSIX_CHANNEL_VERSION 1
+
+/* REGISTER payload: this, then NUL-ended strings: the checkpoint file ("" for none), the node
+ * to start on ("" for home), then argc strings of argv. */
+struct mosix_register {
+  uint32_t version; /* MOSIX_CHANNEL_VERSION */
+  uint32_t argc;
+  double checkpoint_interval_s;
+};
+#define MOSIX_REGISTER_MAX_ARGC 65536
 
 /* RESTORE payload: the image path, NUL, then zero or more "FD=PATH" strings, each NUL-ended. */
 

@@ -34,30 +34,31 @@ grpc::Status ClientService::Ping(grpc::ServerContext*, const PingRequest*, PingR
   return grpc::Status::OK;
 }
 
+absl::Status RegisterProcess(ProcessTable* table, const AgentInfo& info, pid_t caller, const RegisterRequest& req) {
+  if (req.pid() <= 0) return absl::InvalidArgumentError("register: invalid pid");
+  // mosrun registers itself, the process that is about to exec the program: no one else.
+  if (req.pid() != caller) {
+    return absl::PermissionDeniedError(absl::StrCat("permission denied: pid ", caller, " may register itself only, not pid ", req.pid()));
+  }
+  if (!(req.checkpoint_interval_s() >= 0)) return absl::InvalidArgumentError("register: negative checkpoint interval");
+  ProcessEntry e;
+  e.pid = req.pid();
+  e.argv.assign(req.argv().begin(), req.argv().end());
+  e.options.set_checkpoint_file(req.checkpoint_file());
+  e.options.set_checkpoint_interval_s(req.checkpoint_interval_s());
+  if (!req.start_on().empty()) {
+    bool known = false;
+    for (const auto& n : info.nodes) known = known || n == req.start_on();
+    if (!known) return absl::NotFoundError(absl::StrCat("no node '", req.start_on(), "' in the cluster"));
+    if (req.start_on() != info.node) e.start_on = e.run_on = req.start_on();
+  }
+  return table->Register(std::move(e));
+}
+
 grpc::Status ClientService::Register(grpc::ServerContext* ctx, const RegisterRequest* req, RegisterReply*) {
   auto caller = CallerOf(*ctx);
   if (!caller.ok()) return ToGrpc(caller.status());
-  if (req->pid() <= 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "register: invalid pid");
-  // mosrun registers itself, the process that is about to exec the program: no one else.
-  if (req->pid() != caller->pid) {
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        absl::StrCat("permission denied: pid ", caller->pid, " may register itself only, not pid ", req->pid()));
-  }
-  if (req->checkpoint_interval_s() < 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "register: negative checkpoint interval");
-  }
-  ProcessEntry e;
-  e.pid = req->pid();
-  e.argv.assign(req->argv().begin(), req->argv().end());
-  e.options.set_checkpoint_file(req->checkpoint_file());
-  e.options.set_checkpoint_interval_s(req->checkpoint_interval_s());
-  if (!req->start_on().empty()) {
-    bool known = false;
-    for (const auto& n : info_.nodes) known = known || n == req->start_on();
-    if (!known) return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("no node '", req->start_on(), "' in the cluster"));
-    if (req->start_on() != info_.node) e.start_on = e.run_on = req->start_on();
-  }
-  return ToGrpc(table_->Register(std::move(e)));
+  return ToGrpc(RegisterProcess(table_, info_, caller->pid, *req));
 }
 
 grpc::Status ClientService::Checkpoint(grpc::ServerContext* ctx, const CheckpointRequest* req, CheckpointReply* reply) {

@@ -21,6 +21,10 @@ struct AgentInfo {
   std::vector<std::string> nodes;
 };
 
+// Registers `caller` (as the kernel names it) as the request says: what mosrun asks, on the
+// channel (MOSIX_MSG_REGISTER) or through the Register RPC.
+absl::Status RegisterProcess(ProcessTable* table, const AgentInfo& info, pid_t caller, const RegisterRequest& req);
+
 class ClientService final : public mosix::agent::Client::Service {
  public:
   ClientService(AgentInfo info, cluster::ClusterMap map, ProcessTable* table, Checkpointer* checkpointer, Mover* mover)
