@@ -1,12 +1,14 @@
 #include "agent/channel_server.h"
 
 #include <poll.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -234,6 +236,23 @@ bool ChannelServer::Handle(int fd) {
   }
 }
 
+namespace {
+
+// Writes msg on pid's stderr (its own fd 2, taken with pidfd_getfd: a terminal, pipe, file or
+// socket alike), for a process about to be killed that can no longer say why itself.
+void SayOnStderrOf(pid_t pid, const std::string& msg) {
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return;
+  UniqueFd err(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), 2, 0)));
+  if (!err.valid()) return;
+  // Only if it can be written now (never stuck on a full pipe; its flags are the user's
+  // terminal's too, and are left alone).
+  pollfd p{err.get(), POLLOUT, 0};
+  if (::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) (void)::write(err.get(), msg.data(), std::min<size_t>(msg.size(), 512));
+}
+
+}  // namespace
+
 void ChannelServer::HandleRestore(int fd, const ucred& cred, const std::string& payload, UniqueFd image_fd) {
   pid_t pid = cred.pid;
   auto fail = [&](const absl::Status& s) { (void)SendMessage(fd, MOSIX_MSG_ERROR, std::string(s.message())); };
@@ -285,6 +304,8 @@ void ChannelServer::HandleRestore(int fd, const ucred& cred, const std::string& 
     if (absl::IsAborted(s)) {
       fprintf(stderr, "mosixd: recovery of %s into pid %d failed half-way: %s\n", parts[0].c_str(), pid,
               std::string(s.message()).c_str());
+      SayOnStderrOf(pid, absl::StrCat("mosrun: cannot recover ", parts[0], ": it failed half-way, and the process is lost: ",
+                                      s.message(), "\n"));
       task->Kill();
       return;
     }

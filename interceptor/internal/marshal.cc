@@ -240,7 +240,8 @@ long ApplyReturn(const SyscallEntry& e, const long args[6], const char* payload,
   return ret.ret;
 }
 
-size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t cap, int refused_a, int refused_b) {
+size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t cap, int refused_a, int refused_b,
+                 RunCall run) {
   static char outbuf[MOSIX_FWD_MAX_DATA + 4096];
   static iovec iovs[kMaxIov];
   Reader r{payload, len};
@@ -342,6 +343,8 @@ size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t
       result = -EINVAL;
     } else if (own_fd || onto_own) {
       result = -EBADF;
+    } else if (run) {
+      result = run(call.nr, args);
     } else {
       // (Read by the deputy's signal handler, and by an agent that brings the process home.)
       __atomic_store_n(&mosix_shim_info.in_call, 1, __ATOMIC_SEQ_CST);

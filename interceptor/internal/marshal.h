@@ -32,8 +32,11 @@ extern volatile uint32_t g_outband_sent;
 void CancelCallIfStarting(uint64_t* rip);
 
 // Decodes a CALL payload, runs it, and encodes the RETURN (header included) into out; returns
-// its length. fds in `refused` (the deputy's own) answer EBADF.
-size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t cap, int refused_a, int refused_b);
+// its length. fds in `refused` (the deputy's own) answer EBADF. `run`, if given, makes the
+// decoded call instead of the kernel (the fuzz test: the bytes come from another machine).
+using RunCall = long (*)(long nr, long args[6]);
+size_t ServeCall(const char* payload, size_t len, uint32_t id, char* out, size_t cap, int refused_a, int refused_b,
+                 RunCall run = nullptr);
 
 }  // namespace mosix::shim
 

@@ -1,0 +1,35 @@
+#!/bin/bash
+# What mosrun costs a program's start, beside a lone agent: `mosrun -h /bin/true` against
+# `/bin/true`, and a shell running 200 short programs under mosrun (each a process of the
+# cluster, registered through its shim) against the same shell without. Runs alternate, so
+# machine noise hits both; prints medians and ratios.
+#   bazel run //bench:start_overhead [-- ROUNDS]
+set -euo pipefail
+R="${RUNFILES_DIR:-$0.runfiles}/mosix"
+rounds=${1:-15}
+T=$(mktemp -d /tmp/mosix-bench.XXXXXX)
+export MOSIX_SOCKET="$T/sock" MOSIX_STATE_DIR="$T/state" MOSIX_SHIM="$R/interceptor/libmosix.so"
+"$R/agent/mosixd" 2>"$T/log" &
+agent=$!
+trap 'kill $agent 2>/dev/null; wait $agent 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 1 100); do "$R/cli/mosctl" status >/dev/null 2>&1 && break; sleep 0.05; done
+MOSRUN="$R/cli/mosrun"
+ns() { local t0; t0=$(date +%s%N); "$@" >/dev/null; echo $(( $(date +%s%N) - t0 )); }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+plain=(); under=()
+for _ in $(seq 1 $((rounds * 4))); do
+  plain+=("$(ns /bin/true)")
+  under+=("$(ns "$MOSRUN" -h /bin/true)")
+done
+p=$(median "${plain[@]}"); u=$(median "${under[@]}")
+awk -v p="$p" -v u="$u" 'BEGIN { printf "| start of /bin/true | %.2f ms | under mosrun -h %.2f ms | mosrun adds %.2f ms |\n", p / 1e6, u / 1e6, (u - p) / 1e6 }'
+
+loop='for i in $(seq 200); do /bin/true; done'
+plain=(); under=()
+for _ in $(seq 1 "$rounds"); do
+  plain+=("$(ns bash -c "$loop")")
+  under+=("$(ns "$MOSRUN" bash -c "$loop")")
+done
+p=$(median "${plain[@]}"); u=$(median "${under[@]}")
+awk -v p="$p" -v u="$u" 'BEGIN { printf "| a shell running 200 programs | %.3f s | under mosrun %.3f s | %.2fx |\n", p / 1e9, u / 1e9, u / p }'
