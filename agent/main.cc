@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -84,6 +85,9 @@ absl::Status AddressFree(const std::string& address) {
 
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "--stub") == 0) mosix::agent::RunStub();  // see arrivals.h
+  // A daemon keeps none of what it inherited beyond stdio: a pipe of the script or job runner
+  // that started it, held open here, would never end for its reader.
+  syscall(SYS_close_range, 3, ~0u, 0);
   mosix::cluster::ClusterMap map = mosix::agent::SingleNodeMap();
   bool clustered = false;
   for (int i = 1; i < argc; ++i) {

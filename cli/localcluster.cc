@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -112,6 +113,9 @@ bool AgentListens(const std::string& socket) {
   dup2(null, 0);
   dup2(log, 1);
   dup2(log, 2);
+  // Nothing else of the caller's: an agent started from a script or a job runner must not keep
+  // its pipes open (a reader there would never see their end).
+  syscall(SYS_close_range, 3, ~0u, 0);
   setenv("MOSIX_SOCKET", (dir + "/mosixd.sock").c_str(), 1);
   setenv("MOSIX_STATE_DIR", "/var/lib/mosix", 1);
   std::string config = dir + "/config.textproto";

@@ -4,12 +4,23 @@
 # slowly from home, writing files at home and waiting; a mover picks a random process and a
 # random target (another node, or home) over and over, without waiting for any state. Each
 # output must be byte for byte what an unmoved run gives, and each process must end by itself.
-# SEED=N repeats a run; MOVES=N sets how many moves (default 300).
+# SEED=N repeats a run; MOVES=N sets how many moves (default 300). RESTART_EVERY=N (or the
+# arguments `--moves N --restart-every N`) also restarts an agent every N moves, in turn: the
+# home agent killed (SIGKILL) and started again, then node2's and node3's stopped and started
+# (their guests go home first); the outputs must still be identical.
 source "$(dirname "$0")/lib.sh"
+restart_every=${RESTART_EVERY:-0}
+moves_wanted=${MOVES:-300}
+while (( $# )); do
+  case $1 in
+    --moves) moves_wanted=$2; shift 2 ;;
+    --restart-every) restart_every=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
 start_cluster stress 3
 seed=${SEED:-$RANDOM}
 RANDOM=$seed
-moves_wanted=${MOVES:-300}
 echo "seed $seed"
 W="$LC/node1/tmp/stress"; mkdir -p "$W"  # node1's /tmp: what its processes see as /tmp/stress
 python3 -c '
@@ -80,8 +91,20 @@ feed() {
 feed &
 FEEDER=$!
 track $FEEDER
-done_moves=0 refused=0
+done_moves=0 refused=0 restarts=0
 declare -A count
+restart_one() {
+  local how
+  case $((restarts % 3)) in
+    0) how="node1 --kill" ;;
+    1) how="node2" ;;
+    2) how="node3" ;;
+  esac
+  echo "restart $how after $done_moves moves" >>"$W/moves.log"
+  # shellcheck disable=SC2086
+  "$MOSCTL" localcluster restart $how >>"$W/moves.log" 2>&1 || fail "restart $how failed"
+  restarts=$((restarts + 1))
+}
 while (( done_moves < moves_wanted )); do
   n=${names[$((RANDOM % ${#names[@]}))]}
   p=${pid[$n]}
@@ -105,6 +128,7 @@ while (( done_moves < moves_wanted )); do
   echo "$n $here -> $target: $said" >>"$W/moves.log"
   if (( ok )); then
     done_moves=$((done_moves + 1))
+    if (( restart_every > 0 && done_moves % restart_every == 0 )); then restart_one; fi
     count[$n]=$(( ${count[$n]:-0} + 1 ))
     echo "$done_moves" >"$W/moves.new" && mv "$W/moves.new" "$W/moves"
   else
@@ -112,8 +136,13 @@ while (( done_moves < moves_wanted )); do
       set +e; wait "$p"; st=$?; set -e
       fail "$n ended with status $st before its input did, after ${count[$n]:-0} moves (seed $seed): $(head -c 600 "$W/$n.err")"
     fi
-    # Only a move already under way (the process came home by itself) may be refused.
-    if [[ "$said" != *busy* && "$said" != *already* ]]; then
+    # Only a move already under way (the process came home by itself) may be refused; after
+    # an agent restarts, also one to a node its peers are reconnecting to, or one of a process
+    # being taken back.
+    refusable=0
+    [[ "$said" == *busy* || "$said" == *already* ]] && refusable=1
+    if (( restarts > 0 )) && [[ "$said" == *connect* || "$said" == *"does not answer"* ]]; then refusable=1; fi
+    if (( ! refusable )); then
       for _ in $(seq 1 50); do [[ -e /proc/$p ]] && sleep 0.1; done
       st=running
       if [[ ! -e /proc/$p ]]; then set +e; wait "$p"; st=$?; set -e; fi
@@ -133,4 +162,4 @@ for n in "${names[@]}"; do
 done
 cmp -s "$W/py-run.log" "$W/py-want.log" || fail "python3's log file differs from an unmoved run's (seed $seed)"
 (( done_moves * 10 >= moves_wanted * 9 )) || fail "only $done_moves moves before the programs ended (seed $seed)"
-pass "$done_moves moves (xz ${count[xz]:-0}, python3 ${count[python3]:-0}, sort ${count[sort]:-0}; $refused refused as busy), seed $seed: outputs and python3's log identical to unmoved runs"
+pass "$done_moves moves (xz ${count[xz]:-0}, python3 ${count[python3]:-0}, sort ${count[sort]:-0}; $refused refused as busy), $restarts agent restarts, seed $seed: outputs and python3's log identical to unmoved runs"
