@@ -59,6 +59,10 @@ absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd, bool it
   }
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(task.pid()));
   ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::CreateInVdso(&task));
+  // Its POSIX timers went with the process (in its image): here they would fire twice.
+  if (auto timers = ReadPosixTimers(task.pid()); timers.ok()) {
+    for (const PosixTimerInfo& t : *timers) (void)rs.Raw(SYS_timer_delete, t.id);
+  }
   ASSIGN_OR_RETURN(uint64_t stack, internal::MapHole(task, rs, maps, kStackSize, PROT_READ | PROT_WRITE));
   std::vector<internal::Range> keep = {{stack, stack + kStackSize}};
   for (const MapEntry& e : shim.mappings) keep.push_back({e.start, e.end});

@@ -217,6 +217,23 @@ absl::Status DumpInjected(RemoteSyscalls& rs, image::Core* core) {
     t->set_interval_us(it.it_interval.tv_sec * 1000000LL + it.it_interval.tv_usec);
     t->set_value_us(it.it_value.tv_sec * 1000000LL + it.it_value.tv_usec);
   }
+  // POSIX timers: what /proc says of each, and its time left, asked in the process.
+  ASSIGN_OR_RETURN(std::vector<PosixTimerInfo> posix_timers, ReadPosixTimers(task->pid()));
+  for (const PosixTimerInfo& info : posix_timers) {
+    if ((info.notify & ~SIGEV_THREAD_ID) == SIGEV_THREAD) {
+      return absl::FailedPreconditionError(absl::StrCat("POSIX timer ", info.id, " notifies by starting a thread: not supported"));
+    }
+    RETURN_IF_ERROR(rs.Call("timer_gettime", absl::StrCat("timer ", info.id), SYS_timer_gettime, info.id, scratch).status());
+    ASSIGN_OR_RETURN(itimerspec its, task->Read(RemotePtr<itimerspec>(scratch)));
+    image::PosixTimer* t = core->mutable_timers()->add_posix_timers();
+    t->set_id(info.id);
+    t->set_clock_id(info.clock_id);
+    t->set_signo(info.signo);
+    t->set_sigev_value(info.sigev_value);
+    t->set_notify(info.notify);
+    t->set_interval_ns(its.it_interval.tv_sec * 1000000000LL + its.it_interval.tv_nsec);
+    t->set_value_ns(its.it_value.tv_sec * 1000000000LL + its.it_value.tv_nsec);
+  }
 
   ASSIGN_OR_RETURN(long brk, rs.Call("brk", "0", SYS_brk, 0));
   core->mutable_mm()->set_brk(static_cast<uint64_t>(brk));
@@ -430,6 +447,7 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   result.syscall_note = cpu->syscall_note();
   result.notes = NotIncluded(core);
   for (const image::Itimer& t : core.timers().itimers()) result.itimers_armed |= t.value_us() != 0;
+  result.posix_timers = core.timers().posix_timers_size();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }

@@ -52,6 +52,7 @@ struct DumpResult {
   double seconds = 0;
   std::string syscall_note;
   bool itimers_armed = false;  // an interval timer (setitimer) was running
+  int posix_timers = 0;        // POSIX timers it had (timer_create)
   // What will not come back as it was, one line each (fds whose other end stays behind,
   // children, a session it leads): for whoever asked for the checkpoint.
   std::vector<std::string> notes;

@@ -1,6 +1,7 @@
 #include "checkpoint/procfs.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
@@ -246,6 +248,52 @@ absl::StatusOr<std::vector<uint64_t>> ReadPagemap(int pagemap_fd, uint64_t start
     done += n / 8;
   }
   return out;
+}
+
+}  // namespace mosix
+
+namespace mosix {
+
+absl::StatusOr<std::vector<PosixTimerInfo>> ParsePosixTimers(const std::string& text) {
+  std::vector<PosixTimerInfo> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    auto bad = [&] { return absl::DataLossError(absl::StrCat("unexpected line in /proc/PID/timers: '", line, "'")); };
+    if (absl::ConsumePrefix(&line, "ID: ")) {
+      out.emplace_back();
+      if (!absl::SimpleAtoi(line, &out.back().id)) return bad();
+      continue;
+    }
+    if (out.empty()) return bad();
+    PosixTimerInfo& t = out.back();
+    if (absl::ConsumePrefix(&line, "signal: ")) {  // 10/0000000000001234
+      std::pair<absl::string_view, absl::string_view> sv = absl::StrSplit(line, absl::MaxSplits('/', 1));
+      if (!absl::SimpleAtoi(sv.first, &t.signo) || !absl::SimpleHexAtoi(sv.second, &t.sigev_value)) return bad();
+    } else if (absl::ConsumePrefix(&line, "notify: ")) {  // signal/pid.123, none/pid.1, signal/tid.5
+      std::pair<absl::string_view, absl::string_view> kind = absl::StrSplit(line, absl::MaxSplits('/', 1));
+      if (kind.first == "signal") {
+        t.notify = SIGEV_SIGNAL;
+      } else if (kind.first == "none") {
+        t.notify = SIGEV_NONE;
+      } else if (kind.first == "thread") {
+        t.notify = SIGEV_THREAD;
+      } else {
+        return bad();
+      }
+      if (absl::StartsWith(kind.second, "tid.")) t.notify |= SIGEV_THREAD_ID;
+    } else if (absl::ConsumePrefix(&line, "ClockID: ")) {
+      if (!absl::SimpleAtoi(line, &t.clock_id)) return bad();
+    } else {
+      return bad();
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<PosixTimerInfo>> ReadPosixTimers(pid_t pid) {
+  std::string path = absl::StrCat("/proc/", pid, "/timers");
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  return ParsePosixTimers(*text);
 }
 
 }  // namespace mosix

@@ -72,6 +72,17 @@ absl::StatusOr<std::vector<Limit>> ReadLimits(pid_t pid);
 // One "Key:\tvalue" line of /proc/PID/status.
 absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key);
 
+// One POSIX timer of /proc/PID/timers.
+struct PosixTimerInfo {
+  int id = 0;
+  int signo = 0;
+  uint64_t sigev_value = 0;
+  int notify = 0;  // SIGEV_* as timer_create takes it (SIGEV_THREAD_ID or'd in for "tid")
+  int clock_id = 0;
+};
+absl::StatusOr<std::vector<PosixTimerInfo>> ParsePosixTimers(const std::string& text);
+absl::StatusOr<std::vector<PosixTimerInfo>> ReadPosixTimers(pid_t pid);
+
 struct FdInfo {
   int64_t pos = 0;
   uint32_t flags = 0;  // octal in the file

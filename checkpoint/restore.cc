@@ -340,8 +340,50 @@ absl::Status RestoreMm(RemoteSyscalls& rs, const image::Core& core) {
 
 constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
 
+// The image's POSIX timers, each with its own id again (PR_TIMER_CREATE_RESTORE_IDS, Linux
+// 6.15), armed with the time it had left. Timers the target has are deleted first (a deputy's:
+// they went with the process).
+absl::Status RestorePosixTimers(Task* task, RemoteSyscalls& rs, uint64_t scratch, const image::Timers& timers) {
+  ASSIGN_OR_RETURN(std::vector<PosixTimerInfo> existing, ReadPosixTimers(task->pid()));
+  for (const PosixTimerInfo& t : existing) (void)rs.Raw(SYS_timer_delete, t.id);
+  if (timers.posix_timers().empty()) return absl::OkStatus();
+  constexpr int kPrTimerCreateRestoreIds = 77;
+  auto on = rs.Call("prctl(PR_TIMER_CREATE_RESTORE_IDS)", "on", SYS_prctl, kPrTimerCreateRestoreIds, 1, 0, 0, 0);
+  if (!on.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("the image has ", timers.posix_timers_size(),
+                                                      " POSIX timers, and this kernel cannot give them their ids back "
+                                                      "(Linux 6.15 or later can): ", on.status().message()));
+  }
+  absl::Status status;
+  for (const image::PosixTimer& t : timers.posix_timers()) {
+    sigevent ev{};
+    ev.sigev_value.sival_ptr = reinterpret_cast<void*>(t.sigev_value());
+    ev.sigev_signo = t.signo();
+    ev.sigev_notify = t.notify();
+    if (t.notify() & SIGEV_THREAD_ID) ev._sigev_un._tid = task->pid();  // (glibc: sigev_notify_thread_id)
+    int id = t.id();
+    status = task->Write(RemotePtr<sigevent>(scratch), ev);
+    if (status.ok()) status = task->Write(RemotePtr<int>(scratch + 256), id);
+    if (status.ok()) {
+      status = rs.Call("timer_create", absl::StrCat("timer ", id), SYS_timer_create, t.clock_id(), scratch, scratch + 256).status();
+    }
+    if (status.ok() && t.value_ns() > 0) {
+      itimerspec its{};
+      its.it_interval.tv_sec = t.interval_ns() / 1000000000;
+      its.it_interval.tv_nsec = t.interval_ns() % 1000000000;
+      its.it_value.tv_sec = t.value_ns() / 1000000000;
+      its.it_value.tv_nsec = t.value_ns() % 1000000000;
+      status = task->Write(RemotePtr<itimerspec>(scratch + 512), its);
+      if (status.ok()) status = rs.Call("timer_settime", absl::StrCat("timer ", id), SYS_timer_settime, id, 0, scratch + 512, 0).status();
+    }
+    if (!status.ok()) break;
+  }
+  (void)rs.Raw(SYS_prctl, kPrTimerCreateRestoreIds, 0, 0, 0, 0);
+  return status;
+}
+
 absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, uint64_t tramp, bool requeue_pending,
-                                   bool keep_cwd_umask, bool remote) {
+                                   bool keep_cwd_umask, bool remote, bool restore_posix_timers) {
   Task* task = rs.task();
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(kPage));
   // The image lists the actions that are not the default; whatever else the target catches or
@@ -388,6 +430,7 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
     RETURN_IF_ERROR(task->Write(RemotePtr<itimerval>(scratch), it));
     RETURN_IF_ERROR(rs.Call("setitimer", "", SYS_setitimer, t.which(), scratch, 0).status());
   }
+  if (restore_posix_timers) RETURN_IF_ERROR(RestorePosixTimers(task, rs, scratch, core.timers()));
   const image::Process& p = core.process();
   if (!keep_cwd_umask) {  // away from home, and back, they are the deputy's
     RETURN_IF_ERROR(rs.Call("umask", "", SYS_umask, p.umask()).status());
@@ -485,7 +528,8 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
   if (status.ok()) status = RestoreMm(rs, core);
   if (status.ok()) {
     status = RestoreSignalsAndMisc(rs, core, tramp, /*requeue_pending=*/!options.same_process,
-                                   /*keep_cwd_umask=*/remote || options.home.enabled, /*strip_sigsys=*/remote);
+                                   /*keep_cwd_umask=*/remote || options.home.enabled, /*strip_sigsys=*/remote,
+                                   /*restore_posix_timers=*/!options.same_process);
   }
   pages.join();
   RETURN_IF_ERROR(status);
