@@ -1,6 +1,7 @@
 #include "checkpoint/procfs.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -118,4 +119,31 @@ TEST_CASE("limits parse in resource order, unlimited as all ones") {
   CHECK(mine->size() == RLIM_NLIMITS);
 }
 
+}  // namespace mosix
+
+namespace mosix {
+namespace {
+
+TEST_CASE("POSIX timers as /proc/PID/timers lists them") {
+  auto t = ParsePosixTimers(
+      "ID: 0\nsignal: 10/0000000000001234\nnotify: signal/pid.18469\nClockID: 1\n"
+      "ID: 3\nsignal: 14/0000000000000000\nnotify: none/pid.18469\nClockID: 0\n"
+      "ID: 4\nsignal: 12/00007f0000000001\nnotify: signal/tid.18470\nClockID: 1\n");
+  REQUIRE(t.ok());
+  REQUIRE(t->size() == 3);
+  REQUIRE((*t)[0].id == 0);
+  REQUIRE((*t)[0].signo == 10);
+  REQUIRE((*t)[0].sigev_value == 0x1234);
+  REQUIRE((*t)[0].notify == SIGEV_SIGNAL);
+  REQUIRE((*t)[0].clock_id == 1);
+  REQUIRE((*t)[1].notify == SIGEV_NONE);
+  REQUIRE((*t)[2].notify == (SIGEV_SIGNAL | SIGEV_THREAD_ID));
+  REQUIRE((*t)[2].sigev_value == 0x7f0000000001);
+  REQUIRE(ParsePosixTimers("").ok());
+  REQUIRE_FALSE(ParsePosixTimers("signal: 10/0\n").ok());        // before any ID
+  REQUIRE_FALSE(ParsePosixTimers("ID: x\n").ok());
+  REQUIRE_FALSE(ParsePosixTimers("ID: 1\nnotify: bogus/pid.1\n").ok());
+}
+
+}  // namespace
 }  // namespace mosix
