@@ -5,17 +5,11 @@
 # machine noise hits both; prints medians and ratios.
 #   bazel run //bench:start_overhead [-- ROUNDS]
 set -euo pipefail
-R="${RUNFILES_DIR:-$0.runfiles}/mosix"
 rounds=${1:-15}
-T=$(mktemp -d /tmp/mosix-bench.XXXXXX)
-export MOSIX_SOCKET="$T/sock" MOSIX_STATE_DIR="$T/state" MOSIX_SHIM="$R/interceptor/libmosix.so"
-"$R/agent/mosixd" 2>"$T/log" &
-agent=$!
-trap 'kill $agent 2>/dev/null; wait $agent 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 1 100); do "$R/cli/mosctl" status >/dev/null 2>&1 && break; sleep 0.05; done
+source "${RUNFILES_DIR:-$0.runfiles}/mosix/bench/lib.sh"
+start_lone_agent
 MOSRUN="$R/cli/mosrun"
 ns() { local t0; t0=$(date +%s%N); "$@" >/dev/null; echo $(( $(date +%s%N) - t0 )); }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 plain=(); under=()
 for _ in $(seq 1 $((rounds * 4))); do

@@ -62,6 +62,23 @@ std::string ShimPath() {
                                      R_OK, "");
 }
 
+// A connection to the agent's channel (its path in *channel), or -1 after saying why.
+int ConnectChannel(std::string* channel) {
+  if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message())), -1;
+  *channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, channel->c_str(), sizeof addr.sun_path - 1);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    Die(errno == EACCES ? absl::StrCat("permission denied on ", *channel, " (the agent's channel)")
+                        : mosix::NoAgentMessage(mosix::AgentSocketPath()));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 int Recover(const std::string& file, const std::vector<std::string>& overrides) {
   // The agent loads and checks the image (every checksum, the version, the files it needs)
   // before it touches this process, and answers a refusal on the channel: nothing starts.
@@ -79,16 +96,9 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
   // The image is opened here, with this user's rights, and handed to the agent open.
   int image = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (image < 0) return Die(absl::StrCat("cannot recover ", path, ": ", strerror(errno)));
-  if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message()));
-  std::string channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  strncpy(addr.sun_path, channel.c_str(), sizeof addr.sun_path - 1);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return Die(errno == EACCES ? absl::StrCat("permission denied on ", channel, " (the agent's channel)")
-                               : mosix::NoAgentMessage(mosix::AgentSocketPath()));
-  }
+  std::string channel;
+  int fd = ConnectChannel(&channel);
+  if (fd < 0) return 1;
   if (dup3(fd, MOSIX_CHANNEL_FD, O_CLOEXEC) != MOSIX_CHANNEL_FD) return Die("cannot set up the recovery channel");
   close(fd);
   // The image's fd goes out of the way of the closing below, until it is sent.
@@ -195,16 +205,9 @@ int main(int argc, char** argv) {
 
   // Registered on the agent's channel (a datagram each way, no RPC stack to load): the
   // program's start waits for one round trip.
-  if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message()));
-  std::string channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  strncpy(addr.sun_path, channel.c_str(), sizeof addr.sun_path - 1);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return Die(errno == EACCES ? absl::StrCat("permission denied on ", channel, " (the agent's channel)")
-                               : mosix::NoAgentMessage(mosix::AgentSocketPath()));
-  }
+  std::string channel;
+  int fd = ConnectChannel(&channel);
+  if (fd < 0) return 1;
   if (argc - i > MOSIX_REGISTER_MAX_ARGC) return Die("too many arguments", 2);
   mosix_register head{MOSIX_CHANNEL_VERSION, static_cast<uint32_t>(argc - i), minutes * 60};
   std::string payload(reinterpret_cast<const char*>(&head), sizeof head);

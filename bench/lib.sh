@@ -1,0 +1,12 @@
+# Shared by the benchmark scripts: the runfiles, and a lone agent of the benchmark's own
+# (stopped and its directory removed on exit).
+R="${RUNFILES_DIR:-$0.runfiles}/mosix"
+start_lone_agent() {
+  T=$(mktemp -d /tmp/mosix-bench.XXXXXX)
+  export MOSIX_SOCKET="$T/sock" MOSIX_STATE_DIR="$T/state" MOSIX_SHIM="$R/interceptor/libmosix.so"
+  "$R/agent/mosixd" 2>"$T/log" &
+  agent=$!
+  trap 'kill $agent 2>/dev/null; wait $agent 2>/dev/null; rm -rf "$T"' EXIT
+  for _ in $(seq 1 100); do "$R/cli/mosctl" status >/dev/null 2>&1 && break; sleep 0.05; done
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
