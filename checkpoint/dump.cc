@@ -341,6 +341,13 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   // Everything that can refuse comes first, so a refusal writes nothing.
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
   RETURN_IF_ERROR(DumpVmas(maps, options.inline_files, options.files_there, core.mutable_mm()));
+  ASSIGN_OR_RETURN(auto advice, ReadVmAdvice(pid));
+  for (image::Vma& v : *core.mutable_mm()->mutable_vmas()) {
+    auto it = advice.find(v.start());
+    if (it == advice.end()) continue;
+    bool special = v.kind() == image::Vma::VDSO || v.kind() == image::Vma::VVAR || v.kind() == image::Vma::VSYSCALL;
+    if (!special) v.set_advice(it->second);
+  }
   ASSIGN_OR_RETURN(std::vector<image::Fd> fds, internal::ReadFdTable(pid, options.channel_fd, options.skip_fds,
                                                options.fds_stay_home ? internal::FdFate::kStayHome
                                                                      : internal::FdFate::kReopened));

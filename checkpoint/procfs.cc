@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
+#include "proto/image/mm.pb.h"
 #include "base/status.h"
 
 namespace mosix {
@@ -294,6 +295,49 @@ absl::StatusOr<std::vector<PosixTimerInfo>> ReadPosixTimers(pid_t pid) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   return ParsePosixTimers(*text);
+}
+
+}  // namespace mosix
+
+namespace mosix {
+
+absl::StatusOr<std::map<uint64_t, uint32_t>> ParseVmAdvice(const std::string& text) {
+  static const std::pair<const char*, uint32_t> kFlags[] = {
+      {"dc", image::Vma::DONTFORK},   {"wf", image::Vma::WIPEONFORK}, {"dd", image::Vma::DONTDUMP},
+      {"hg", image::Vma::HUGEPAGE},   {"nh", image::Vma::NOHUGEPAGE}, {"mg", image::Vma::MERGEABLE},
+      {"sr", image::Vma::SEQUENTIAL}, {"rr", image::Vma::RANDOM},
+  };
+  std::map<uint64_t, uint32_t> out;
+  bool have = false;
+  uint64_t start = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, "VmFlags:")) {
+      if (!have) return absl::DataLossError("smaps: VmFlags before any mapping");
+      uint32_t advice = 0;
+      for (absl::string_view flag : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+        for (const auto& [name, bit] : kFlags) {
+          if (flag == name) advice |= bit;
+        }
+      }
+      if (advice) out[start] = advice;
+      continue;
+    }
+    // A mapping's first line starts with "start-end "; the others with "Name:".
+    size_t dash = line.find('-');
+    size_t space = line.find(' ');
+    if (dash != absl::string_view::npos && space != absl::string_view::npos && dash < space &&
+        line.substr(0, space).find(':') == absl::string_view::npos) {
+      if (!absl::SimpleHexAtoi(line.substr(0, dash), &start)) return absl::DataLossError(absl::StrCat("smaps: '", line, "'"));
+      have = true;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<uint64_t, uint32_t>> ReadVmAdvice(pid_t pid) {
+  auto text = ReadFileToString(absl::StrCat("/proc/", pid, "/smaps"));
+  if (!text.ok()) return text.status();
+  return ParseVmAdvice(*text);
 }
 
 }  // namespace mosix

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,11 @@ absl::StatusOr<std::vector<Limit>> ReadLimits(pid_t pid);
 
 // One "Key:\tvalue" line of /proc/PID/status.
 absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key);
+
+// The madvise advice of each mapping, by start address, as image::Vma::Advice bits, from the
+// VmFlags lines of /proc/PID/smaps (mappings with none are left out).
+absl::StatusOr<std::map<uint64_t, uint32_t>> ParseVmAdvice(const std::string& smaps_text);
+absl::StatusOr<std::map<uint64_t, uint32_t>> ReadVmAdvice(pid_t pid);
 
 // One POSIX timer of /proc/PID/timers.
 struct PosixTimerInfo {

@@ -6,6 +6,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "proto/image/mm.pb.h"
+
 #include <cstring>
 
 #include <catch2/catch.hpp>
@@ -143,6 +145,29 @@ TEST_CASE("POSIX timers as /proc/PID/timers lists them") {
   REQUIRE_FALSE(ParsePosixTimers("signal: 10/0\n").ok());        // before any ID
   REQUIRE_FALSE(ParsePosixTimers("ID: x\n").ok());
   REQUIRE_FALSE(ParsePosixTimers("ID: 1\nnotify: bogus/pid.1\n").ok());
+}
+
+}  // namespace
+}  // namespace mosix
+
+namespace mosix {
+namespace {
+
+TEST_CASE("madvise advice from the VmFlags of /proc/PID/smaps") {
+  auto a = ParseVmAdvice(
+      "7f0000000000-7f0000010000 rw-p 00000000 00:00 0 \n"
+      "Size:                 64 kB\n"
+      "VmFlags: rd wr mr mw me dc ac wf \n"
+      "7f0000010000-7f0000020000 rw-p 00000000 00:00 0 \n"
+      "Size:                 64 kB\n"
+      "VmFlags: rd wr mr mw me ac \n"
+      "7f0000020000-7f0000030000 r--p 00000000 fe:00 1234   /usr/lib/x.so\n"
+      "VmFlags: rd mr mw me dd hg rr \n");
+  REQUIRE(a.ok());
+  REQUIRE(a->size() == 2);
+  REQUIRE(a->at(0x7f0000000000) == (image::Vma::DONTFORK | image::Vma::WIPEONFORK));
+  REQUIRE(a->at(0x7f0000020000) == (image::Vma::DONTDUMP | image::Vma::HUGEPAGE | image::Vma::RANDOM));
+  REQUIRE_FALSE(ParseVmAdvice("VmFlags: dc\n").ok());
 }
 
 }  // namespace

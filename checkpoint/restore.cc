@@ -228,6 +228,34 @@ constexpr size_t kBatchMax = (kTrampolineSize - kBatchTableOffset) / 64;
 
 // The image's regions, mapped at their addresses: the files they map opened first (a call
 // each), then every mmap in batches (one stop for all, instead of two per call).
+// The madvise advice each mapping had. What changes a program's behaviour (fork, core dumps)
+// must be given back; performance hints are given back where this kernel takes them.
+absl::Status ApplyAdvice(RemoteSyscalls& rs, const image::Core& core) {
+  struct Kind {
+    uint32_t bit;
+    int advice;
+    bool must;
+  };
+  static const Kind kKinds[] = {
+      {image::Vma::DONTFORK, MADV_DONTFORK, true},    {image::Vma::WIPEONFORK, MADV_WIPEONFORK, true},
+      {image::Vma::DONTDUMP, MADV_DONTDUMP, true},    {image::Vma::HUGEPAGE, MADV_HUGEPAGE, false},
+      {image::Vma::NOHUGEPAGE, MADV_NOHUGEPAGE, false}, {image::Vma::MERGEABLE, MADV_MERGEABLE, false},
+      {image::Vma::SEQUENTIAL, MADV_SEQUENTIAL, false}, {image::Vma::RANDOM, MADV_RANDOM, false},
+  };
+  for (const image::Vma& v : core.mm().vmas()) {
+    for (const Kind& k : kKinds) {
+      if (!(v.advice() & k.bit)) continue;
+      std::string what = absl::StrFormat("%#x-%#x", v.start(), v.end());
+      if (k.must) {
+        RETURN_IF_ERROR(rs.Call("madvise", what, SYS_madvise, v.start(), v.end() - v.start(), k.advice).status());
+      } else {
+        (void)rs.Raw(SYS_madvise, v.start(), v.end() - v.start(), k.advice);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MapRegions(RemoteSyscalls& rs, const image::Core& core, uint64_t tramp) {
   std::map<std::string, long> files;  // path -> fd in the target
   auto close_files = [&] {
@@ -519,6 +547,7 @@ absl::Status RestoreInto(Task& target, RemoteSyscalls& rs, const image::Core& co
                          const std::vector<MapEntry>& cur_maps, uint64_t tramp, std::vector<Range> used) {
   RETURN_IF_ERROR(MoveSpecials(rs, internal::SpecialsOf(cur_maps), internal::SpecialsOf(core.mm()), used));
   RETURN_IF_ERROR(MapRegions(rs, core, tramp));
+  RETURN_IF_ERROR(ApplyAdvice(rs, core));
   // Other threads fill the pages while this (the tracer) thread restores the rest.
   absl::Status pages_status;
   std::thread pages([&] { pages_status = write_pages(target); });
