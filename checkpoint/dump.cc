@@ -453,7 +453,8 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
   result.path = options.path;
   result.syscall_note = cpu->syscall_note();
   result.notes = NotIncluded(core);
-  for (const image::Itimer& t : core.timers().itimers()) result.itimers_armed |= t.value_us() != 0;
+  // (A timer with an interval and no value is due to be armed again: see restore.cc.)
+  for (const image::Itimer& t : core.timers().itimers()) result.itimers_armed |= t.value_us() != 0 || t.interval_us() != 0;
   result.posix_timers = core.timers().posix_timers_size();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;

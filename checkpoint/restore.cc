@@ -453,8 +453,14 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
     itimerval it{};
     it.it_interval.tv_sec = t.interval_us() / 1000000;
     it.it_interval.tv_usec = t.interval_us() % 1000000;
-    it.it_value.tv_sec = t.value_us() / 1000000;
-    it.it_value.tv_usec = t.value_us() % 1000000;
+    // A real-time timer whose SIGALRM is pending (it expired, the signal not yet taken) reads as
+    // "value 0, interval N": the kernel arms it again only when the signal is taken. Restored
+    // as it reads, it would be disarmed for good; it is armed one interval on instead (and the
+    // pending SIGALRM comes back with the other pending signals).
+    int64_t value_us = t.value_us();
+    if (t.which() == ITIMER_REAL && value_us == 0 && t.interval_us() > 0) value_us = t.interval_us();
+    it.it_value.tv_sec = value_us / 1000000;
+    it.it_value.tv_usec = value_us % 1000000;
     RETURN_IF_ERROR(task->Write(RemotePtr<itimerval>(scratch), it));
     RETURN_IF_ERROR(rs.Call("setitimer", "", SYS_setitimer, t.which(), scratch, 0).status());
   }
