@@ -149,7 +149,21 @@ absl::Status Arrivals::WaitForStub(pid_t pid) {
 // the ptrace stops that another thread of this agent expects while it checkpoints the guest.
 void Arrivals::Reap(pid_t pid) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  std::thread([this, pid, pidfd] {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  absl::MutexLock lock(&reap_mu_);
+  for (auto it = reapers_.begin(); it != reapers_.end();) {  // (those whose guest ended)
+    if (it->second->load()) {
+      it->first.join();
+      it = reapers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  reapers_.emplace_back(std::thread([this, pid, pidfd, done] {
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = true; }
+    } mark{*done};
     if (pidfd >= 0) {
       pollfd p{pidfd, POLLIN, 0};
       while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
@@ -183,7 +197,7 @@ void Arrivals::Reap(pid_t pid) {
     grpc::Status s = PeerStub(*home)->Ended(&ctx, req, &reply);
     // (NotFound: home saw it end first, when its deputy did.)
     if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) fprintf(stderr, "mosixd: cannot tell %s that pid %d ended: %s\n", home->name().c_str(), guest.home_pid, s.error_message().c_str());
-  }).detach();
+  }), done);
 }
 
 absl::StatusOr<std::map<pid_t, Arrivals::Guest>::iterator> Arrivals::FindGuest(pid_t local_pid, const std::string& from) {
@@ -266,7 +280,8 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     guest_link = std::make_shared<GuestLink>();
     guest_link->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, stub, 0)));
     RelayLink(stub, guest_link, std::move(relay_end), std::move(link.tls));
-  }  auto drop_stub = [&](const absl::Status& why) {
+  }
+  auto drop_stub = [&](const absl::Status& why) {
     kill(stub, SIGKILL);
     Reap(stub);
     return why;

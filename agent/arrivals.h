@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <list>
 #include <map>
 #include <thread>
 #include <memory>
@@ -112,6 +113,9 @@ class Arrivals {
   void RelayLink(pid_t local_pid, const std::shared_ptr<GuestLink>& link, UniqueFd local,
                  std::unique_ptr<security::TlsConnection> tls);
   void WatchUnlinked();
+  // One thread per guest waits for its end (Reap); joined as they end, and all by the destructor.
+  absl::Mutex reap_mu_;
+  std::list<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> reapers_ ABSL_GUARDED_BY(reap_mu_);
   absl::Notification stop_watch_;
   std::thread unlinked_watch_;  // (last: started once everything above is)
 };

@@ -35,6 +35,17 @@ int64_t NowMs() {
 Arrivals::~Arrivals() {
   stop_watch_.Notify();
   if (unlinked_watch_.joinable()) unlinked_watch_.join();
+  // The guests still here end with this agent (their lifelines close as their entries go), and
+  // the threads that wait for them find nothing left to report.
+  std::map<pid_t, Guest> left;
+  {
+    absl::MutexLock lock(&mu_);
+    left.swap(guests_);
+  }
+  left.clear();
+  absl::MutexLock lock(&reap_mu_);
+  for (auto& [thread, done] : reapers_) thread.join();
+  reapers_.clear();
 }
 
 void Arrivals::RelayLink(pid_t local_pid, const std::shared_ptr<GuestLink>& link, UniqueFd local,
