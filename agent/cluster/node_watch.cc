@@ -20,7 +20,9 @@ bool NodeWatch::Answers(const std::string& name) {
   const cluster::Node* node = FindNode(map_, name);
   if (!node) return false;
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + period_);
+  // (Twice the period: a node busy with a big move, or a loaded machine, is slow, not gone; a
+  // process whose node is taken for dead is lost.)
+  ctx.set_deadline(std::chrono::system_clock::now() + 2 * period_);
   PingReply pong;
   return PeerStub(*node)->Ping(&ctx, PingRequest(), &pong).ok();
 }

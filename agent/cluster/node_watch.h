@@ -1,7 +1,7 @@
 // The home agent's watch on the nodes its processes run on. A node that dies without closing
 // its connections (a machine that stops, a network that parts) leaves deputies waiting on
-// links that never end; the watch pings every such node each period and, after `misses`
-// pings in a row go unanswered, says which processes ran there (`lost`). One thread, started
+// links that never end; the watch pings every such node each period (each ping may take two)
+// and, after `misses` pings in a row go unanswered, says which processes ran there (`lost`). One thread, started
 // by Start and joined by Stop (or the destructor).
 #pragma once
 
