@@ -66,8 +66,7 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
   if (!req.image_from().empty() && !FindNode(map_, req.image_from())) {
     return absl::InvalidArgumentError(absl::StrCat("the image is to come from '", req.image_from(), "', which is not a node"));
   }
-  // A one-node cluster has no address of its own: its moves are on this machine.
-  std::string host = node_address_.empty() ? "127.0.0.1" : HostPart(node_address_);
+  std::string host = ListenHost(node_address_);
   ASSIGN_OR_RETURN(MoveListener link, MoveListener::Open(host));
   ASSIGN_OR_RETURN(MoveListener data, MoveListener::Open(host));
   PrepareArrivalReply reply;
@@ -279,7 +278,7 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
   if (link.tls) {
     guest_link = std::make_shared<GuestLink>();
     guest_link->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, stub, 0)));
-    RelayLink(stub, guest_link, std::move(relay_end), std::move(link.tls));
+    RelayLink(guest_link, std::move(relay_end), std::move(link.tls));
   }
   auto drop_stub = [&](const absl::Status& why) {
     kill(stub, SIGKILL);
@@ -348,7 +347,7 @@ absl::StatusOr<bool> MayLeave(Task& task, const mosix_shim_info& info, const Dep
 absl::StatusOr<sockaddr_in> Arrivals::DataAddressOf(const DepartRequest& req) const {
   const cluster::Node* node = FindNode(map_, req.data_node());
   if (!node) return absl::InvalidArgumentError(absl::StrCat("the image is to go to '", req.data_node(), "', which is not a node"));
-  std::string host = node->address().empty() ? "127.0.0.1" : HostPart(node->address());
+  std::string host = ListenHost(node->address());
   if (HostPart(req.data_address()) != host) {
     return absl::InvalidArgumentError(
         absl::StrCat("the image is to go to ", req.data_address(), ", which is not node ", node->name(), "'s address"));

@@ -110,8 +110,7 @@ class Arrivals {
   std::map<std::string, PendingRelink> relinks_ ABSL_GUARDED_BY(mu_);
   // Starts the relay of a guest's link through TLS; when its home closes it, the guest has
   // MOSIX_RELINK_WAIT_S (and a little) to get a new one, or WatchUnlinked ends it.
-  void RelayLink(pid_t local_pid, const std::shared_ptr<GuestLink>& link, UniqueFd local,
-                 std::unique_ptr<security::TlsConnection> tls);
+  void RelayLink(const std::shared_ptr<GuestLink>& link, UniqueFd local, std::unique_ptr<security::TlsConnection> tls);
   void WatchUnlinked();
   // One thread per guest waits for its end (Reap); joined as they end, and all by the destructor.
   absl::Mutex reap_mu_;

@@ -48,9 +48,7 @@ Arrivals::~Arrivals() {
   reapers_.clear();
 }
 
-void Arrivals::RelayLink(pid_t local_pid, const std::shared_ptr<GuestLink>& link, UniqueFd local,
-                         std::unique_ptr<security::TlsConnection> tls) {
-  (void)local_pid;
+void Arrivals::RelayLink(const std::shared_ptr<GuestLink>& link, UniqueFd local, std::unique_ptr<security::TlsConnection> tls) {
   link->unlinked_since_ms = 0;
   relays_->Start(std::move(local), std::move(tls), [link] {
     int64_t zero = 0;
@@ -81,8 +79,7 @@ absl::StatusOr<PrepareRelinkReply> Arrivals::PrepareRelink(const PrepareRelinkRe
   if (!tls_ || !guest.link) {
     return absl::FailedPreconditionError("on a trusted network the link goes straight to the deputy: it needs no new one");
   }
-  std::string host = node_address_.empty() ? "127.0.0.1" : HostPart(node_address_);
-  ASSIGN_OR_RETURN(MoveListener listener, MoveListener::Open(host));
+  ASSIGN_OR_RETURN(MoveListener listener, MoveListener::Open(ListenHost(node_address_)));
   PrepareRelinkReply reply;
   reply.set_link_address(listener.address());
   reply.set_link_secret(listener.secret());
@@ -118,10 +115,9 @@ absl::Status Arrivals::Relink(const RelinkRequest& req, const std::string& from)
     }
     RETURN_IF_ERROR(InjectConnection(task, local.addr(), local.addr_len(), MOSIX_CHANNEL_FD));
     ASSIGN_OR_RETURN(UniqueFd mine, local.AcceptFrom(pid, 10000));
-    RelayLink(pid, guest.link, std::move(mine), std::move(link.tls));
+    RelayLink(guest.link, std::move(mine), std::move(link.tls));
     // Then it sends the call it waits on again, on the new link (I1, I5).
-    uint32_t epoch = info.link_epoch + 1;
-    RETURN_IF_ERROR(task.Write(RemotePtr<uint32_t>(guest.shim_info + offsetof(mosix_shim_info, link_epoch)), epoch));
+    RETURN_IF_ERROR(BumpLinkEpoch(task, guest.shim_info));
     fprintf(stderr, "mosixd: pid %d of %s (here %d) has a new link\n", guest.home_pid, guest.home_node.c_str(), pid);
     return absl::OkStatus();
   }

@@ -288,7 +288,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
 // process running where it was.
 std::string Mover::OwnHost() const {
   const cluster::Node* self = FindNode(map_, map_.this_node());
-  return self && !self->address().empty() ? HostPart(self->address()) : "127.0.0.1";
+  return ListenHost(self ? self->address() : "");
 }
 
 absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {

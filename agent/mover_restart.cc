@@ -46,14 +46,6 @@ absl::Status GiveChannel(Task& task, const std::string& channel_path) {
                           std::string(reinterpret_cast<const char*>(&msg), sizeof msg), SOCK_SEQPACKET);
 }
 
-// Wakes the deputy from its wait for a new link (I5): on the link it has now, or, if none
-// came, to find its old one closed and ask how its remote part ended.
-absl::Status BumpEpoch(Task& task, uint64_t shim_info) {
-  RemotePtr<uint32_t> at(shim_info + offsetof(mosix_shim_info, link_epoch));
-  ASSIGN_OR_RETURN(uint32_t epoch, task.Read(at));
-  return task.Write(at, epoch + 1);
-}
-
 }  // namespace
 
 void Mover::TakeBackAfterRestart(const std::vector<ProcessEntry>& entries, const std::string& channel_path) {
@@ -108,7 +100,7 @@ absl::Status Mover::Readopt(ProcessEntry& entry, const std::string& channel_path
   if (!ps.ok()) {
     // Its remote part is gone, or its node: the deputy finds its link closed and asks how it
     // ended, on its new channel (DeputyWaits).
-    RETURN_IF_ERROR(BumpEpoch(deputy, entry.shim_info));
+    RETURN_IF_ERROR(BumpLinkEpoch(deputy, entry.shim_info));
     return internal::FromGrpc(*node, ps);
   }
   ASSIGN_OR_RETURN(sockaddr_in link, ParseIpv4Address(prepared.link_address()));
@@ -122,7 +114,7 @@ absl::Status Mover::Readopt(ProcessEntry& entry, const std::string& channel_path
     relinked = peer->Relink(&ctx, req, &reply);
   });
   absl::Status linked = internal::LinkDeputy(deputy, MOSIX_LINK_FD, *node, link, prepared.link_secret(), transport_);
-  absl::Status bumped = BumpEpoch(deputy, entry.shim_info);
+  absl::Status bumped = BumpLinkEpoch(deputy, entry.shim_info);
   RETURN_IF_ERROR(deputy.Detach());
   call.join();
   RETURN_IF_ERROR(linked);

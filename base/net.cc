@@ -46,4 +46,8 @@ absl::StatusOr<UniqueFd> AcceptBefore(int listener, std::chrono::steady_clock::t
   }
 }
 
+std::string ListenHost(const std::string& node_address) {
+  return node_address.empty() ? "127.0.0.1" : HostPart(node_address);
+}
+
 }  // namespace mosix

@@ -16,6 +16,9 @@ absl::StatusOr<sockaddr_in> ParseIpv4Address(const std::string& address);
 
 // The host of "host:port" (the whole string when it has no port).
 std::string HostPart(const std::string& address);
+// The host a node's one-use listeners (and what connects to them) use: its address's host, or
+// loopback for a one-node cluster, which has no address.
+std::string ListenHost(const std::string& node_address);
 
 // Blocking reads and writes on fd give up after ms milliseconds (0: never).
 void SetIoTimeouts(int fd, int ms);

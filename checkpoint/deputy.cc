@@ -1,5 +1,7 @@
 #include "checkpoint/deputy.h"
 
+#include <cstddef>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -93,6 +95,12 @@ absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answere
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return absl::UnavailableError(absl::StrCat("pid ", pid, "'s deputy stays busy with a call; try again"));
+}
+
+absl::Status BumpLinkEpoch(Task& task, uint64_t shim_info) {
+  RemotePtr<uint32_t> at(shim_info + offsetof(mosix_shim_info, link_epoch));
+  ASSIGN_OR_RETURN(uint32_t epoch, task.Read(at));
+  return task.Write(at, epoch + 1);
 }
 
 absl::StatusOr<Task> HoldDeputyForRelink(pid_t pid, uint64_t shim_info) {

@@ -34,6 +34,11 @@ absl::Status Deputize(Task& task, const ShimLocation& shim, int link_fd, bool it
 // finished: the process must not be caught still waiting for that one's reply.
 absl::StatusOr<Task> HoldDeputy(pid_t pid, uint64_t shim_info, uint32_t* answered_id);
 
+// Bumps the link_epoch of the seized process's shim (at shim_info): a remote part sends the call
+// it waits on again, a deputy or remote part waiting for a new link goes on with the one it has
+// now (interceptor/link_invariants.h, I3 and I5).
+absl::Status BumpLinkEpoch(Task& task, uint64_t shim_info);
+
 // Seizes pid's deputy where its link may be replaced: with no message half read or half sent
 // (interceptor/link_invariants.h, I2). Retried like HoldDeputy.
 absl::StatusOr<Task> HoldDeputyForRelink(pid_t pid, uint64_t shim_info);

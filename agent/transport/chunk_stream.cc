@@ -52,29 +52,4 @@ absl::Status ChunkWriter::Finish() {
   return Flush();
 }
 
-absl::Status ChunkReader::Write(const void*, size_t) {
-  return absl::InternalError(absl::StrCat(what_, " is read, not written"));
-}
-
-absl::StatusOr<size_t> ChunkReader::ReadSome(void* data, size_t len) {
-  while (offset_ >= static_cast<size_t>(chunk_.data().size())) {
-    if (ended_) return 0;
-    if (!reader_->Read(&chunk_)) return absl::DataLossError(absl::StrCat(what_, " ended early, after ", got_, " bytes"));
-    offset_ = 0;
-    if (first_) cpu_seconds_ = chunk_.cpu_seconds();
-    first_ = false;
-    got_ += chunk_.data().size();
-    if (chunk_.last()) {
-      if (chunk_.image_bytes() != got_) {
-        return absl::DataLossError(absl::StrCat(what_, ": ", got_, " bytes came of ", chunk_.image_bytes()));
-      }
-      ended_ = true;
-    }
-  }
-  size_t n = std::min(len, chunk_.data().size() - offset_);
-  memcpy(data, chunk_.data().data() + offset_, n);
-  offset_ += n;
-  return n;
-}
-
 }  // namespace mosix::agent
