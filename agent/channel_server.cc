@@ -47,6 +47,13 @@ absl::StatusOr<RegisterRequest> ParseRegister(const std::string& payload) {
   req.set_checkpoint_file(std::string(strings[0]));
   req.set_start_on(std::string(strings[1]));
   req.set_checkpoint_interval_s(head.checkpoint_interval_s);
+  if (head.flags & ~(MOSIX_REGISTER_KEEP_HOME | MOSIX_REGISTER_LOCKED | MOSIX_REGISTER_BEST)) {
+    return absl::InvalidArgumentError(absl::StrCat("register: unknown flags ", head.flags));
+  }
+  req.set_keep_home(head.flags & MOSIX_REGISTER_KEEP_HOME);
+  req.set_locked(head.flags & MOSIX_REGISTER_LOCKED);
+  req.set_best(head.flags & MOSIX_REGISTER_BEST);
+  req.set_memory_mb(head.memory_mb);
   for (size_t k = 2; k < strings.size(); ++k) req.add_argv(std::string(strings[k]));
   return req;
 }

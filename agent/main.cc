@@ -25,7 +25,11 @@
 #include "agent/arrivals.h"
 #include "agent/channel_server.h"
 #include "agent/checkpointer.h"
+#include "agent/cluster/cluster_view.h"
+#include "agent/cluster/gossiper.h"
+#include "agent/cluster/node_meter.h"
 #include "agent/cluster/node_watch.h"
+#include "agent/decide/brain.h"
 #include "agent/cluster_config.h"
 #include "agent/process_table.h"
 #include "agent/internal/arrival_client.h"
@@ -164,8 +168,12 @@ int main(int argc, char** argv) {
   events.go_home = [&mover_ptr](pid_t pid, int fd, int64_t nr) { mover_ptr->ComeHomeFor(pid, fd, nr); };
   mosix::agent::AgentInfo info{map.this_node(), state, channel, address, {}};
   for (const auto& n : map.nodes()) info.nodes.push_back(n.name());
-  events.register_process = [&table, &info](pid_t pid, const mosix::agent::RegisterRequest& req) {
-    return mosix::agent::RegisterProcess(&table, info, pid, req);
+  mosix::agent::Brain* brain_ptr = nullptr;
+  events.register_process = [&table, &info, &brain_ptr](pid_t pid, const mosix::agent::RegisterRequest& req) {
+    if (!req.best()) return mosix::agent::RegisterProcess(&table, info, pid, req);
+    mosix::agent::RegisterRequest placed = req;  // mosrun -b: the cluster chooses now
+    placed.set_start_on(brain_ptr->BestNodeForNew(req.memory_mb()));
+    return mosix::agent::RegisterProcess(&table, info, pid, placed);
   };
   mosix::agent::ChannelServer channels(&table, events);
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
@@ -176,8 +184,24 @@ int main(int argc, char** argv) {
   mover_ptr = &mover;
   checkpointer.SetMover(&mover);
   mosix::agent::Arrivals arrivals(state, address, map, &digests, tls.get(), &relays);
-  mosix::agent::ClientService client_service(info, map, &table, &checkpointer, &mover);
-  mosix::agent::PeerService peer_service(map.this_node(), map, tls != nullptr, &mover, &arrivals);
+  // What this node knows of the cluster (gossip), and the decisions made with it.
+  mosix::agent::ClusterView view(map, mosix::agent::GossipSettings::FromMap(map));
+  double speed = self && self->speed() > 0 ? self->speed() : mosix::agent::NodeMeter::CalibrateSpeed();
+  mosix::agent::Gossiper gossiper(&view, map, speed, [&table, &arrivals](mosix::agent::NodeLoad* e) {
+    uint32_t here = 0, frozen = 0;
+    for (const mosix::agent::ProcessEntry& p : table.Snapshot()) {
+      if (p.state == mosix::agent::ProcState::kHome && p.channel_fd >= 0) ++here;
+      if (p.state == mosix::agent::ProcState::kFrozen) ++frozen;
+    }
+    uint32_t guests = static_cast<uint32_t>(arrivals.Guests().size());
+    e->set_procs(here + guests);
+    e->set_guests(guests);
+    e->set_frozen(frozen);
+  });
+  mosix::agent::Brain brain(&table, &view, &gossiper, &mover, map);
+  brain_ptr = &brain;
+  mosix::agent::ClientService client_service(info, map, &table, &checkpointer, &mover, &view, &brain);
+  mosix::agent::PeerService peer_service(map.this_node(), map, tls != nullptr, &mover, &arrivals, &view, &gossiper);
 
   // Two doors: clients on the Unix socket only, peers on TCP only.
   grpc::ServerBuilder client_builder;
@@ -207,6 +231,8 @@ int main(int argc, char** argv) {
   channels.Start();
   checkpointer.Start();
   watch.Start();
+  gossiper.Start();
+  brain.Start();
   if (!taken_back->empty()) {
     fprintf(stderr, "mosixd: taking back %zu processes from before the restart\n", taken_back->size());
     mover.TakeBackAfterRestart(*taken_back, channel);
@@ -216,15 +242,18 @@ int main(int argc, char** argv) {
     fprintf(stderr, "mosixd: the cluster map marks the network trusted (insecure: true): peers are not authenticated "
                     "and moves are not encrypted\n");
   }
-  fprintf(stderr, "mosixd: node %s ready on %s%s (state in %s)\n", map.this_node().c_str(), socket.c_str(),
-          address.empty() ? "" : absl::StrCat(" and ", address, creds ? " (TLS)" : " (trusted network)").c_str(), state.c_str());
+  fprintf(stderr, "mosixd: node %s ready on %s%s (state in %s; speed %.1f)\n", map.this_node().c_str(), socket.c_str(),
+          address.empty() ? "" : absl::StrCat(" and ", address, creds ? " (TLS)" : " (trusted network)").c_str(), state.c_str(),
+          speed);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   fprintf(stderr, "mosixd: %s, stopping\n", strsignal(sig));
   arrivals.SendGuestsHome(60);  // (while this agent still serves their departures)
+  brain.Stop();
   door.Stop();
   if (peer_server) peer_server->Shutdown();
+  gossiper.Stop();
   client_server->Shutdown();
   channels.Stop();
   watch.Stop();

@@ -60,6 +60,8 @@ double Since(std::chrono::steady_clock::time_point t0) {
 
 absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
   ASSIGN_OR_RETURN(ProcessEntry entry, table_->Acquire(pid));
+  const std::string was_on = entry.state == ProcState::kRemote ? entry.where : map_.this_node();
+  const ProcState was = entry.state;
   absl::StatusOr<MoveResult> result;
   if (target == "freeze") {
     if (entry.state == ProcState::kFrozen) {
@@ -91,6 +93,14 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
     for (const auto& n : map_.nodes()) names.push_back(n.name());
     result = absl::NotFoundError(absl::StrCat("no node '", target, "' in the cluster (nodes: ", absl::StrJoin(names, " "),
                                               "; or freeze, continue, home, checkpoint)"));
+  }
+  // A move from one node to another (not a freeze or its undoing): counted, and remembered
+  // for the decisions (decide/).
+  std::string now_on = entry.state == ProcState::kRemote ? entry.where : map_.this_node();
+  if (result.ok() && was != ProcState::kFrozen && entry.state != ProcState::kFrozen && now_on != was_on) {
+    entry.moves++;
+    entry.left_node = was_on;
+    entry.left_at = entry.here_since = std::chrono::steady_clock::now();
   }
   table_->Release(entry);
   TellEndIfAny(pid);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -41,6 +42,9 @@ class Mover {
   // pid's program has started (its shim said hello) and is to run on node (mosrun -r, or it
   // was there before it came home to exec): moves it there, in the background.
   void StartOn(pid_t pid, const std::string& node);
+  // A move the cluster decided (decide/brain.h): in the background, in order with pid's other
+  // actions; `done` hears how it went.
+  void MoveInBackground(pid_t pid, const std::string& target, std::function<void(const absl::Status&)> done);
   // pid, away, must come home to make system call nr (fork, exec, ...); its deputy waits on fd
   // and hears ERROR if that cannot be done. In the background.
   void ComeHomeFor(pid_t pid, int fd, int64_t nr);

@@ -77,6 +77,16 @@ void Mover::StartOn(pid_t pid, const std::string& node) {
   });
 }
 
+void Mover::MoveInBackground(pid_t pid, const std::string& target, std::function<void(const absl::Status&)> done) {
+  actions_.Post(pid, [this, pid, target, done = std::move(done)] {
+    absl::StatusOr<MoveResult> r = MoveWhenFree(pid, target);
+    if (!r.ok() && table_->Knows(pid)) {
+      fprintf(stderr, "mosixd: pid %d did not go to %s: %s\n", pid, target.c_str(), std::string(r.status().message()).c_str());
+    }
+    done(r.status());
+  });
+}
+
 void Mover::ComeHomeFor(pid_t pid, int fd, int64_t nr) {
   // A program it execs goes back where it was (as in MOSIX, where exec happens over there).
   if (nr == SYS_execve || nr == SYS_execveat) table_->SetStartOn(pid, table_->WhereIs(pid));

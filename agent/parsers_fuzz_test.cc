@@ -17,7 +17,7 @@ namespace mosix::agent {
 namespace {
 
 std::string ValidRegister(std::mt19937_64& rng) {
-  mosix_register head{MOSIX_CHANNEL_VERSION, static_cast<uint32_t>(1 + rng() % 4), 60.0};
+  mosix_register head{MOSIX_CHANNEL_VERSION, static_cast<uint32_t>(1 + rng() % 4), 60.0, MOSIX_REGISTER_LOCKED, 64};
   std::string p(reinterpret_cast<const char*>(&head), sizeof head);
   p += std::string("/tmp/ck") + '\0' + "node2" + '\0';
   for (uint32_t i = 0; i < head.argc; ++i) p += "arg" + std::to_string(i) + '\0';
@@ -40,6 +40,8 @@ TEST_CASE("a registration of any bytes is parsed or refused with a reason") {
   auto valid = ParseRegister(ValidRegister(rng));
   REQUIRE(valid.ok());
   REQUIRE(valid->start_on() == "node2");
+  REQUIRE(valid->locked());
+  REQUIRE(valid->memory_mb() == 64);
 }
 
 TEST_CASE("a table record of any bytes is read or refused, never trusted") {

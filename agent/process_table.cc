@@ -70,7 +70,7 @@ absl::Status ProcessTable::Register(ProcessEntry entry) {
   auto start = StartTimeOf(entry.pid);
   if (!start) return absl::NotFoundError(absl::StrCat("no process with pid ", entry.pid));
   entry.start_time = *start;
-  entry.registered = std::chrono::steady_clock::now();
+  entry.registered = entry.here_since = std::chrono::steady_clock::now();
   if (entry.options.checkpoint_interval_s() > 0) {
     entry.next_checkpoint = std::chrono::steady_clock::now() +
                             std::chrono::milliseconds(static_cast<int64_t>(entry.options.checkpoint_interval_s() * 1000));

@@ -55,6 +55,12 @@ struct ProcessEntry {
   int wait_status = 0;
   double cpu_elsewhere = 0;    // CPU seconds its copies used on nodes it has left
   int end_waiter = -1;         // the deputy's channel, waiting to hear how it ended
+  // For the cluster's decisions (decide/): moves so far, since when it runs where it does, and
+  // the node it last left and when (no A->B->A within a short time).
+  uint32_t moves = 0;
+  std::chrono::steady_clock::time_point here_since{};
+  std::string left_node;
+  std::chrono::steady_clock::time_point left_at{};
 
   // The fd its channel has inside the process (mosix's own, not the program's), or -1.
   int ChannelFdInProcess() const { return channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1; }

@@ -168,12 +168,28 @@ Usage UsageOf(pid_t pid) {
     u.cpu_seconds = static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK);
     u.rss_kb = st->rss_pages * 4;
   }
+  if (DIR* d = opendir(absl::StrCat("/proc/", pid, "/task").c_str())) {
+    while (dirent* e = readdir(d)) {
+      int tid;
+      if (absl::SimpleAtoi(e->d_name, &tid)) u.busy_ns += TaskBusyNs(tid);
+    }
+    closedir(d);
+  }
   auto status = ReadFileToString(absl::StrCat("/proc/", pid, "/status"));
   if (!status.ok()) return u;
   auto rss = StatusField(*status, "VmRSS");
   uint64_t kb = 0;
   if (rss.ok() && absl::SimpleAtoi(absl::StripSuffix(*rss, " kB"), &kb)) u.rss_kb = kb;
   return u;
+}
+
+uint64_t TaskBusyNs(pid_t tid) {
+  auto text = ReadFileToString(absl::StrCat("/proc/", tid, "/schedstat"));
+  if (!text.ok()) return 0;
+  std::vector<absl::string_view> f = absl::StrSplit(*text, ' ', absl::SkipEmpty());
+  uint64_t run = 0, wait = 0;
+  if (f.size() < 2 || !absl::SimpleAtoi(f[0], &run) || !absl::SimpleAtoi(f[1], &wait)) return 0;
+  return run + wait;
 }
 
 absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key) {

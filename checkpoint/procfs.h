@@ -56,11 +56,17 @@ absl::StatusOr<bool> HasDeliverableSignal(pid_t pid);
 
 // CPU seconds (user + system) and resident memory in kB (VmRSS: stat's count is approximate,
 // off by hundreds of kB for a small process) of a live pid; zeros when it is gone.
+// busy_ns: the time its threads ran or waited to run (schedstat; a thread held back by a CPU
+// quota waits), so far: its growth over an interval is how much of it it wanted a CPU.
 struct Usage {
   double cpu_seconds = 0;
   uint64_t rss_kb = 0;
+  uint64_t busy_ns = 0;
 };
 Usage UsageOf(pid_t pid);
+// One thread's (or a process's main thread's) time run plus time waiting to run, in ns; 0 if
+// it is gone.
+uint64_t TaskBusyNs(pid_t tid);
 
 // /proc/PID/limits: soft and hard limit of each resource, in the order of RLIMIT_* numbers
 // (the kernel prints them so); "unlimited" is RLIM_INFINITY.

@@ -1,5 +1,10 @@
 #include "cli/client.h"
 
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -34,6 +39,21 @@ absl::StatusOr<AgentConnection> ConnectAgent() {
 int Fail(const char* prog, const absl::Status& s) {
   fprintf(stderr, "%s: %s\n", prog, std::string(s.message()).c_str());
   return 1;
+}
+
+absl::StatusOr<std::string> JsonList(const std::vector<const google::protobuf::Message*>& items) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  o.always_print_primitive_fields = true;
+  std::vector<std::string> out;
+  for (const google::protobuf::Message* m : items) {
+    std::string one;
+    if (auto s = google::protobuf::util::MessageToJsonString(*m, &one, o); !s.ok()) {
+      return absl::InternalError(absl::StrCat("cannot print a ", m->GetTypeName(), " as JSON: ", s.ToString()));
+    }
+    out.push_back(std::move(one));
+  }
+  return absl::StrCat("[", absl::StrJoin(out, ","), "]\n");
 }
 
 }  // namespace mosix::cli

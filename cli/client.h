@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "proto/agent.grpc.pb.h"
@@ -24,5 +25,15 @@ absl::Status FromGrpc(const grpc::Status& s);
 
 // Prints "PROG: message" to stderr and returns 1.
 int Fail(const char* prog, const absl::Status& s);
+
+// A JSON list of messages, each printed by protobuf's JSON printer (field names as in the
+// .proto, every field shown).
+absl::StatusOr<std::string> JsonList(const std::vector<const google::protobuf::Message*>& items);
+template <typename M>
+absl::StatusOr<std::string> JsonList(const google::protobuf::RepeatedPtrField<M>& items) {
+  std::vector<const google::protobuf::Message*> all;
+  for (const M& m : items) all.push_back(&m);
+  return JsonList(all);
+}
 
 }  // namespace mosix::cli

@@ -165,7 +165,8 @@ int Up(int argc, char** argv) {
   std::string map;
   cluster::ClusterMap nodes;
   for (int k = 1; k <= n; ++k) {
-    absl::StrAppend(&map, "nodes { name: \"node", k, "\" address: \"127.0.0.", k, ":", port, "\" }\n");
+    // (One machine: the nodes' CPUs are alike, speed 1; they differ by their CPU quotas.)
+    absl::StrAppend(&map, "nodes { name: \"node", k, "\" address: \"127.0.0.", k, ":", port, "\" speed: 1 }\n");
     cluster::Node* node = nodes.add_nodes();
     node->set_name(absl::StrCat("node", k));
     node->set_address(absl::StrCat("127.0.0.", k, ":", port));
@@ -186,7 +187,9 @@ int Up(int argc, char** argv) {
     }
     ::chmod((dir + "/tmp").c_str(), 01777);
     std::string tls = insecure ? "" : absl::StrCat("tls_dir: \"", BaseDir(), "/tls/node", k, "\"\n");
-    if (auto s = WriteFile(dir + "/config.textproto", absl::StrCat("this_node: \"node", k, "\"\n", tls, map)); !s.ok()) {
+    // Each node is its cgroup: its CPU quota is its CPUs, its tasks its load.
+    if (auto s = WriteFile(dir + "/config.textproto", absl::StrCat("this_node: \"node", k, "\"\n", tls, "node_is_cgroup: true\n", map));
+        !s.ok()) {
       return Die(std::string(s.message()));
     }
     std::string cg = NodeCgroup(k);

@@ -6,6 +6,7 @@
 //   migrate PID continue     a frozen process comes back to life, at home
 //   migrate PID home         the same, for a process that is away
 //   migrate PID NODE         move it to NODE
+//   migrate PID balance      let the cluster choose now (it may stay: then it says why)
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -19,7 +20,7 @@
 namespace {
 
 constexpr char kProg[] = "migrate";
-constexpr char kUsage[] = "usage: migrate PID checkpoint|freeze|continue|home|NODE\n";
+constexpr char kUsage[] = "usage: migrate PID checkpoint|freeze|continue|home|balance|NODE\n";
 
 }  // namespace
 
@@ -55,7 +56,9 @@ int main(int argc, char** argv) {
   req.set_target(target);
   mosix::agent::MigrateReply reply;
   if (auto s = mosix::cli::FromGrpc(conn->stub->Migrate(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
-  if (reply.state() == "frozen") {
+  if (target == "balance") {
+    printf("pid %d: %s\n", pid, reply.state().c_str());
+  } else if (reply.state() == "frozen") {
     printf("pid %d frozen: image %s (%.3f s)\n", pid, reply.image().c_str(), reply.seconds());
   } else if (reply.state() == "remote") {
     if (reply.bytes_sent() > 0) {

@@ -31,13 +31,17 @@ constexpr char kProg[] = "mosrun";
 
 int Usage() {
   fprintf(stderr,
-          "usage: mosrun [-C FILE] [-A MINUTES] [-e] [-h | -r NODE] PROGRAM [ARGS...]\n"
+          "usage: mosrun [-C FILE] [-A MINUTES] [-e] [-h | -r NODE | -b] [-L] [-m MB] PROGRAM [ARGS...]\n"
           "       mosrun -R FILE [-O FD=PATH]...\n"
           "  -C FILE     checkpoints go to FILE.1, FILE.2, ...\n"
           "  -A MINUTES  take a checkpoint every MINUTES (fractions allowed)\n"
           "  -e          unsupported calls fail with an error instead of killing the program\n"
-          "  -h          keep the program on its home node\n"
+          "  -h          keep the program on its home node (no automatic moves)\n"
           "  -r NODE     start at home and move to NODE as soon as the program runs\n"
+          "  -b          start on the best node now (the cluster chooses)\n"
+          "  -L          lock: no automatic moves (by hand only: migrate)\n"
+          "  -m MB       the memory it will need: never placed where there is less\n"
+          "  Otherwise the cluster moves it when and where it runs best.\n"
           "  -R FILE     recover the process checkpointed in FILE\n"
           "  -O FD=PATH  with -R: open PATH as fd FD instead of what the image says\n");
   return 2;
@@ -152,6 +156,7 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
 int main(int argc, char** argv) {
   std::string ckpt_file, recover, start_on;
   bool error_on_unsupported = false;
+  uint32_t flags = 0, memory_mb = 0;
   double minutes = 0;
   std::vector<std::string> overrides;
   int i = 1;
@@ -190,7 +195,14 @@ int main(int argc, char** argv) {
     } else if (a == "-e") {
       error_on_unsupported = true;
     } else if (a == "-h") {
-      start_on.clear();  // stays home until told otherwise: the default
+      flags |= MOSIX_REGISTER_KEEP_HOME;
+    } else if (a == "-L") {
+      flags |= MOSIX_REGISTER_LOCKED;
+    } else if (a == "-b") {
+      flags |= MOSIX_REGISTER_BEST;
+    } else if (a == "-m") {
+      const char* v = value("MB");
+      if (!absl::SimpleAtoi(v, &memory_mb) || memory_mb == 0) return Die(absl::StrCat("-m: '", v, "' is not a positive number of MB"), 2);
     } else {
       Die(absl::StrCat("unknown option ", a));
       return Usage();
@@ -201,6 +213,9 @@ int main(int argc, char** argv) {
     return Recover(recover, overrides);
   }
   if (!overrides.empty()) return Die("-O goes with -R", 2);
+  if ((flags & MOSIX_REGISTER_KEEP_HOME) && !start_on.empty()) return Die("-h keeps the program home: not with -r NODE", 2);
+  if ((flags & MOSIX_REGISTER_KEEP_HOME) && (flags & MOSIX_REGISTER_BEST)) return Die("-h keeps the program home: not with -b", 2);
+  if ((flags & MOSIX_REGISTER_BEST) && !start_on.empty()) return Die("-b lets the cluster choose: not with -r NODE", 2);
   if (i >= argc) return Usage();
 
   // Registered on the agent's channel (a datagram each way, no RPC stack to load): the
@@ -209,7 +224,7 @@ int main(int argc, char** argv) {
   int fd = ConnectChannel(&channel);
   if (fd < 0) return 1;
   if (argc - i > MOSIX_REGISTER_MAX_ARGC) return Die("too many arguments", 2);
-  mosix_register head{MOSIX_CHANNEL_VERSION, static_cast<uint32_t>(argc - i), minutes * 60};
+  mosix_register head{MOSIX_CHANNEL_VERSION, static_cast<uint32_t>(argc - i), minutes * 60, flags, memory_mb};
   std::string payload(reinterpret_cast<const char*>(&head), sizeof head);
   payload += ckpt_file + '\0' + start_on + '\0';
   for (int k = i; k < argc; ++k) payload += std::string(argv[k]) + '\0';

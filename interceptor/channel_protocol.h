@@ -56,7 +56,7 @@ struct mosix_hello {
   uint32_t version; /* MOSIX_CHANNEL_VERSION */
 };
 
-#define MOSIX_CHANNEL_VERSION 1
+#define MOSIX_CHANNEL_VERSION 2
 
 /* REGISTER payload: this, then NUL-ended strings: the checkpoint file ("" for none), the node
  * to start on ("" for home), then argc strings of argv. */
@@ -64,7 +64,12 @@ struct mosix_register {
   uint32_t version; /* MOSIX_CHANNEL_VERSION */
   uint32_t argc;
   double checkpoint_interval_s;
+  uint32_t flags;     /* MOSIX_REGISTER_* */
+  uint32_t memory_mb; /* -m MB: the memory it will need (0: not said) */
 };
+#define MOSIX_REGISTER_KEEP_HOME 1u /* -h */
+#define MOSIX_REGISTER_LOCKED 2u    /* -L */
+#define MOSIX_REGISTER_BEST 4u      /* -b */
 #define MOSIX_REGISTER_MAX_ARGC 65536
 
 /* RESTORE payload: the image path, NUL, then zero or more "FD=PATH" strings, each NUL-ended. */

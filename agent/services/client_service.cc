@@ -46,6 +46,10 @@ absl::Status RegisterProcess(ProcessTable* table, const AgentInfo& info, pid_t c
   e.argv.assign(req.argv().begin(), req.argv().end());
   e.options.set_checkpoint_file(req.checkpoint_file());
   e.options.set_checkpoint_interval_s(req.checkpoint_interval_s());
+  e.options.set_keep_home(req.keep_home());
+  e.options.set_locked(req.locked());
+  e.options.set_memory_mb(req.memory_mb());
+  if (req.keep_home() && !req.start_on().empty()) return absl::InvalidArgumentError("register: -h (keep home) and -r NODE together");
   if (!req.start_on().empty()) {
     bool known = false;
     for (const auto& n : info.nodes) known = known || n == req.start_on();
@@ -101,7 +105,9 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
       p->set_uid(creds->uid());
       p->set_user(UserName(creds->uid()));
     }
-    auto [cpu, rss] = UsageOf(e.pid);
+    Usage usage = UsageOf(e.pid);
+    double cpu = usage.cpu_seconds;
+    uint64_t rss = usage.rss_kb;
     cpu += e.cpu_elsewhere;
     if (e.state == ProcState::kRemote) {
       auto node = away.find(e.where);
@@ -118,6 +124,9 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
     p->set_checkpoint_interval_s(e.options.checkpoint_interval_s());
     p->set_checkpoints(e.options.checkpoint_count());
     p->set_last_checkpoint(e.last_checkpoint);
+    p->set_moves(e.moves);
+    p->set_locked(e.options.locked() || e.options.keep_home());
+    p->set_stays(brain_->WhyStays(e.pid));
     if (e.state != ProcState::kHome) continue;
     absl::Status why = CheckMovable(e.pid, e.ChannelFdInProcess());
     if (!why.ok()) p->set_cannot_migrate(std::string(why.message()));
@@ -130,6 +139,12 @@ grpc::Status ClientService::Migrate(grpc::ServerContext* ctx, const MigrateReque
   if (req->target() == "checkpoint") {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "use the Checkpoint call for checkpoints");
   }
+  if (req->target() == "balance") {
+    auto to = brain_->BalanceNow(req->pid());
+    if (!to.ok()) return ToGrpc(to.status());
+    reply->set_state(absl::StrCat("going to ", *to));
+    return grpc::Status::OK;
+  }
   auto r = mover_->Move(req->pid(), req->target());
   if (!r.ok()) return ToGrpc(r.status());
   reply->set_state(r->state);
@@ -137,6 +152,12 @@ grpc::Status ClientService::Migrate(grpc::ServerContext* ctx, const MigrateReque
   reply->set_seconds(r->seconds);
   reply->set_bytes_sent(r->bytes_sent);
   reply->set_frozen_seconds(r->frozen_seconds);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClientService::ClusterStatus(grpc::ServerContext*, const ClusterStatusRequest*, ClusterStatusReply* reply) {
+  for (NodeStatus& n : view_->Status()) *reply->add_nodes() = std::move(n);
+  reply->set_gossip_step_s(std::chrono::duration<double>(view_->settings().step).count());
   return grpc::Status::OK;
 }
 

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "agent/checkpointer.h"
+#include "agent/cluster/cluster_view.h"
+#include "agent/decide/brain.h"
 #include "agent/mover.h"
 #include "agent/process_table.h"
 #include "proto/agent.grpc.pb.h"
@@ -27,14 +29,22 @@ absl::Status RegisterProcess(ProcessTable* table, const AgentInfo& info, pid_t c
 
 class ClientService final : public mosix::agent::Client::Service {
  public:
-  ClientService(AgentInfo info, cluster::ClusterMap map, ProcessTable* table, Checkpointer* checkpointer, Mover* mover)
-      : info_(std::move(info)), map_(std::move(map)), table_(table), checkpointer_(checkpointer), mover_(mover) {}
+  ClientService(AgentInfo info, cluster::ClusterMap map, ProcessTable* table, Checkpointer* checkpointer, Mover* mover,
+                ClusterView* view, Brain* brain)
+      : info_(std::move(info)),
+        map_(std::move(map)),
+        table_(table),
+        checkpointer_(checkpointer),
+        mover_(mover),
+        view_(view),
+        brain_(brain) {}
 
   grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
   grpc::Status Register(grpc::ServerContext*, const RegisterRequest*, RegisterReply*) override;
   grpc::Status Checkpoint(grpc::ServerContext*, const CheckpointRequest*, CheckpointReply*) override;
   grpc::Status ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply*) override;
   grpc::Status Migrate(grpc::ServerContext*, const MigrateRequest*, MigrateReply*) override;
+  grpc::Status ClusterStatus(grpc::ServerContext*, const ClusterStatusRequest*, ClusterStatusReply*) override;
 
  private:
   AgentInfo info_;
@@ -42,6 +52,8 @@ class ClientService final : public mosix::agent::Client::Service {
   ProcessTable* table_;
   Checkpointer* checkpointer_;
   Mover* mover_;
+  ClusterView* view_;
+  Brain* brain_;
 };
 
 grpc::Status ToGrpc(const absl::Status& s);

@@ -56,6 +56,7 @@ grpc::Status PeerService::Arrive(grpc::ServerContext* ctx, grpc::ServerReader<Ar
   if (!from.ok()) return ToGrpc(from.status());
   auto r = arrivals_->Arrive(reader, *from);
   if (!r.ok()) return ToGrpc(r.status());
+  gossiper_->WorkArrived(1);  // (everyone sees this node busier at once: no herd here)
   *reply = *r;
   return grpc::Status::OK;
 }
@@ -125,8 +126,15 @@ grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*,
     Usage u = UsageOf(pid);
     g->set_cpu_seconds(u.cpu_seconds);
     g->set_rss_kb(u.rss_kb);
+    g->set_busy_ns(u.busy_ns);
   }
   return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Gossip(grpc::ServerContext* ctx, const GossipRequest* req, GossipReply*) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  return ToGrpc(view_->Merge(*req, *from));
 }
 
 }  // namespace mosix::agent

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "agent/arrivals.h"
+#include "agent/cluster/cluster_view.h"
+#include "agent/cluster/gossiper.h"
 #include "agent/mover.h"
 #include "proto/agent.grpc.pb.h"
 #include "proto/cluster.pb.h"
@@ -16,8 +18,15 @@ namespace mosix::agent {
 
 class PeerService final : public mosix::agent::Peer::Service {
  public:
-  PeerService(std::string node, cluster::ClusterMap map, bool tls, Mover* mover, Arrivals* arrivals)
-      : node_(std::move(node)), map_(std::move(map)), tls_(tls), mover_(mover), arrivals_(arrivals) {}
+  PeerService(std::string node, cluster::ClusterMap map, bool tls, Mover* mover, Arrivals* arrivals, ClusterView* view,
+              Gossiper* gossiper)
+      : node_(std::move(node)),
+        map_(std::move(map)),
+        tls_(tls),
+        mover_(mover),
+        arrivals_(arrivals),
+        view_(view),
+        gossiper_(gossiper) {}
 
   grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
   grpc::Status PrepareArrival(grpc::ServerContext*, const PrepareArrivalRequest*, PrepareArrivalReply*) override;
@@ -31,6 +40,7 @@ class PeerService final : public mosix::agent::Peer::Service {
   grpc::Status PrepareRelink(grpc::ServerContext* ctx, const PrepareRelinkRequest* req, PrepareRelinkReply* reply) override;
   grpc::Status Relink(grpc::ServerContext* ctx, const RelinkRequest* req, RelinkReply* reply) override;
   grpc::Status Guests(grpc::ServerContext*, const GuestsRequest*, GuestsReply*) override;
+  grpc::Status Gossip(grpc::ServerContext*, const GossipRequest*, GossipReply*) override;
 
  private:
   // The node a call comes from: its certificate's name, a node of the map. "" (anyone) on a
@@ -42,6 +52,8 @@ class PeerService final : public mosix::agent::Peer::Service {
   bool tls_;
   Mover* mover_;
   Arrivals* arrivals_;
+  ClusterView* view_;
+  Gossiper* gossiper_;
 };
 
 // The node name in the certificate of a TLS peer (its common name), or PermissionDenied.

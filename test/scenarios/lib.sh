@@ -73,11 +73,11 @@ in_syscall() { [[ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" == "$2" ]]; 
 
 # An emulated cluster of the test's own (its own directory, random ports), taken down when the
 # test ends: sets LC to its directory; `on NODE -- CMD...` runs a command on a node.
-start_cluster() {  # start_cluster TAG NODES
+start_cluster() {  # start_cluster TAG NODES [localcluster up options...]
   export MOSIX_LOCALCLUSTER_DIR="/run/mosix-lc-$1.${T##*.}"
   LC="$MOSIX_LOCALCLUSTER_DIR"
   trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true; cleanup' EXIT
-  "$MOSCTL" localcluster up --nodes "$2" --port $((20000 + RANDOM % 20000)) >/dev/null
+  "$MOSCTL" localcluster up --nodes "$2" --port $((20000 + RANDOM % 20000)) "${@:3}" >/dev/null
 }
 on() { "$MOSCTL" localcluster exec "$@"; }
 

@@ -1,0 +1,150 @@
+#include "agent/decide/balancer.h"
+
+#include <catch2/catch.hpp>
+
+namespace mosix::agent {
+namespace {
+
+BalanceNode Node(const std::string& name, double cpus, double load, uint64_t free_mb = 1000) {
+  BalanceNode n;
+  n.name = name;
+  n.up = n.takes_guests = true;
+  n.cpus = cpus;
+  n.load = n.own_load = load;
+  n.mem_total_mb = 2000;
+  n.mem_free_mb = free_mb;
+  return n;
+}
+
+BalanceProcess Proc(pid_t pid, const std::string& where, double here_s = 60) {
+  BalanceProcess p;
+  p.pid = pid;
+  p.where = where;
+  p.seconds_here = here_s;
+  p.move_seconds = 0.1;
+  p.mem_mb = 10;
+  return p;
+}
+
+BalanceSettings Settings() {
+  BalanceSettings s;
+  s.home = "slow";
+  return s;
+}
+
+TEST_CASE("a busy slow node sends work to idle faster nodes, fastest first, and stops when even") {
+  // slow: 0.25 CPU with 4 processes (load 1600); fast: 0.75 CPU idle; mid: 0.5 CPU idle.
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 1600), Node("mid", 0.5, 0), Node("fast", 0.75, 0)};
+  std::vector<BalanceProcess> procs = {Proc(1, "slow"), Proc(2, "slow"), Proc(3, "slow"), Proc(4, "slow")};
+  BalancePlan plan = Balance(nodes, procs, Settings());
+  REQUIRE(plan.moves.size() == 3);  // one stays: 400 at home against 1.3 x 200 + 200 on mid
+  REQUIRE(plan.moves[0].to == "fast");
+  int to_fast = 0, to_mid = 0;
+  for (const auto& m : plan.moves) (m.to == "fast" ? to_fast : to_mid)++;
+  REQUIRE(to_fast == 2);
+  REQUIRE(to_mid == 1);
+}
+
+TEST_CASE("no move that only swaps the load (the 1.3 margin)") {
+  std::vector<BalanceNode> nodes = {Node("slow", 1, 200), Node("b", 1, 100)};
+  REQUIRE(Balance(nodes, {Proc(1, "slow"), Proc(2, "slow")}, Settings()).moves.empty());
+  nodes[0].load = nodes[0].own_load = 300;
+  REQUIRE(Balance(nodes, {Proc(1, "slow"), Proc(2, "slow"), Proc(3, "slow")}, Settings()).moves.size() == 1);
+}
+
+TEST_CASE("a lone process goes to a faster node, not to a slower one") {
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 400), Node("fast", 0.75, 0)};
+  REQUIRE(Balance(nodes, {Proc(1, "slow")}, Settings()).moves.size() == 1);
+  std::vector<BalanceNode> back = {Node("slow", 0.25, 0), Node("fast", 0.75, 133)};
+  REQUIRE(Balance(back, {Proc(1, "fast")}, Settings()).moves.empty());
+  // A node whose work has just left looks busy to others for a while, not to itself.
+  back[1].load = 2000;
+  REQUIRE(Balance(back, {Proc(1, "fast")}, Settings()).moves.empty());
+}
+
+TEST_CASE("too young, locked, just left, or short of memory: it stays and says why") {
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("fast", 0.75, 0)};
+  BalanceProcess young = Proc(1, "slow", 0.2);
+  BalancePlan plan = Balance(nodes, {young}, Settings());
+  REQUIRE(plan.moves.empty());
+  REQUIRE(plan.stays.size() == 1);
+  REQUIRE(plan.stays[0].second.find("too young") == 0);
+
+  BalanceProcess locked = Proc(2, "slow");
+  locked.cannot = "locked (mosrun -L)";
+  plan = Balance(nodes, {locked}, Settings());
+  REQUIRE(plan.moves.empty());
+  REQUIRE(plan.stays[0].second == "locked (mosrun -L)");
+
+  BalanceProcess returning = Proc(3, "slow");
+  returning.left_node = "fast";
+  returning.left_ago_s = 3;
+  plan = Balance(nodes, {returning}, Settings());
+  REQUIRE(plan.moves.empty());
+  REQUIRE(plan.stays[0].second == "it left fast 3 s ago");
+  returning.left_ago_s = 30;
+  REQUIRE(Balance(nodes, {returning}, Settings()).moves.size() == 1);
+
+  BalanceProcess big = Proc(4, "slow");
+  big.mem_mb = 5000;
+  plan = Balance(nodes, {big}, Settings());
+  REQUIRE(plan.moves.empty());
+  REQUIRE(plan.stays[0].second.find("memory") == 0);
+}
+
+TEST_CASE("a process that hardly runs does not move for load") {
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("fast", 0.75, 0)};
+  BalanceProcess idle = Proc(1, "slow");
+  idle.demand = 0.01;
+  REQUIRE(Balance(nodes, {idle}, Settings()).moves.empty());
+}
+
+TEST_CASE("a node short of memory sends work away even to a busier node (ushering)") {
+  std::vector<BalanceNode> nodes = {Node("slow", 1, 100, /*free=*/20), Node("busy", 1, 300, 1500), Node("full", 1, 0, 30)};
+  BalanceProcess p = Proc(1, "slow");
+  p.mem_mb = 200;
+  BalancePlan plan = Balance(nodes, {p}, Settings());
+  REQUIRE(plan.moves.size() == 1);
+  REQUIRE(plan.moves[0].to == "busy");
+  REQUIRE(plan.moves[0].why == "slow has 20 MB free");
+}
+
+TEST_CASE("blocked and down nodes take no guests; the home takes its own back") {
+  std::vector<BalanceNode> nodes = {Node("slow", 1, 0), Node("b", 1, 400), Node("c", 4, 0), Node("d", 4, 0)};
+  nodes[2].takes_guests = false;
+  nodes[3].up = false;
+  nodes[0].takes_guests = false;  // the home is blocked to guests, not to its own
+  BalancePlan plan = Balance(nodes, {Proc(1, "b")}, Settings());
+  REQUIRE(plan.moves.size() == 1);
+  REQUIRE(plan.moves[0].to == "slow");
+}
+
+TEST_CASE("the best node for a new process counts the process itself") {
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 0), Node("fast", 0.75, 0)};
+  REQUIRE(BestNodeForNew(nodes, 10, Settings()) == "fast");
+  nodes[1].load = 400;
+  REQUIRE(BestNodeForNew(nodes, 10, Settings()) == "slow");
+  nodes[0].load = 0;
+  REQUIRE(BestNodeForNew({Node("slow", 1, 0), Node("b", 1, 0)}, 10, Settings()) == "slow");  // a tie: home
+  REQUIRE(BestNodeForNew({Node("slow", 1, 500), Node("b", 1, 0, 10)}, 100, Settings()) == "slow");  // no room there
+}
+
+}  // namespace
+}  // namespace mosix::agent
+
+namespace mosix::agent {
+namespace {
+
+TEST_CASE("work leaves a node by its own load, comes to one by the load others see") {
+  // node b saw its work go (own 100), others still see it busy (load 900): nothing leaves it.
+  std::vector<BalanceNode> nodes = {Node("slow", 1, 0), Node("b", 1, 100)};
+  nodes[1].load = 900;
+  REQUIRE(Balance(nodes, {Proc(1, "b")}, Settings()).moves.empty());
+  // node c has just been given work (others see 500, it sees 0 yet): no one goes there.
+  std::vector<BalanceNode> two = {Node("slow", 1, 300), Node("c", 1, 0)};
+  two[1].load = 500;
+  REQUIRE(Balance(two, {Proc(1, "slow"), Proc(2, "slow"), Proc(3, "slow")}, Settings()).moves.empty());
+}
+
+}  // namespace
+}  // namespace mosix::agent

@@ -1,0 +1,241 @@
+#include "agent/decide/brain.h"
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/cluster_config.h"
+#include "agent/peers.h"
+#include "checkpoint/procfs.h"
+
+namespace mosix::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Moves over this link run at about this many MB/s (bench/migration_bench: 1 GiB in 1.5-2 s
+// with TLS), after a fixed cost of a few tens of ms.
+constexpr double kMoveMBps = 500, kMoveFixedS = 0.05;
+// A process whose automatic move failed is left alone this long.
+constexpr auto kAfterFailure = std::chrono::seconds(30);
+
+}  // namespace
+
+// Moves that failed, as the mover's background actions report them (shared with them, so that
+// no action holds the brain itself).
+struct MoveFailures {
+  absl::Mutex mu;
+  std::map<pid_t, std::pair<std::string, Clock::time_point>> by_pid ABSL_GUARDED_BY(mu);
+};
+
+
+Brain::Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* mover, cluster::ClusterMap map)
+    : table_(table),
+      view_(view),
+      gossiper_(gossiper),
+      mover_(mover),
+      map_(std::move(map)),
+      failures_(std::make_shared<MoveFailures>()) {}
+
+void Brain::Start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+}
+
+void Brain::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Brain::Loop() {
+  while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(view_->settings().step))) {
+    (void)Step(/*ignore_age=*/false, /*only=*/0);
+  }
+}
+
+void Brain::SetStay(bool stay) {
+  absl::MutexLock lock(&mu_);
+  stay_ = stay;
+}
+
+std::string Brain::WhyStays(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  auto it = stays_.find(pid);
+  return it == stays_.end() ? "" : it->second;
+}
+
+BalanceSettings Brain::Settings() const {
+  BalanceSettings s;
+  s.home = map_.this_node();
+  return s;
+}
+
+std::vector<BalanceNode> Brain::Nodes() {
+  std::vector<BalanceNode> out;
+  for (const ClusterView::Known& k : view_->All()) {
+    BalanceNode n;
+    n.name = k.load.node();
+    n.up = k.up;
+    n.takes_guests = k.load.takes_guests();
+    n.load = k.load.load();
+    n.own_load = k.load.own_load();
+    n.cpus = k.load.cpus();
+    n.speed = k.load.speed();
+    n.mem_free_mb = k.load.mem_free_mb();
+    n.mem_total_mb = k.load.mem_total_mb();
+    if (n.name == map_.this_node()) {
+      n.up = true;
+      n.own_load = gossiper_->OwnLoad();  // (its own view: slow to rise, so no burst sends work away)
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+std::string Brain::BestNodeForNew(uint64_t mem_mb) {
+  std::vector<BalanceNode> nodes = Nodes();
+  std::string best = mosix::agent::BestNodeForNew(nodes, mem_mb, Settings());
+  // The next new process sees this one where it goes, at once (here too: it is work arriving).
+  if (best == map_.this_node()) {
+    gossiper_->WorkArrived(1);
+  } else {
+    for (const BalanceNode& n : nodes) {
+      if (n.name == best) view_->Bump(best, ProcessLoadOn(n, 1));
+    }
+  }
+  return best;
+}
+
+absl::StatusOr<std::string> Brain::BalanceNow(pid_t pid) {
+  if (!table_->Knows(pid)) return absl::NotFoundError(absl::StrCat("pid ", pid, " is not a process running under mosrun on this node"));
+  BalancePlan plan = Step(/*ignore_age=*/true, pid);
+  for (const BalanceMove& m : plan.moves) {
+    if (m.pid == pid) return m.to;
+  }
+  for (const auto& [p, why] : plan.stays) {
+    if (p == pid) return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " stays: ", why));
+  }
+  return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " stays: no node would run it better now"));
+}
+
+BalancePlan Brain::Step(bool ignore_age, pid_t only) {
+  absl::MutexLock lock(&mu_);
+  const std::string self = map_.this_node();
+  auto now = Clock::now();
+  std::vector<ProcessEntry> entries = table_->Snapshot();
+  // The CPU wanted and memory used by processes away: asked of each node they run on.
+  std::map<std::string, std::map<pid_t, GuestInfo>> away;
+  for (const ProcessEntry& e : entries) {
+    if (e.state != ProcState::kRemote || e.where.empty() || away.count(e.where)) continue;
+    auto& guests = away[e.where];
+    const cluster::Node* node = FindNode(map_, e.where);
+    if (!node) continue;
+    GuestsReply r;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    if (!PeerStub(*node)->Guests(&ctx, GuestsRequest(), &r).ok()) continue;
+    for (const GuestInfo& g : r.guests()) {
+      if (g.home_node() == self) guests[g.home_pid()] = g;
+    }
+  }
+  std::shared_ptr<MoveFailures> failures = failures_;
+  {
+    absl::MutexLock fl(&failures->mu);
+    for (auto it = failures->by_pid.begin(); it != failures->by_pid.end();) {
+      it = now < it->second.second ? std::next(it) : failures->by_pid.erase(it);
+    }
+  }
+  std::vector<BalanceProcess> procs;
+  std::set<pid_t> seen;
+  for (const ProcessEntry& e : entries) {
+    if (only && e.pid != only) continue;
+    // Only programs that run (their shim said hello), not frozen, not held by a move or a
+    // checkpoint, not about to go somewhere already.
+    if (e.ended || e.busy || e.channel_fd < 0 || e.state == ProcState::kFrozen || !e.start_on.empty()) continue;
+    std::string where = e.state == ProcState::kRemote ? e.where : self;
+    uint64_t busy_ns = 0, rss_kb = 0;
+    if (where == self) {
+      Usage u = UsageOf(e.pid);
+      busy_ns = u.busy_ns;
+      rss_kb = u.rss_kb;
+    } else {
+      auto it = away[where].find(e.pid);
+      if (it == away[where].end()) continue;  // (its node did not answer: the node watch's)
+      busy_ns = it->second.busy_ns();
+      rss_kb = it->second.rss_kb();
+    }
+    seen.insert(e.pid);
+    Demand& d = demand_[e.pid];
+    if (d.where != where || d.at == Clock::time_point{}) {
+      d.where = where;  // (a new place: the demand it had is the best guess until measured)
+      d.busy_ns = busy_ns;
+      d.at = now;
+    } else if (now - d.at >= std::chrono::milliseconds(500)) {
+      double wanted = static_cast<double>(busy_ns - std::min(busy_ns, d.busy_ns)) / 1e9 / Seconds(now - d.at);
+      d.demand = std::clamp(wanted, 0.0, 1.0);
+      d.busy_ns = busy_ns;
+      d.at = now;
+    }
+    BalanceProcess p;
+    p.pid = e.pid;
+    p.where = where;
+    p.demand = d.demand;
+    p.seconds_here = Seconds(now - e.here_since);
+    double rss_mb = static_cast<double>(rss_kb) / 1024;
+    p.move_seconds = kMoveFixedS + rss_mb / kMoveMBps;
+    p.mem_mb = std::max<uint64_t>(rss_kb / 1024, e.options.memory_mb());
+    p.left_node = e.left_node;
+    p.left_ago_s = e.left_node.empty() ? 1e9 : Seconds(now - e.left_at);
+    if (only) {
+      // (Asked by hand, migrate PID balance: locks are for the automatic moves.)
+    } else if (e.options.keep_home()) {
+      p.cannot = "kept home (mosrun -h)";
+    } else if (e.options.locked()) {
+      p.cannot = "locked (mosrun -L)";
+    } else if (stay_ && where == self) {
+      p.cannot = "this node keeps its processes (mosctl stay)";
+    } else {
+      absl::MutexLock fl(&failures->mu);
+      auto f = failures->by_pid.find(e.pid);
+      if (f != failures->by_pid.end() && now < f->second.second) p.cannot = absl::StrCat("cannot move: ", f->second.first);
+    }
+    procs.push_back(std::move(p));
+  }
+  if (!only) {
+    for (auto it = demand_.begin(); it != demand_.end();) it = seen.count(it->first) ? std::next(it) : demand_.erase(it);
+  }
+  BalanceSettings settings = Settings();
+  settings.ignore_age = ignore_age;
+  std::vector<BalanceNode> nodes = Nodes();
+  BalancePlan plan = Balance(nodes, procs, settings);
+  for (const BalanceMove& m : plan.moves) {
+    for (const BalanceNode& n : nodes) {
+      if (n.name == m.to) view_->Bump(m.to, ProcessLoadOn(n, demand_[m.pid].demand));
+      if (n.name == m.from && m.from != self) view_->Bump(m.from, -ProcessLoadOn(n, demand_[m.pid].demand));
+    }
+    if (m.from == self) gossiper_->WorkArrived(-1);
+    // (With the time: bench/makespan finds A->B->A moves in these lines.)
+    fprintf(stderr, "mosixd: %.3f pid %d goes from %s to %s (%s)\n", absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()), m.pid,
+            m.from.c_str(), m.to.c_str(), m.why.c_str());
+    pid_t pid = m.pid;
+    mover_->MoveInBackground(pid, m.to == self ? "home" : m.to, [failures, pid](const absl::Status& s) {
+      if (s.ok()) return;
+      absl::MutexLock fl(&failures->mu);
+      failures->by_pid[pid] = {std::string(s.message()), Clock::now() + kAfterFailure};
+    });
+  }
+  if (!only) {
+    stays_.clear();
+    for (const auto& [pid, why] : plan.stays) stays_[pid] = why;
+  } else {
+    stays_.erase(only);
+    for (const auto& [pid, why] : plan.stays) stays_[pid] = why;
+  }
+  return plan;
+}
+
+}  // namespace mosix::agent

@@ -1,0 +1,76 @@
+// The cluster's decisions for this node's processes: once a gossip step, it gathers what the
+// balancer needs (the cluster view, where each process runs, how much it wants a CPU, its
+// memory and age there), runs the balancer (balancer.h) and asks the mover to make the moves.
+// The home node decides for its processes wherever they run; a node's load, as gossip spreads
+// it, tells every home what it needs. One thread, started by Start, joined by Stop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "agent/cluster/cluster_view.h"
+#include "agent/cluster/gossiper.h"
+#include "agent/decide/balancer.h"
+#include "agent/mover.h"
+#include "agent/process_table.h"
+#include "proto/cluster.pb.h"
+
+namespace mosix::agent {
+
+struct MoveFailures;
+
+class Brain {
+ public:
+  Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* mover, cluster::ClusterMap map);
+  ~Brain() { Stop(); }
+  Brain(const Brain&) = delete;
+  Brain& operator=(const Brain&) = delete;
+
+  void Start();
+  void Stop();
+  // Why pid stays where it is although another node is less loaded ("" if it does not).
+  std::string WhyStays(pid_t pid);
+  // migrate PID balance: decide for pid now, its age aside. Returns where it goes (the node it
+  // is on when it stays, with why).
+  absl::StatusOr<std::string> BalanceNow(pid_t pid);
+  // mosrun -b: the node a new process needing mem_mb should start on.
+  std::string BestNodeForNew(uint64_t mem_mb);
+  // No automatic moves of this node's processes (mosctl stay), from now on.
+  void SetStay(bool stay);
+
+ private:
+  struct Demand {
+    std::string where;
+    uint64_t busy_ns = 0;
+    std::chrono::steady_clock::time_point at{};
+    double demand = 1;  // until measured: a process started to work
+  };
+  void Loop();
+  // One round of decisions (only: a single process, for BalanceNow). Returns the plan made.
+  BalancePlan Step(bool ignore_age, pid_t only);
+  std::vector<BalanceNode> Nodes();
+  BalanceSettings Settings() const;
+
+  ProcessTable* table_;
+  ClusterView* view_;
+  Gossiper* gossiper_;
+  Mover* mover_;
+  cluster::ClusterMap map_;
+  absl::Mutex mu_;  // (Step runs in the thread, or for BalanceNow: one at a time)
+  std::map<pid_t, Demand> demand_ ABSL_GUARDED_BY(mu_);
+  std::map<pid_t, std::string> stays_ ABSL_GUARDED_BY(mu_);
+  bool stay_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<MoveFailures> failures_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace mosix::agent

@@ -1,0 +1,73 @@
+#!/bin/bash
+# The cluster's decisions, measured (root: an emulated cluster). A mix of uneven CPU-bound jobs
+# (test/programs/cruncher), all started on the slowest node of four (CPU quotas 0.25, 0.25, 0.5,
+# 0.75), three ways: no migration (mosrun -h), placement at start only (mosrun -b -L), and the
+# cluster deciding all the time (plain mosrun). Prints makespan / lower bound, where the lower
+# bound is max(total work / total capacity, longest job / fastest node) with each job's work
+# measured natively in the same run; and moves per job, and A->B->A moves within 10 s.
+#   bazel run //bench:makespan               SCALE=2 bazel run //bench:makespan (longer jobs)
+set -euo pipefail
+R="${RUNFILES_DIR:-$0.runfiles}/mosix"
+MOSCTL="$R/cli/mosctl" MOSRUN="$R/cli/mosrun" JOB="$R/test/programs/cruncher"
+export MOSIX_SHIM="$R/interceptor/libmosix.so" MOSIX_MOSIXD="$R/agent/mosixd"
+export MOSIX_LOCALCLUSTER_DIR="/run/mosix-makespan.$$"
+LC="$MOSIX_LOCALCLUSTER_DIR"
+QUOTAS=(0.25 0.25 0.5 0.75)
+SCALE=${SCALE:-1}
+WORK=(300 120 500 200 80 400 150 250 350 100 450 180)  # units of about 10 ms of a standard CPU
+trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true' EXIT
+now() { date +%s.%N; }
+
+# Each job's work, natively: alone in a cgroup of one full CPU (as the nodes' cgroups are made).
+NATIVE=/sys/fs/cgroup/cpu/mosix-makespan-native.$$
+mkdir -p "$NATIVE"
+echo 100000 >"$NATIVE/cpu.cfs_quota_us"
+declare -a native
+for i in "${!WORK[@]}"; do
+  w=$((WORK[i] * SCALE))
+  t0=$(now)
+  (echo $BASHPID >"$NATIVE/cgroup.procs"; exec "$JOB" "$w") >/dev/null
+  native[i]=$(echo "$(now) - $t0" | bc -l)
+done
+rmdir "$NATIVE"
+total=$(printf '%s\n' "${native[@]}" | paste -sd+ | bc -l)
+longest=$(printf '%s\n' "${native[@]}" | sort -g | tail -1)
+capacity=$(printf '%s\n' "${QUOTAS[@]}" | paste -sd+ | bc -l)
+fastest=$(printf '%s\n' "${QUOTAS[@]}" | sort -g | tail -1)
+lower=$(echo "a = $total / $capacity; b = $longest / $fastest; if (a > b) a else b" | bc -l)
+printf 'jobs: %d, total work %.1f CPU-s, longest %.1f s; capacity %s CPUs; lower bound %.1f s\n\n' "${#WORK[@]}" "$total" "$longest" \
+  "$capacity" "$lower"
+
+echo "| run | makespan | / lower bound | moves per job | A->B->A within 10 s |"
+echo "|---|---|---|---|---|"
+run() {
+  local name=$1; shift
+  "$MOSCTL" localcluster up --nodes 4 --cpu-quota "$(IFS=,; echo "${QUOTAS[*]}")" --port $((30000 + RANDOM % 20000)) >/dev/null
+  sleep 3  # (the nodes hear of each other)
+  local t0 pids=() out="$LC/out"
+  mkdir -p "$out"
+  t0=$(now)
+  for i in "${!WORK[@]}"; do
+    "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$@" "$JOB" $((WORK[i] * SCALE)) >"$out/$i" 2>&1 </dev/null &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || { echo "a job failed in run '$name'" >&2; exit 1; }; done
+  local span
+  span=$(echo "$(now) - $t0" | bc -l)
+  for i in "${!WORK[@]}"; do
+    grep -q "^cruncher $((WORK[i] * SCALE)): " "$out/$i" || { echo "job $i printed no result in run '$name'" >&2; exit 1; }
+  done
+  # Moves decided and made (a move that failed says so), and A->B->A within 10 s.
+  local stats
+  stats=$(awk -v jobs="${#WORK[@]}" '
+    / goes from / { t=$2; pid=$4; from=$7; to=$9
+      if (pid in last_to && last_from[pid] == to && t - last_t[pid] < 10) aba++
+      last_from[pid]=from; last_to[pid]=to; last_t[pid]=t; moves++ }
+    / did not go to / { moves-- }
+    END { printf "%.2f %d", moves / jobs, aba + 0 }' "$LC/node1/mosixd.log")
+  "$MOSCTL" localcluster down >/dev/null
+  printf '| %s | %.1f s | %.2fx | %s | %s |\n' "$name" "$span" "$(echo "$span / $lower" | bc -l)" "${stats% *}" "${stats#* }"
+}
+run "no migration (mosrun -h)" -h
+run "placement at start (mosrun -b -L)" -b -L
+run "the cluster decides (mosrun)"
