@@ -457,12 +457,12 @@ absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived, const std:
   return absl::OkStatus();
 }
 
-void Arrivals::SendGuestsHome(int seconds) {
+void Arrivals::SendGuestsHome(int seconds, const std::string& why) {
   std::vector<std::thread> asks;
   for (const auto& [local_pid, guest] : Guests()) {
     const cluster::Node* home = FindNode(map_, guest.home_node);
     if (!home) continue;
-    asks.emplace_back([home, local_pid = local_pid, home_pid = guest.home_pid, seconds] {
+    asks.emplace_back([home, local_pid = local_pid, home_pid = guest.home_pid, seconds, why] {
       TakeBackRequest req;
       req.set_home_pid(home_pid);
       req.set_local_pid(local_pid);
@@ -471,8 +471,8 @@ void Arrivals::SendGuestsHome(int seconds) {
       SetDeadline(&ctx, seconds);
       grpc::Status s = PeerStub(*home)->TakeBack(&ctx, req, &reply);
       if (!s.ok()) {
-        fprintf(stderr, "mosixd: stopping: pid %d of %s (here %d) could not go home: %s\n", home_pid, home->name().c_str(),
-                local_pid, s.error_message().c_str());
+        fprintf(stderr, "mosixd: %s: pid %d of %s (here %d) could not go home: %s\n", why.c_str(), home_pid,
+                home->name().c_str(), local_pid, s.error_message().c_str());
       }
     });
   }

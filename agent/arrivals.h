@@ -64,9 +64,10 @@ class Arrivals {
   };
   // Guests running here, by local pid.
   std::map<pid_t, Guest> Guests();
-  // This agent stops: asks each guest's home agent to take it back, all at once, and waits
-  // (up to `seconds`). Those still here after that die with the agent (their lifelines).
-  void SendGuestsHome(int seconds);
+  // This agent stops, or expels its guests (`why`): asks each guest's home agent to take it
+  // back, all at once, and waits (up to `seconds`). When the agent stops, those still here after
+  // that die with it (their lifelines).
+  void SendGuestsHome(int seconds, const std::string& why = "stopping");
 
   // A restarted home agent relinks its guest (arrivals_relink.cc; link_invariants.h, I5).
   absl::StatusOr<PrepareRelinkReply> PrepareRelink(const PrepareRelinkRequest& req, const std::string& from);

@@ -30,6 +30,8 @@
 #include "agent/cluster/node_meter.h"
 #include "agent/cluster/node_watch.h"
 #include "agent/decide/brain.h"
+#include "agent/decide/node_admin.h"
+#include "agent/decide/node_policy.h"
 #include "agent/cluster_config.h"
 #include "agent/process_table.h"
 #include "agent/internal/arrival_client.h"
@@ -37,6 +39,7 @@
 #include "agent/services/client_door.h"
 #include "agent/services/client_service.h"
 #include "agent/services/peer_service.h"
+#include "agent/services/metrics.h"
 #include "agent/transport/link_relay.h"
 #include "base/fd.h"
 #include "base/net.h"
@@ -185,9 +188,11 @@ int main(int argc, char** argv) {
   checkpointer.SetMover(&mover);
   mosix::agent::Arrivals arrivals(state, address, map, &digests, tls.get(), &relays);
   // What this node knows of the cluster (gossip), and the decisions made with it.
+  mosix::agent::NodePolicy policy(state + "/node_policy");
+  if (!policy.load_error().empty()) fprintf(stderr, "mosixd: %s\n", policy.load_error().c_str());
   mosix::agent::ClusterView view(map, mosix::agent::GossipSettings::FromMap(map));
   double speed = self && self->speed() > 0 ? self->speed() : mosix::agent::NodeMeter::CalibrateSpeed();
-  mosix::agent::Gossiper gossiper(&view, map, speed, [&table, &arrivals](mosix::agent::NodeLoad* e) {
+  auto describe = [&table, &arrivals, &policy](mosix::agent::NodeLoad* e) {
     uint32_t here = 0, frozen = 0;
     for (const mosix::agent::ProcessEntry& p : table.Snapshot()) {
       if (p.state == mosix::agent::ProcState::kHome && p.channel_fd >= 0) ++here;
@@ -197,11 +202,28 @@ int main(int argc, char** argv) {
     e->set_procs(here + guests);
     e->set_guests(guests);
     e->set_frozen(frozen);
-  });
-  mosix::agent::Brain brain(&table, &view, &gossiper, &mover, map);
+    e->set_takes_guests(policy.TakesGuests());
+    e->set_keeps_processes(!policy.GuestsMayLeave());
+  };
+  mosix::agent::Gossiper gossiper(&view, map, speed, describe, [&policy] { return policy.Isolated(); });
+  mosix::agent::Brain brain(&table, &view, &gossiper, &mover, &policy, map);
+  mosix::agent::NodeAdmin admin(&policy, &table, &mover, &arrivals);
+  std::unique_ptr<mosix::agent::Metrics> metrics;
+  if (self && !self->metrics_address().empty()) {
+    auto served = mosix::agent::Metrics::Serve(self->metrics_address(), &view);
+    if (!served.ok()) return Die(std::string(served.status().message()));
+    metrics = std::move(*served);
+    mover.SetObserver([m = metrics.get()](bool home, const mosix::agent::MoveResult& r) {
+      if (home) {
+        m->MoveIn(r.seconds);
+      } else {
+        m->MoveOut(r.seconds, r.bytes_sent);
+      }
+    });
+  }
   brain_ptr = &brain;
-  mosix::agent::ClientService client_service(info, map, &table, &checkpointer, &mover, &view, &brain);
-  mosix::agent::PeerService peer_service(map.this_node(), map, tls != nullptr, &mover, &arrivals, &view, &gossiper);
+  mosix::agent::ClientService client_service(info, map, &table, &checkpointer, &mover, &view, &brain, &admin);
+  mosix::agent::PeerService peer_service(map.this_node(), map, tls != nullptr, &mover, &arrivals, &view, &gossiper, &policy, metrics.get());
 
   // Two doors: clients on the Unix socket only, peers on TCP only.
   grpc::ServerBuilder client_builder;

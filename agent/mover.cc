@@ -101,6 +101,7 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
     entry.moves++;
     entry.left_node = was_on;
     entry.left_at = entry.here_since = std::chrono::steady_clock::now();
+    if (observer_) observer_(entry.state == ProcState::kHome, *result);
   }
   table_->Release(entry);
   TellEndIfAny(pid);

@@ -52,6 +52,8 @@ class Mover {
   // A signal that reached the deputy of pid (its seq-th sent out of band): delivered to its
   // remote part, in order with pid's other signals and never while a move holds it.
   void ForwardSignal(pid_t pid, int signo, uint32_t seq);
+  // Told of every move that succeeded between nodes (metrics): whether it came home, and how it went.
+  void SetObserver(std::function<void(bool home, const MoveResult&)> observer) { observer_ = std::move(observer); }
   // Joins what the mover runs in the background (pending actions are dropped).
   void Shutdown() { actions_.Shutdown(); }
   // The remote part of pid ended (reported by node `from`, "" if peers are not authenticated):
@@ -121,6 +123,7 @@ class Mover {
   // Nodes the node watch found silent, and when (NodeDown).
   absl::Mutex down_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> found_down_ ABSL_GUARDED_BY(down_mu_);
+  std::function<void(bool home, const MoveResult&)> observer_;  // (set before any move)
   // Background actions on processes, in order per process (last: it goes first, joined).
   ActionQueue actions_;
 };

@@ -239,7 +239,7 @@ absl::Status Mover::TakeBack(pid_t pid, int32_t local_pid, const std::string& fr
   if (!outcome->done.WaitForNotificationWithTimeout(absl::Seconds(120))) {
     return absl::DeadlineExceededError(absl::StrCat("pid ", pid, " did not come home within 120 s"));
   }
-  if (outcome->status.ok()) fprintf(stderr, "mosixd: pid %d is back home: %s stops\n", pid, e->where.c_str());
+  if (outcome->status.ok()) fprintf(stderr, "mosixd: pid %d is back home: %s sent it back\n", pid, e->where.c_str());
   return outcome->status;
 }
 

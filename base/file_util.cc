@@ -72,4 +72,15 @@ absl::Status MakeDirs(const std::string& path, int mode) {
   return absl::OkStatus();
 }
 
+absl::Status WriteFileAtomically(const std::string& path, const std::string& data, int mode) {
+  std::string tmp = path + ".new";
+  {
+    auto fd = OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (!fd.ok()) return fd.status();
+    if (auto s = WriteAll(fd->get(), data.data(), data.size(), tmp); !s.ok()) return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename", tmp);
+  return absl::OkStatus();
+}
+
 }  // namespace mosix

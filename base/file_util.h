@@ -12,6 +12,9 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 absl::Status WriteAll(int fd, const void* data, size_t len, const std::string& what);
 absl::Status ReadAll(int fd, void* data, size_t len, const std::string& what);
 absl::StatusOr<UniqueFd> OpenFile(const std::string& path, int flags, int mode = 0644);
+// Writes `data` to path.new, then renames it over path: a reader sees the old or the new file,
+// never half of one.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& data, int mode = 0600);
 // mkdir -p.
 absl::Status MakeDirs(const std::string& path, int mode = 0755);
 

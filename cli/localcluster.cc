@@ -33,6 +33,7 @@ namespace {
 
 constexpr char kProg[] = "mosctl localcluster";
 constexpr char kCgroupRoot[] = "/sys/fs/cgroup/cpu";
+constexpr char kMemCgroupRoot[] = "/sys/fs/cgroup/memory";
 
 int Die(const std::string& msg, int code = 1) {
   fprintf(stderr, "%s: %s\n", kProg, msg.c_str());
@@ -53,6 +54,30 @@ std::string CgroupParent() {
 }
 
 std::string NodeCgroup(int k) { return absl::StrCat(CgroupParent(), "/node", k); }
+
+// The nodes' memory cgroups (cgroup v1 memory controller), beside the CPU ones.
+std::string MemCgroupParent() {
+  std::string base = BaseDir();
+  return absl::StrCat(kMemCgroupRoot, "/mosix-", base.substr(base.find_last_of('/') + 1));
+}
+
+std::string NodeMemCgroup(int k) { return absl::StrCat(MemCgroupParent(), "/node", k); }
+
+// Puts pid in node k's cgroups (CPU, and memory where there is the controller).
+absl::Status JoinNode(int k, pid_t pid) {
+  std::string me = std::to_string(pid);
+  int fd = ::open((NodeCgroup(k) + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && ::write(fd, me.data(), me.size()) >= 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok) return ErrnoStatus("joining the CPU cgroup of node", std::to_string(k));
+  struct stat st;
+  if (::stat(NodeMemCgroup(k).c_str(), &st) != 0) return absl::OkStatus();
+  fd = ::open((NodeMemCgroup(k) + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  ok = fd >= 0 && ::write(fd, me.data(), me.size()) >= 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok) return ErrnoStatus("joining the memory cgroup of node", std::to_string(k));
+  return absl::OkStatus();
+}
 
 absl::Status WriteFile(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -100,10 +125,7 @@ bool AgentListens(const std::string& socket) {
     _exit(1);
   };
   setsid();
-  std::string pid = std::to_string(getpid());
-  int fd = ::open((NodeCgroup(k) + "/cgroup.procs").c_str(), O_WRONLY);
-  if (fd < 0 || ::write(fd, pid.data(), pid.size()) < 0) fail("joining the node's cgroup");
-  ::close(fd);
+  if (!JoinNode(k, getpid()).ok()) fail("joining the node's cgroups");
   if (unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("making / private");
   if (mount((dir + "/tmp").c_str(), "/tmp", nullptr, MS_BIND, nullptr) != 0) fail("bind-mounting /tmp");
@@ -130,6 +152,8 @@ int Up(int argc, char** argv) {
   int n = 0, port = 7700;
   bool insecure = false;
   std::vector<double> quotas;
+  std::vector<uint64_t> mem_limits;
+  int metrics_port = 0;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--nodes" && i + 1 < argc) {
@@ -144,12 +168,23 @@ int Up(int argc, char** argv) {
         if (!absl::SimpleAtod(q, &v) || v <= 0) return Die(absl::StrCat("--cpu-quota: '", q, "' is not a positive number of CPUs"), 2);
         quotas.push_back(v);
       }
+    } else if (a == "--mem-limit" && i + 1 < argc) {
+      for (absl::string_view m : absl::StrSplit(argv[++i], ',')) {
+        uint64_t v;
+        if (!absl::SimpleAtoi(m, &v)) return Die(absl::StrCat("--mem-limit: '", m, "' is not a number of MB (0: no limit)"), 2);
+        mem_limits.push_back(v);
+      }
+    } else if (a == "--metrics-port" && i + 1 < argc) {
+      if (!absl::SimpleAtoi(argv[++i], &metrics_port) || metrics_port < 1 || metrics_port > 65535) return Die("--metrics-port wants 1..65535", 2);
     } else {
       return Die(absl::StrCat("unknown argument '", a, "'"), 2);
     }
   }
   if (n == 0) return Die("up needs --nodes N", 2);
   if (quotas.size() > static_cast<size_t>(n)) return Die("more --cpu-quota values than nodes", 2);
+  if (mem_limits.size() > static_cast<size_t>(n)) return Die("more --mem-limit values than nodes", 2);
+  bool memory_controller = ::access(kMemCgroupRoot, F_OK) == 0;
+  if (!mem_limits.empty() && !memory_controller) return Die(absl::StrCat("--mem-limit: no cgroup-v1 memory controller at ", kMemCgroupRoot));
   for (int k : Nodes()) {
     if (AgentPid(k) > 0) return Die(absl::StrCat("a local cluster is already up in ", BaseDir(), " (mosctl localcluster down first)"));
   }
@@ -158,6 +193,9 @@ int Up(int argc, char** argv) {
   if (::stat(kCgroupRoot, &st) != 0) return Die(absl::StrCat("no cgroup-v1 cpu controller at ", kCgroupRoot));
   if (auto s = MakeDirs("/var/lib/mosix", 0755); !s.ok()) return Die(std::string(s.message()));
   if (auto s = MakeDirs(CgroupParent(), 0755); !s.ok()) return Die(std::string(s.message()));
+  if (memory_controller) {
+    if (auto s = MakeDirs(MemCgroupParent(), 0755); !s.ok()) return Die(std::string(s.message()));
+  }
 
   // Every user reaches the nodes' sockets; the credentials below stay root's.
   if (auto s = MakeDirs(BaseDir(), 0755); !s.ok()) return Die(std::string(s.message()));
@@ -166,7 +204,8 @@ int Up(int argc, char** argv) {
   cluster::ClusterMap nodes;
   for (int k = 1; k <= n; ++k) {
     // (One machine: the nodes' CPUs are alike, speed 1; they differ by their CPU quotas.)
-    absl::StrAppend(&map, "nodes { name: \"node", k, "\" address: \"127.0.0.", k, ":", port, "\" speed: 1 }\n");
+    absl::StrAppend(&map, "nodes { name: \"node", k, "\" address: \"127.0.0.", k, ":", port, "\" speed: 1",
+                    metrics_port ? absl::StrCat(" metrics_address: \"127.0.0.", k, ":", metrics_port, "\"") : "", " }\n");
     cluster::Node* node = nodes.add_nodes();
     node->set_name(absl::StrCat("node", k));
     node->set_address(absl::StrCat("127.0.0.", k, ":", port));
@@ -199,6 +238,14 @@ int Up(int argc, char** argv) {
     if (auto s = WriteFile(cg + "/cpu.cfs_quota_us", quota > 0 ? std::to_string(static_cast<long>(quota * 100000)) : "-1"); !s.ok()) {
       return Die(std::string(s.message()));
     }
+    if (memory_controller) {
+      std::string mcg = NodeMemCgroup(k);
+      if (auto s = MakeDirs(mcg, 0755); !s.ok()) return Die(std::string(s.message()));
+      uint64_t mb = static_cast<size_t>(k) <= mem_limits.size() ? mem_limits[k - 1] : 0;
+      if (auto s = WriteFile(mcg + "/memory.limit_in_bytes", mb > 0 ? std::to_string(mb << 20) : "-1"); !s.ok()) {
+        return Die(std::string(s.message()));
+      }
+    }
     pid_t pid = fork();
     if (pid < 0) return Die(absl::StrCat("fork: ", strerror(errno)));
     if (pid == 0) StartAgent(k, mosixd);
@@ -222,8 +269,10 @@ int Up(int argc, char** argv) {
   }
   for (int k = 1; k <= n; ++k) {
     double quota = static_cast<size_t>(k) <= quotas.size() ? quotas[k - 1] : 0;
-    printf("node%d  127.0.0.%d:%d  pid %d  cpu %s  MOSIX_SOCKET=%s/mosixd.sock\n", k, k, port, AgentPid(k),
-           quota > 0 ? absl::StrCat(quota).c_str() : "unlimited", NodeDir(k).c_str());
+    uint64_t mb = static_cast<size_t>(k) <= mem_limits.size() ? mem_limits[k - 1] : 0;
+    printf("node%d  127.0.0.%d:%d  pid %d  cpu %s  memory %s  MOSIX_SOCKET=%s/mosixd.sock\n", k, k, port, AgentPid(k),
+           quota > 0 ? absl::StrCat(quota).c_str() : "unlimited", mb > 0 ? absl::StrCat(mb, " MB").c_str() : "unlimited",
+           NodeDir(k).c_str());
   }
   return 0;
 }
@@ -313,8 +362,7 @@ int Exec(int argc, char** argv) {
   if (fd < 0 || setns(fd, CLONE_NEWNS) != 0) return Die(absl::StrCat("cannot enter ", ns, ": ", strerror(errno)));
   ::close(fd);
   if (chdir(cwd) != 0) (void)chdir("/");
-  std::string me = std::to_string(getpid());
-  if (auto s = WriteFile(NodeCgroup(k) + "/cgroup.procs", me); !s.ok()) return Die(std::string(s.message()));
+  if (auto s = JoinNode(k, getpid()); !s.ok()) return Die(std::string(s.message()));
   setenv("MOSIX_SOCKET", (NodeDir(k) + "/mosixd.sock").c_str(), 1);
   execvp(argv[2], argv + 2);
   return Die(absl::StrCat("cannot run '", argv[2], "': ", strerror(errno)), errno == ENOENT ? 127 : 126);
@@ -348,8 +396,10 @@ int Down(bool quiet) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (::rmdir(cg.c_str()) != 0 && errno != ENOENT) ++left;
+    if (::rmdir(NodeMemCgroup(k).c_str()) != 0 && errno != ENOENT) ++left;
   }
   if (::rmdir(CgroupParent().c_str()) != 0 && errno != ENOENT) ++left;
+  if (::rmdir(MemCgroupParent().c_str()) != 0 && errno != ENOENT) ++left;
   std::string rm = absl::StrCat("rm -rf '", BaseDir(), "'");
   if (system(rm.c_str()) != 0) ++left;
   if (!quiet) {

@@ -2,6 +2,7 @@
 //
 //   mosctl status [--json]          the agent this shell reaches (MOSIX_SOCKET), and what it
 //                                   knows of every node of the cluster
+//   mosctl stay|nostay|lstay|nolstay|block|noblock|expel|bring|isolate|rejoin   (root)
 //   mosctl image show FILE [--json] what a checkpoint image holds
 #include <cstdio>
 #include <cstring>
@@ -22,9 +23,16 @@ constexpr char kProg[] = "mosctl";
 int Usage(FILE* out) {
   fprintf(out,
           "usage: mosctl status [--json]\n"
+          "       mosctl stay | nostay      no automatic moves out of this node (guests too) | again\n"
+          "       mosctl lstay | nolstay    this node's own processes stay; guests may leave | again\n"
+          "       mosctl block | noblock    take no new guests | again\n"
+          "       mosctl expel              send the guests home (and block); returns when they are gone\n"
+          "       mosctl bring              bring this node's processes home; returns when they are\n"
+          "       mosctl isolate | rejoin   leave the cluster (expel, bring, no gossip) | come back\n"
           "       mosctl image show FILE [--json]\n"
           "       mosctl cluster init MAP [--out DIR]\n"
-          "       mosctl localcluster up --nodes N [--cpu-quota F,...] [--port P] [--insecure]\n"
+          "       mosctl localcluster up --nodes N [--cpu-quota F,...] [--mem-limit MB,...] [--port P]\n"
+          "                              [--metrics-port P] [--insecure]\n"
           "       mosctl localcluster exec NODE -- CMD [ARGS...]\n"
           "       mosctl localcluster down | status\n"
           "       mosctl localcluster stop|restart NODE [--kill]   (--kill: SIGKILL, as a crash)\n"
@@ -96,6 +104,22 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "--help" || cmd == "help") return Usage(stdout);
   if (cmd == "status") return Status(argc - 2, argv + 2);
+  for (const char* admin : {"stay", "nostay", "lstay", "nolstay", "block", "noblock", "expel", "bring", "isolate", "rejoin"}) {
+    if (cmd != admin) continue;
+    if (argc != 2) {
+      fprintf(stderr, "mosctl: %s takes no arguments\n", admin);
+      return 2;
+    }
+    auto conn = mosix::cli::ConnectAgent();
+    if (!conn.ok()) return mosix::cli::Fail(kProg, conn.status());
+    grpc::ClientContext ctx;
+    mosix::agent::AdminRequest req;
+    req.set_command(cmd);
+    mosix::agent::AdminReply reply;
+    if (auto s = mosix::cli::FromGrpc(conn->stub->Admin(&ctx, req, &reply)); !s.ok()) return mosix::cli::Fail(kProg, s);
+    printf("%s: %s\n", conn->info.node().c_str(), reply.done().c_str());
+    return 0;
+  }
   if (cmd == "localcluster") return mosix::cli::LocalCluster(argc - 2, argv + 2);
   if (cmd == "cluster") return mosix::cli::ClusterCommand(argc - 2, argv + 2);
   if (cmd == "image" && argc >= 3 && strcmp(argv[2], "show") == 0) return ImageShow(argc - 3, argv + 3);

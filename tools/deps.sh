@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs the Debian 12 packages the build and the tests need, if any is missing. Root only.
 set -euo pipefail
-PACKAGES=(bazel-bootstrap bazel-platforms bazel-skylib libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
+PACKAGES=(bazel-bootstrap bazel-platforms bazel-skylib libgrpc++-dev prometheus-cpp-dev protobuf-compiler-grpc libprotobuf-dev
           protobuf-compiler libabsl-dev catch2 libunwind-dev libssl-dev g++ python3 perl procps util-linux bsdutils)
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -150,6 +150,7 @@ std::vector<NodeStatus> ClusterView::Status() {
     s.set_age_s(k.age_s < 0 ? -1 : std::round(k.age_s * 10) / 10);
     s.set_takes_guests(k.load.takes_guests());
     s.set_self(k.load.node() == self());
+    s.set_keeps_processes(k.load.keeps_processes());
     out.push_back(std::move(s));
   }
   return out;

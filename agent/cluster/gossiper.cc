@@ -8,8 +8,8 @@
 
 namespace mosix::agent {
 
-Gossiper::Gossiper(ClusterView* view, const cluster::ClusterMap& map, double speed, Describe describe)
-    : view_(view), meter_(map.node_is_cgroup()), speed_(speed), describe_(std::move(describe)) {
+Gossiper::Gossiper(ClusterView* view, const cluster::ClusterMap& map, double speed, Describe describe, std::function<bool()> silent)
+    : view_(view), meter_(map.node_is_cgroup()), speed_(speed), describe_(std::move(describe)), silent_(std::move(silent)) {
   NodeMeasure m = meter_.Measure();  // (the baseline of the runnable count)
   absl::MutexLock lock(&mu_);
   last_ = m;
@@ -83,7 +83,7 @@ void Gossiper::Loop() {
     }
     if (i % 4 != 0) continue;
     Publish();
-    Send();
+    if (!silent_ || !silent_()) Send();
   }
 }
 

@@ -21,7 +21,8 @@ class Gossiper {
   // What the node's entry says beyond what the meter measures: processes, guests, frozen ones,
   // whether it takes guests (filled in by the agent).
   using Describe = std::function<void(NodeLoad*)>;
-  Gossiper(ClusterView* view, const cluster::ClusterMap& map, double speed, Describe describe);
+  // silent: whether to send nothing this step (an isolated node).
+  Gossiper(ClusterView* view, const cluster::ClusterMap& map, double speed, Describe describe, std::function<bool()> silent);
   ~Gossiper() { Stop(); }
   Gossiper(const Gossiper&) = delete;
   Gossiper& operator=(const Gossiper&) = delete;
@@ -45,6 +46,7 @@ class Gossiper {
   NodeMeter meter_;
   double speed_;
   Describe describe_;
+  std::function<bool()> silent_;
   absl::Mutex mu_;
   SmoothedLoad load_ ABSL_GUARDED_BY(mu_);
   NodeMeasure last_ ABSL_GUARDED_BY(mu_);

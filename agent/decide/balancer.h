@@ -57,8 +57,8 @@ struct BalanceSettings {
   double min_age_s = 1;           // no process moves before it has run this long where it is
   double worth_factor = 2;        // run time here >= worth_factor x move time / relative gain
   double no_return_s = 10;        // no A->B->A within this
-  uint64_t reserve_mb = 32;       // free memory a node keeps (and the least for ushering)
-  double reserve_fraction = 0.05; // ... or this share of its memory, whichever is more
+  uint64_t reserve_mb = 64;       // free memory a node keeps (and the least for ushering)
+  double reserve_fraction = 0.1;  // ... or this share of its memory, whichever is more
   int max_moves = 4;              // a step
   bool ignore_age = false;        // migrate PID balance: decide now
 };

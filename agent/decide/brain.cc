@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -34,11 +35,12 @@ struct MoveFailures {
 };
 
 
-Brain::Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* mover, cluster::ClusterMap map)
+Brain::Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* mover, NodePolicy* policy, cluster::ClusterMap map)
     : table_(table),
       view_(view),
       gossiper_(gossiper),
       mover_(mover),
+      policy_(policy),
       map_(std::move(map)),
       failures_(std::make_shared<MoveFailures>()) {}
 
@@ -53,13 +55,9 @@ void Brain::Stop() {
 
 void Brain::Loop() {
   while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(view_->settings().step))) {
+    if (policy_->Isolated()) continue;  // (out of the cluster: its processes stay home)
     (void)Step(/*ignore_age=*/false, /*only=*/0);
   }
-}
-
-void Brain::SetStay(bool stay) {
-  absl::MutexLock lock(&mu_);
-  stay_ = stay;
 }
 
 std::string Brain::WhyStays(pid_t pid) {
@@ -129,6 +127,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
   std::vector<ProcessEntry> entries = table_->Snapshot();
   // The CPU wanted and memory used by processes away: asked of each node they run on.
   std::map<std::string, std::map<pid_t, GuestInfo>> away;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> memory;  // node -> free, total MB, as it just said
   for (const ProcessEntry& e : entries) {
     if (e.state != ProcState::kRemote || e.where.empty() || away.count(e.where)) continue;
     auto& guests = away[e.where];
@@ -138,6 +137,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
     if (!PeerStub(*node)->Guests(&ctx, GuestsRequest(), &r).ok()) continue;
+    if (r.mem_total_mb() > 0) memory[e.where] = {r.mem_free_mb(), r.mem_total_mb()};
     for (const GuestInfo& g : r.guests()) {
       if (g.home_node() == self) guests[g.home_pid()] = g;
     }
@@ -196,8 +196,10 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
       p.cannot = "kept home (mosrun -h)";
     } else if (e.options.locked()) {
       p.cannot = "locked (mosrun -L)";
-    } else if (stay_ && where == self) {
-      p.cannot = "this node keeps its processes (mosctl stay)";
+    } else if (where == self && !policy_->OwnMayLeave()) {
+      p.cannot = "this node keeps its processes (mosctl stay or lstay)";
+    } else if (auto there = view_->Get(where); where != self && there && there->load.keeps_processes()) {
+      p.cannot = absl::StrCat(where, " keeps its processes (mosctl stay there)");
     } else {
       absl::MutexLock fl(&failures->mu);
       auto f = failures->by_pid.find(e.pid);
@@ -211,6 +213,10 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
   BalanceSettings settings = Settings();
   settings.ignore_age = ignore_age;
   std::vector<BalanceNode> nodes = Nodes();
+  for (BalanceNode& n : nodes) {
+    auto m = memory.find(n.name);
+    if (m != memory.end()) std::tie(n.mem_free_mb, n.mem_total_mb) = m->second;
+  }
   BalancePlan plan = Balance(nodes, procs, settings);
   for (const BalanceMove& m : plan.moves) {
     for (const BalanceNode& n : nodes) {

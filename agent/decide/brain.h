@@ -19,6 +19,7 @@
 #include "agent/cluster/cluster_view.h"
 #include "agent/cluster/gossiper.h"
 #include "agent/decide/balancer.h"
+#include "agent/decide/node_policy.h"
 #include "agent/mover.h"
 #include "agent/process_table.h"
 #include "proto/cluster.pb.h"
@@ -29,7 +30,7 @@ struct MoveFailures;
 
 class Brain {
  public:
-  Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* mover, cluster::ClusterMap map);
+  Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* mover, NodePolicy* policy, cluster::ClusterMap map);
   ~Brain() { Stop(); }
   Brain(const Brain&) = delete;
   Brain& operator=(const Brain&) = delete;
@@ -43,8 +44,6 @@ class Brain {
   absl::StatusOr<std::string> BalanceNow(pid_t pid);
   // mosrun -b: the node a new process needing mem_mb should start on.
   std::string BestNodeForNew(uint64_t mem_mb);
-  // No automatic moves of this node's processes (mosctl stay), from now on.
-  void SetStay(bool stay);
 
  private:
   struct Demand {
@@ -63,11 +62,11 @@ class Brain {
   ClusterView* view_;
   Gossiper* gossiper_;
   Mover* mover_;
+  NodePolicy* policy_;
   cluster::ClusterMap map_;
   absl::Mutex mu_;  // (Step runs in the thread, or for BalanceNow: one at a time)
   std::map<pid_t, Demand> demand_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, std::string> stays_ ABSL_GUARDED_BY(mu_);
-  bool stay_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<MoveFailures> failures_;
   absl::Notification stop_;
   std::thread thread_;

@@ -104,16 +104,9 @@ absl::StatusOr<ProcessEntry> FromRecord(const ProcessRecord& r) {
 absl::Status TableStore::Open() { return MakeDirs(dir_, 0700); }
 
 absl::Status TableStore::Save(const ProcessEntry& e) {
-  std::string path = absl::StrCat(dir_, "/", e.pid);
-  std::string tmp = path + ".new";
   std::string bytes;
   if (!ToRecord(e).SerializeToString(&bytes)) return absl::InternalError(absl::StrCat("cannot encode the record of pid ", e.pid));
-  {
-    ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    RETURN_IF_ERROR(WriteAll(fd.get(), bytes.data(), bytes.size(), tmp));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename", tmp);
-  return absl::OkStatus();
+  return WriteFileAtomically(absl::StrCat(dir_, "/", e.pid), bytes, 0600);
 }
 
 void TableStore::Remove(pid_t pid) { ::unlink(absl::StrCat(dir_, "/", pid).c_str()); }

@@ -161,4 +161,17 @@ grpc::Status ClientService::ClusterStatus(grpc::ServerContext*, const ClusterSta
   return grpc::Status::OK;
 }
 
+grpc::Status ClientService::Admin(grpc::ServerContext* ctx, const AdminRequest* req, AdminReply* reply) {
+  auto caller = CallerOf(*ctx);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (caller->uid != 0) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat("permission denied: mosctl ", req->command().substr(0, 32), " is for root (uid ", caller->uid, " asked)"));
+  }
+  auto done = admin_->Do(req->command());
+  if (!done.ok()) return ToGrpc(done.status());
+  reply->set_done(*done);
+  return grpc::Status::OK;
+}
+
 }  // namespace mosix::agent

@@ -9,6 +9,7 @@
 #include "agent/checkpointer.h"
 #include "agent/cluster/cluster_view.h"
 #include "agent/decide/brain.h"
+#include "agent/decide/node_admin.h"
 #include "agent/mover.h"
 #include "agent/process_table.h"
 #include "proto/agent.grpc.pb.h"
@@ -30,14 +31,15 @@ absl::Status RegisterProcess(ProcessTable* table, const AgentInfo& info, pid_t c
 class ClientService final : public mosix::agent::Client::Service {
  public:
   ClientService(AgentInfo info, cluster::ClusterMap map, ProcessTable* table, Checkpointer* checkpointer, Mover* mover,
-                ClusterView* view, Brain* brain)
+                ClusterView* view, Brain* brain, NodeAdmin* admin)
       : info_(std::move(info)),
         map_(std::move(map)),
         table_(table),
         checkpointer_(checkpointer),
         mover_(mover),
         view_(view),
-        brain_(brain) {}
+        brain_(brain),
+        admin_(admin) {}
 
   grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
   grpc::Status Register(grpc::ServerContext*, const RegisterRequest*, RegisterReply*) override;
@@ -45,6 +47,7 @@ class ClientService final : public mosix::agent::Client::Service {
   grpc::Status ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply*) override;
   grpc::Status Migrate(grpc::ServerContext*, const MigrateRequest*, MigrateReply*) override;
   grpc::Status ClusterStatus(grpc::ServerContext*, const ClusterStatusRequest*, ClusterStatusReply*) override;
+  grpc::Status Admin(grpc::ServerContext*, const AdminRequest*, AdminReply*) override;
 
  private:
   AgentInfo info_;
@@ -54,6 +57,7 @@ class ClientService final : public mosix::agent::Client::Service {
   Mover* mover_;
   ClusterView* view_;
   Brain* brain_;
+  NodeAdmin* admin_;
 };
 
 grpc::Status ToGrpc(const absl::Status& s);

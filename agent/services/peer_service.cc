@@ -41,6 +41,10 @@ grpc::Status PeerService::PrepareArrival(grpc::ServerContext* ctx, const Prepare
   if (!FindNode(map_, req->home_node())) {
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, absl::StrCat("'", req->home_node(), "' is not a node of this cluster"));
   }
+  if (!policy_->TakesGuests()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        absl::StrCat("node ", node_, " takes no guests (", policy_->Isolated() ? "isolated" : "blocked", " by its administrator)"));
+  }
   if (!from->empty() && *from != req->home_node()) {
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         absl::StrCat("permission denied: node ", *from, " may not send arrivals for ", req->home_node()));
@@ -57,6 +61,7 @@ grpc::Status PeerService::Arrive(grpc::ServerContext* ctx, grpc::ServerReader<Ar
   auto r = arrivals_->Arrive(reader, *from);
   if (!r.ok()) return ToGrpc(r.status());
   gossiper_->WorkArrived(1);  // (everyone sees this node busier at once: no herd here)
+  if (metrics_) metrics_->MoveIn(r->restore_seconds());
   *reply = *r;
   return grpc::Status::OK;
 }
@@ -128,12 +133,17 @@ grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*,
     g->set_rss_kb(u.rss_kb);
     g->set_busy_ns(u.busy_ns);
   }
+  if (auto self = view_->Get(node_)) {
+    reply->set_mem_free_mb(self->load.mem_free_mb());
+    reply->set_mem_total_mb(self->load.mem_total_mb());
+  }
   return grpc::Status::OK;
 }
 
 grpc::Status PeerService::Gossip(grpc::ServerContext* ctx, const GossipRequest* req, GossipReply*) {
   auto from = From(*ctx);
   if (!from.ok()) return ToGrpc(from.status());
+  if (policy_->Isolated()) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, absl::StrCat("node ", node_, " is isolated"));
   return ToGrpc(view_->Merge(*req, *from));
 }
 

@@ -10,6 +10,8 @@
 #include "agent/arrivals.h"
 #include "agent/cluster/cluster_view.h"
 #include "agent/cluster/gossiper.h"
+#include "agent/decide/node_policy.h"
+#include "agent/services/metrics.h"
 #include "agent/mover.h"
 #include "proto/agent.grpc.pb.h"
 #include "proto/cluster.pb.h"
@@ -19,14 +21,16 @@ namespace mosix::agent {
 class PeerService final : public mosix::agent::Peer::Service {
  public:
   PeerService(std::string node, cluster::ClusterMap map, bool tls, Mover* mover, Arrivals* arrivals, ClusterView* view,
-              Gossiper* gossiper)
+              Gossiper* gossiper, NodePolicy* policy, Metrics* metrics)
       : node_(std::move(node)),
         map_(std::move(map)),
         tls_(tls),
         mover_(mover),
         arrivals_(arrivals),
         view_(view),
-        gossiper_(gossiper) {}
+        gossiper_(gossiper),
+        policy_(policy),
+        metrics_(metrics) {}
 
   grpc::Status Ping(grpc::ServerContext*, const PingRequest*, PingReply*) override;
   grpc::Status PrepareArrival(grpc::ServerContext*, const PrepareArrivalRequest*, PrepareArrivalReply*) override;
@@ -54,6 +58,8 @@ class PeerService final : public mosix::agent::Peer::Service {
   Arrivals* arrivals_;
   ClusterView* view_;
   Gossiper* gossiper_;
+  NodePolicy* policy_;
+  Metrics* metrics_;  // (null: none served)
 };
 
 // The node name in the certificate of a TLS peer (its common name), or PermissionDenied.
