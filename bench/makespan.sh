@@ -5,7 +5,11 @@
 # cluster deciding all the time (plain mosrun). Prints makespan / lower bound, where the lower
 # bound is max(total work / total capacity, longest job / fastest node) with each job's work
 # measured natively in the same run; and moves per job, and A->B->A moves within 10 s.
+# Then jobs arriving over time at the slowest node (a Poisson stream at 70% of the cluster's
+# capacity, 20% of them long): mean slowdown (time in the system / work alone on a whole CPU)
+# with placement at start only and with the cluster deciding.
 #   bazel run //bench:makespan               SCALE=2 bazel run //bench:makespan (longer jobs)
+#   STREAM_JOBS=60 bazel run //bench:makespan (a longer stream)
 set -euo pipefail
 R="${RUNFILES_DIR:-$0.runfiles}/mosix"
 MOSCTL="$R/cli/mosctl" MOSRUN="$R/cli/mosrun" JOB="$R/test/programs/cruncher"
@@ -71,3 +75,45 @@ run() {
 run "no migration (mosrun -h)" -h
 run "placement at start (mosrun -b -L)" -b -L
 run "the cluster decides (mosrun)"
+
+# ---- A Poisson stream of jobs at 70% load, all arriving at node1.
+unit=$(echo "$total / ($(printf '%s\n' "${WORK[@]}" | paste -sd+) * $SCALE)" | bc -l)  # seconds a unit, natively
+STREAM_JOBS=${STREAM_JOBS:-30}
+RANDOM=4242  # (the same stream for both runs)
+declare -a gaps units
+mean_units=0
+for i in $(seq 0 $((STREAM_JOBS - 1))); do
+  if ((RANDOM % 5 == 0)); then units[i]=$((400 + RANDOM % 400)); else units[i]=$((50 + RANDOM % 100)); fi
+  mean_units=$((mean_units + units[i]))
+done
+# Mean gap between arrivals so that work arrives at 70% of the capacity; exponential gaps.
+mean_gap=$(echo "$mean_units / $STREAM_JOBS * $unit / (0.7 * $capacity)" | bc -l)
+for i in $(seq 0 $((STREAM_JOBS - 1))); do
+  gaps[i]=$(echo "-l((1 + $RANDOM) / 32769) * $mean_gap" | bc -l)
+done
+printf '\n%d jobs arriving at node1 about every %.2f s (70%% load); mean work %.2f s\n\n' "$STREAM_JOBS" "$mean_gap" \
+  "$(echo "$mean_units / $STREAM_JOBS * $unit" | bc -l)"
+echo "| run | mean slowdown | worst slowdown | moves per job |"
+echo "|---|---|---|---|"
+stream() {
+  local name=$1; shift
+  "$MOSCTL" localcluster up --nodes 4 --cpu-quota "$(IFS=,; echo "${QUOTAS[*]}")" --port $((30000 + RANDOM % 20000)) >/dev/null
+  sleep 3
+  local out="$LC/stream" pids=()
+  mkdir -p "$out"
+  for i in $(seq 0 $((STREAM_JOBS - 1))); do
+    ( t0=$(now)
+      "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$@" "$JOB" "${units[i]}" >/dev/null 2>&1 </dev/null
+      echo "$(echo "($(now) - $t0) / (${units[i]} * $unit)" | bc -l)" >"$out/$i" ) &
+    pids+=($!)
+    sleep "${gaps[i]}"
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  local moves
+  moves=$(awk '/ goes from / { m++ } / did not go to / { m-- } END { print m + 0 }' "$LC/node1/mosixd.log")
+  cat "$out"/* | awk -v name="$name" -v moves="$moves" -v jobs="$STREAM_JOBS" \
+    '{ s += $1; if ($1 > w) w = $1 } END { printf "| %s | %.2f | %.2f | %.2f |\n", name, s / NR, w, moves / jobs }'
+  "$MOSCTL" localcluster down >/dev/null
+}
+stream "placement at start (mosrun -b -L)" -b -L
+stream "the cluster decides (mosrun)"

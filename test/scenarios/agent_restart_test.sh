@@ -35,7 +35,7 @@ on node1 -- "$MIGRATE" "$xzpid" node2 >/dev/null || fail "xz did not move to nod
 wait_until "xz to end" gone "$xzpid"
 wait "$xzpid" || fail "xz failed after its node restarted: $(cat "$W/xz.out")"
 sha256sum <"$W/xz.xz" | cmp -s - "$W/xz.want" || fail "xz's output differs after its node restarted"
-grep -q "pid $xzpid is back home: node2 stops" "$LC/node1/mosixd.log" || fail "node1 did not say xz came home"
+grep -q "pid $xzpid is back home: node2 sent it back" "$LC/node1/mosixd.log" || fail "node1 did not say xz came home"
 pass "a node that restarts sends its guest home first: xz's output is identical"
 
 # 2. A restarted node takes a move at once.

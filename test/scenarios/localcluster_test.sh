@@ -18,7 +18,7 @@ out=$("$MOSCTL" localcluster up --nodes 3 --cpu-quota 0.2,1 --port "$PORT")
 [[ $(grep -c "^node" <<<"$out") -eq 3 ]] || fail "up: $out"
 for k in 1 2 3; do
   st=$("$MOSCTL" localcluster exec "node$k" -- "$MOSCTL" status)
-  [[ "$st" == "node node$k:"* && "$st" == *"127.0.0.$k:$PORT"* && "$st" == *"node1 node2 node3"* ]] || fail "node$k status: $st"
+  [[ "$st" == "node node$k:"* && "$st" == *"127.0.0.$k:$PORT"* && "$st" == *$'\nnode1 '* && "$st" == *$'\nnode3 '* ]] || fail "node$k status: $st"
 done
 pass "3 agents, each on its own address, each knowing the cluster"
 
