@@ -10,3 +10,13 @@ start_lone_agent() {
   for _ in $(seq 1 100); do "$R/cli/mosctl" status >/dev/null 2>&1 && break; sleep 0.05; done
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# The commands and an emulated cluster directory of the benchmark's own (taken down on exit):
+# sets MOSCTL, MOSRUN, MIGRATE and LC.
+use_local_cluster() {  # use_local_cluster NAME
+  MOSCTL="$R/cli/mosctl" MOSRUN="$R/cli/mosrun" MIGRATE="$R/cli/migrate"
+  export MOSIX_SHIM="$R/interceptor/libmosix.so" MOSIX_MOSIXD="$R/agent/mosixd"
+  export MOSIX_LOCALCLUSTER_DIR="/run/mosix-$1.$$"
+  LC="$MOSIX_LOCALCLUSTER_DIR"
+  trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true' EXIT
+}

@@ -7,19 +7,16 @@
 # measured natively in the same run; and moves per job, and A->B->A moves within 10 s.
 # Then jobs arriving over time at the slowest node (a Poisson stream at 70% of the cluster's
 # capacity, 20% of them long): mean slowdown (time in the system / work alone on a whole CPU)
-# with placement at start only and with the cluster deciding.
+# with placement at start only, and with placement at start followed by the cluster's moves.
 #   bazel run //bench:makespan               SCALE=2 bazel run //bench:makespan (longer jobs)
 #   STREAM_JOBS=60 bazel run //bench:makespan (a longer stream)
 set -euo pipefail
-R="${RUNFILES_DIR:-$0.runfiles}/mosix"
-MOSCTL="$R/cli/mosctl" MOSRUN="$R/cli/mosrun" JOB="$R/test/programs/cruncher"
-export MOSIX_SHIM="$R/interceptor/libmosix.so" MOSIX_MOSIXD="$R/agent/mosixd"
-export MOSIX_LOCALCLUSTER_DIR="/run/mosix-makespan.$$"
-LC="$MOSIX_LOCALCLUSTER_DIR"
+source "${RUNFILES_DIR:-$0.runfiles}/mosix/bench/lib.sh"
+use_local_cluster makespan
+JOB="$R/test/programs/cruncher"
 QUOTAS=(0.25 0.25 0.5 0.75)
 SCALE=${SCALE:-1}
 WORK=(300 120 500 200 80 400 150 250 350 100 450 180)  # units of about 10 ms of a standard CPU
-trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true' EXIT
 now() { date +%s.%N; }
 
 # Each job's work, natively: alone in a cgroup of one full CPU (as the nodes' cgroups are made).
@@ -115,5 +112,5 @@ stream() {
     '{ s += $1; if ($1 > w) w = $1 } END { printf "| %s | %.2f | %.2f | %.2f |\n", name, s / NR, w, moves / jobs }'
   "$MOSCTL" localcluster down >/dev/null
 }
-stream "placement at start (mosrun -b -L)" -b -L
-stream "the cluster decides (mosrun)"
+stream "placement at start only (mosrun -b -L)" -b -L
+stream "placement at start, then the cluster decides (mosrun -b)" -b

@@ -5,12 +5,8 @@
 # Prints markdown tables: migration time and MB/s of dense memory, and the forwarding costs of a
 # moved program next to the same program at home.
 set -euo pipefail
-R="${RUNFILES_DIR:-$0.runfiles}/mosix"
-MOSCTL="$R/cli/mosctl" MOSRUN="$R/cli/mosrun" MIGRATE="$R/cli/migrate"
-export MOSIX_SHIM="$R/interceptor/libmosix.so" MOSIX_MOSIXD="$R/agent/mosixd"
-export MOSIX_LOCALCLUSTER_DIR="/run/mosix-bench.$$"
-LC="$MOSIX_LOCALCLUSTER_DIR"
-trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true' EXIT
+source "${RUNFILES_DIR:-$0.runfiles}/mosix/bench/lib.sh"
+use_local_cluster bench
 "$MOSCTL" localcluster up --nodes 3 --port $((30000 + RANDOM % 20000)) ${INSECURE:+--insecure} >/dev/null
 on() { "$MOSCTL" localcluster exec "$@"; }
 wait_text() { for _ in $(seq 1 3000); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done; echo "timeout: $2" >&2; exit 1; }

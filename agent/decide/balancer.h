@@ -59,7 +59,7 @@ struct BalanceSettings {
   double no_return_s = 10;        // no A->B->A within this
   uint64_t reserve_mb = 64;       // free memory a node keeps (and the least for ushering)
   double reserve_fraction = 0.1;  // ... or this share of its memory, whichever is more
-  int max_moves = 4;              // a step
+  int max_moves = 8;              // a step
   bool ignore_age = false;        // migrate PID balance: decide now
 };
 
