@@ -10,6 +10,7 @@
 # with placement at start only, and with placement at start followed by the cluster's moves.
 #   bazel run //bench:makespan               SCALE=2 bazel run //bench:makespan (longer jobs)
 #   STREAM_JOBS=60 bazel run //bench:makespan (a longer stream)
+#   PARTS=stream bazel run //bench:makespan   (only the stream; or PARTS=makespan)
 set -euo pipefail
 source "${RUNFILES_DIR:-$0.runfiles}/mosix/bench/lib.sh"
 use_local_cluster makespan
@@ -39,6 +40,8 @@ lower=$(echo "a = $total / $capacity; b = $longest / $fastest; if (a > b) a else
 printf 'jobs: %d, total work %.1f CPU-s, longest %.1f s; capacity %s CPUs; lower bound %.1f s\n\n' "${#WORK[@]}" "$total" "$longest" \
   "$capacity" "$lower"
 
+PARTS=${PARTS:-makespan stream}
+if [[ " $PARTS " == *" makespan "* ]]; then
 echo "| run | makespan | / lower bound | moves per job | A->B->A within 10 s |"
 echo "|---|---|---|---|---|"
 run() {
@@ -72,6 +75,8 @@ run() {
 run "no migration (mosrun -h)" -h
 run "placement at start (mosrun -b -L)" -b -L
 run "the cluster decides (mosrun)"
+fi
+[[ " $PARTS " == *" stream "* ]] || exit 0
 
 # ---- A Poisson stream of jobs at 70% load, all arriving at node1.
 unit=$(echo "$total / ($(printf '%s\n' "${WORK[@]}" | paste -sd+) * $SCALE)" | bc -l)  # seconds a unit, natively

@@ -121,7 +121,7 @@ absl::StatusOr<std::string> Brain::BalanceNow(pid_t pid) {
 }
 
 BalancePlan Brain::Step(bool ignore_age, pid_t only) {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&step_mu_);
   const std::string self = map_.this_node();
   auto now = Clock::now();
   std::vector<ProcessEntry> entries = table_->Snapshot();
@@ -234,13 +234,13 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
       failures->by_pid[pid] = {std::string(s.message()), Clock::now() + kAfterFailure};
     });
   }
+  absl::MutexLock stays_lock(&mu_);
   if (!only) {
     stays_.clear();
-    for (const auto& [pid, why] : plan.stays) stays_[pid] = why;
   } else {
     stays_.erase(only);
-    for (const auto& [pid, why] : plan.stays) stays_[pid] = why;
   }
+  for (const auto& [pid, why] : plan.stays) stays_[pid] = why;
   return plan;
 }
 

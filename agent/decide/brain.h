@@ -64,8 +64,10 @@ class Brain {
   Mover* mover_;
   NodePolicy* policy_;
   cluster::ClusterMap map_;
-  absl::Mutex mu_;  // (Step runs in the thread, or for BalanceNow: one at a time)
-  std::map<pid_t, Demand> demand_ ABSL_GUARDED_BY(mu_);
+  // One Step at a time (the thread's, or BalanceNow's); it may wait on other nodes' answers.
+  absl::Mutex step_mu_;
+  std::map<pid_t, Demand> demand_ ABSL_GUARDED_BY(step_mu_);
+  absl::Mutex mu_;  // (held briefly: mosps asks while a step waits on the network)
   std::map<pid_t, std::string> stays_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<MoveFailures> failures_;
   absl::Notification stop_;
