@@ -156,6 +156,13 @@ std::vector<NodeStatus> ClusterView::Status() {
   return out;
 }
 
+void ClusterView::TakesNoGuests(const std::string& node) {
+  int k = IndexOf(node);
+  if (k < 0 || k == self_) return;
+  absl::MutexLock lock(&mu_);
+  entries_[k].set_takes_guests(false);
+}
+
 const cluster::Node* ClusterView::NodeOf(const std::string& node) const { return FindNode(map_, node); }
 
 void ClusterView::Bump(const std::string& node, double load) {

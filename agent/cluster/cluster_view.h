@@ -50,6 +50,8 @@ class ClusterView {
   std::optional<Known> Get(const std::string& node);
   std::vector<Known> All();
   std::vector<NodeStatus> Status();
+  // `node` said it takes no guests (it sent them home): so it is, until a newer entry of it.
+  void TakesNoGuests(const std::string& node);
   // The map's node of that name.
   const cluster::Node* NodeOf(const std::string& node) const;
   // Work sent to `node` just now: its load as seen here rises at once, before gossip says so.

@@ -116,6 +116,13 @@ TEST_CASE("the message carries the newest entries with their ages, to another no
   REQUIRE(out.entries(1).age_ms() >= 1500);
   v.Bump("node3", 30);
   REQUIRE(v.Get("node3")->load.load() == 100);
+  // node3 sent its guests home: it takes none until a newer entry of it says otherwise.
+  v.TakesNoGuests("node3");
+  REQUIRE_FALSE(v.Get("node3")->load.takes_guests());
+  GossipRequest fresh;
+  *fresh.add_entries() = Entry("node3", 0, 0);
+  REQUIRE(v.Merge(fresh, "node3").ok());
+  REQUIRE(v.Get("node3")->load.takes_guests());
 }
 
 }  // namespace

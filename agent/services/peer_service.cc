@@ -101,6 +101,9 @@ grpc::Status PeerService::FinishDeparture(grpc::ServerContext* ctx, const Finish
 grpc::Status PeerService::TakeBack(grpc::ServerContext* ctx, const TakeBackRequest* req, TakeBackReply*) {
   auto from = From(*ctx);
   if (!from.ok()) return ToGrpc(from.status());
+  // A node that sends its guests home (it stops, or expels them) takes none until it says
+  // otherwise in a newer gossip entry: no move is tried there meanwhile.
+  if (!from->empty()) view_->TakesNoGuests(*from);
   return ToGrpc(mover_->TakeBack(req->home_pid(), req->local_pid(), *from));
 }
 
