@@ -137,3 +137,31 @@ TEST_CASE("an end reported while a move holds the entry is told once the move gi
 }
 
 }  // namespace mosix::agent
+
+namespace mosix::agent {
+namespace {
+
+TEST_CASE("a process's record keeps what the decisions need across a restart") {
+  ProcessEntry e;
+  e.pid = 4242;
+  e.start_time = 7;
+  e.argv = {"job"};
+  e.state = ProcState::kRemote;
+  e.where = "node3";
+  e.remote_pid = 99;
+  e.shim_info = 0x1000;  // (a record away says where its shim is)
+  e.moves = 3;
+  e.left_node = "node2";
+  e.options.set_locked(true);
+  e.options.set_memory_mb(512);
+  auto back = FromRecord(ToRecord(e));
+  REQUIRE(back.ok());
+  REQUIRE(back->moves == 3);
+  REQUIRE(back->left_node == "node2");
+  REQUIRE(back->options.locked());
+  REQUIRE(back->options.memory_mb() == 512);
+  REQUIRE(back->left_at != std::chrono::steady_clock::time_point{});
+}
+
+}  // namespace
+}  // namespace mosix::agent

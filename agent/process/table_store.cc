@@ -53,6 +53,8 @@ ProcessRecord ToRecord(const ProcessEntry& e) {
   r.set_program(e.program);
   r.set_cpu_elsewhere(e.cpu_elsewhere);
   r.set_last_checkpoint(e.last_checkpoint);
+  r.set_moves(e.moves);
+  r.set_left_node(e.left_node);
   return r;
 }
 
@@ -98,6 +100,9 @@ absl::StatusOr<ProcessEntry> FromRecord(const ProcessRecord& r) {
   e.program = r.program();
   e.cpu_elsewhere = r.cpu_elsewhere();
   e.last_checkpoint = r.last_checkpoint();
+  e.moves = r.moves();
+  e.left_node = r.left_node();
+  e.left_at = e.here_since = std::chrono::steady_clock::now();
   return e;
 }
 
