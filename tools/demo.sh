@@ -27,6 +27,9 @@ mosctl localcluster down >/dev/null 2>&1 || true
 
 say "1. An emulated cluster: mosctl localcluster up --nodes 3 --cpu-quota 1,1,0.5"
 mosctl localcluster up --nodes 3 --cpu-quota 1,1,0.5
+# The nodes find each other by gossip within a few seconds.
+for _ in $(seq 1 200); do [[ $(on node1 -- mosctl status --json | grep -o '"state":"up"' | wc -l) -eq 3 ]] && break; sleep 0.05; done
+on node1 -- mosctl status
 
 say "2. On node1, run an unmodified program under mosix: mosrun -C /tmp/ckpt counter 30"
 out=$LC/node1/tmp/counter.out
