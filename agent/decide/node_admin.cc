@@ -1,8 +1,6 @@
 #include "agent/decide/node_admin.h"
 
-#include <chrono>
 #include <memory>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -26,25 +24,27 @@ absl::StatusOr<int> NodeAdmin::Bring() {
   }
   struct Outcome {
     absl::Mutex mu;
+    size_t pending ABSL_GUARDED_BY(mu);
     std::vector<std::string> errors ABSL_GUARDED_BY(mu);
   };
   auto outcome = std::make_shared<Outcome>();  // (actions may outlive this call)
+  {
+    absl::MutexLock lock(&outcome->mu);
+    outcome->pending = away.size();
+  }
   for (pid_t pid : away) {
     mover_->MoveInBackground(pid, "home", [outcome, pid](const absl::Status& s) {
-      if (s.ok()) return;
       absl::MutexLock lock(&outcome->mu);
-      outcome->errors.push_back(absl::StrCat("pid ", pid, ": ", s.message()));
+      --outcome->pending;
+      if (!s.ok()) outcome->errors.push_back(absl::StrCat("pid ", pid, ": ", s.message()));
     });
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
-  for (;;) {
-    size_t remote = 0;
-    for (const ProcessEntry& e : table_->Snapshot()) remote += e.state == ProcState::kRemote || e.busy;
-    if (remote == 0) break;
-    if (std::chrono::steady_clock::now() > deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
   absl::MutexLock lock(&outcome->mu);
+  auto all_done = [o = outcome.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(o->mu) { return o->pending == 0; };
+  if (!outcome->mu.AwaitWithTimeout(absl::Condition(&all_done), absl::Seconds(kWaitSeconds))) {
+    return absl::DeadlineExceededError(absl::StrCat(outcome->pending, " of ", away.size(), " processes did not come home within ",
+                                                    kWaitSeconds, " s"));
+  }
   if (!outcome->errors.empty()) return absl::UnavailableError(absl::StrCat("not all came home: ", outcome->errors.front()));
   return static_cast<int>(away.size());
 }
