@@ -1,18 +1,15 @@
 #include "cli/client.h"
 
-#include <google/protobuf/util/json_util.h>
-
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-
 #include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/paths.h"
 #include "base/status.h"
 
@@ -39,6 +36,14 @@ absl::StatusOr<AgentConnection> ConnectAgent() {
 int Fail(const char* prog, const absl::Status& s) {
   fprintf(stderr, "%s: %s\n", prog, std::string(s.message()).c_str());
   return 1;
+}
+
+absl::StatusOr<mosix::agent::ClusterStatusReply> FetchClusterStatus(mosix::agent::Client::Stub* stub) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  mosix::agent::ClusterStatusReply reply;
+  if (auto s = FromGrpc(stub->ClusterStatus(&ctx, mosix::agent::ClusterStatusRequest(), &reply)); !s.ok()) return s;
+  return reply;
 }
 
 absl::StatusOr<std::string> JsonList(const std::vector<const google::protobuf::Message*>& items) {

@@ -26,6 +26,9 @@ absl::Status FromGrpc(const grpc::Status& s);
 // Prints "PROG: message" to stderr and returns 1.
 int Fail(const char* prog, const absl::Status& s);
 
+// What the agent knows of every node (ClusterStatus), within 5 s.
+absl::StatusOr<mosix::agent::ClusterStatusReply> FetchClusterStatus(mosix::agent::Client::Stub* stub);
+
 // A JSON list of messages, each printed by protobuf's JSON printer (field names as in the
 // .proto, every field shown).
 absl::StatusOr<std::string> JsonList(const std::vector<const google::protobuf::Message*>& items);

@@ -63,28 +63,20 @@ std::string MemCgroupParent() {
 
 std::string NodeMemCgroup(int k) { return absl::StrCat(MemCgroupParent(), "/node", k); }
 
-// Puts pid in node k's cgroups (CPU, and memory where there is the controller).
-absl::Status JoinNode(int k, pid_t pid) {
-  std::string me = std::to_string(pid);
-  int fd = ::open((NodeCgroup(k) + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-  bool ok = fd >= 0 && ::write(fd, me.data(), me.size()) >= 0;
-  if (fd >= 0) ::close(fd);
-  if (!ok) return ErrnoStatus("joining the CPU cgroup of node", std::to_string(k));
-  struct stat st;
-  if (::stat(NodeMemCgroup(k).c_str(), &st) != 0) return absl::OkStatus();
-  fd = ::open((NodeMemCgroup(k) + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-  ok = fd >= 0 && ::write(fd, me.data(), me.size()) >= 0;
-  if (fd >= 0) ::close(fd);
-  if (!ok) return ErrnoStatus("joining the memory cgroup of node", std::to_string(k));
-  return absl::OkStatus();
-}
-
 absl::Status WriteFile(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("open", path);
   absl::Status s = WriteAll(fd, data.data(), data.size(), path);
   ::close(fd);
   return s;
+}
+
+// Puts pid in node k's cgroups (CPU, and memory where there is the controller).
+absl::Status JoinNode(int k, pid_t pid) {
+  std::string me = std::to_string(pid);
+  if (auto s = WriteFile(NodeCgroup(k) + "/cgroup.procs", me); !s.ok()) return s;
+  if (::access(NodeMemCgroup(k).c_str(), F_OK) != 0) return absl::OkStatus();
+  return WriteFile(NodeMemCgroup(k) + "/cgroup.procs", me);
 }
 
 // The mosixd next to this mosctl (installed) or in the Bazel tree; MOSIX_MOSIXD overrides.

@@ -69,11 +69,9 @@ int Status(int argc, char** argv) {
   }
   auto conn = mosix::cli::ConnectAgent();
   if (!conn.ok()) return mosix::cli::Fail(kProg, conn.status());
-  grpc::ClientContext ctx;
-  mosix::agent::ClusterStatusReply reply;
-  if (auto s = mosix::cli::FromGrpc(conn->stub->ClusterStatus(&ctx, mosix::agent::ClusterStatusRequest(), &reply)); !s.ok()) {
-    return mosix::cli::Fail(kProg, s);
-  }
+  auto status = mosix::cli::FetchClusterStatus(conn->stub.get());
+  if (!status.ok()) return mosix::cli::Fail(kProg, status.status());
+  const mosix::agent::ClusterStatusReply& reply = *status;
   if (json) {
     auto text = mosix::cli::JsonList(reply.nodes());
     if (!text.ok()) return mosix::cli::Fail(kProg, text.status());

@@ -32,14 +32,6 @@ volatile sig_atomic_t stop_signal = 0;
 
 enum class View { kLoad, kSpeed, kMemory, kDead };
 
-absl::StatusOr<mosix::agent::ClusterStatusReply> Fetch(mosix::agent::Client::Stub* stub) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  mosix::agent::ClusterStatusReply reply;
-  if (auto s = mosix::cli::FromGrpc(stub->ClusterStatus(&ctx, mosix::agent::ClusterStatusRequest(), &reply)); !s.ok()) return s;
-  return reply;
-}
-
 // The terminal in raw mode (no echo, a key at a time), cursor hidden, on the alternate screen;
 // put back as it was by the destructor.
 class RawTerminal {
@@ -165,7 +157,7 @@ int Live(mosix::agent::Client::Stub* stub) {
       winsize ws{};
       int rows = 24, cols = 80;
       if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) rows = ws.ws_row, cols = ws.ws_col;
-      auto st = Fetch(stub);
+      auto st = mosix::cli::FetchClusterStatus(stub);
       if (!st.ok()) {
         error = std::string(st.status().message());
         break;
@@ -205,7 +197,7 @@ int main(int argc, char** argv) {
   auto conn = mosix::cli::ConnectAgent();
   if (!conn.ok()) return mosix::cli::Fail(kProg, conn.status());
   if (!json) return Live(conn->stub.get());
-  auto st = Fetch(conn->stub.get());
+  auto st = mosix::cli::FetchClusterStatus(conn->stub.get());
   if (!st.ok()) return mosix::cli::Fail(kProg, st.status());
   auto text = mosix::cli::JsonList(st->nodes());
   if (!text.ok()) return mosix::cli::Fail(kProg, text.status());
