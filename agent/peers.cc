@@ -46,4 +46,32 @@ std::unique_ptr<Peer::Stub> PeerStub(const cluster::Node& node) {
   return Peer::NewStub(channel);
 }
 
+std::map<std::string, NodeGuests> AskGuests(const cluster::ClusterMap& map, const std::string& home,
+                                            const std::set<std::string>& nodes, std::chrono::milliseconds timeout) {
+  std::map<std::string, NodeGuests> out;
+  for (const auto& n : map.nodes()) {
+    if (!nodes.count(n.name())) continue;
+    GuestsReply r;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    if (!PeerStub(n)->Guests(&ctx, GuestsRequest(), &r).ok()) continue;
+    NodeGuests& g = out[n.name()];
+    g.mem_free_mb = r.mem_free_mb();
+    g.mem_total_mb = r.mem_total_mb();
+    // (Authenticated, a node answers with the asking node's guests only; on a trusted network
+    // it cannot tell who asks.)
+    for (const GuestInfo& guest : r.guests()) {
+      if (guest.home_node() == home) g.by_home_pid[guest.home_pid()] = guest;
+    }
+  }
+  return out;
+}
+
+const GuestInfo* FindGuest(const std::map<std::string, NodeGuests>& asked, const std::string& node, int32_t home_pid) {
+  auto n = asked.find(node);
+  if (n == asked.end()) return nullptr;
+  auto g = n->second.by_home_pid.find(home_pid);
+  return g == n->second.by_home_pid.end() ? nullptr : &g->second;
+}
+
 }  // namespace mosix::agent

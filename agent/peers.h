@@ -4,7 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <set>
+#include <string>
 
 #include <grpcpp/grpcpp.h>
 
@@ -19,6 +22,18 @@ void ConfigurePeers(const security::NodeCredentials* tls);
 
 // A stub on a channel kept per node: a new channel costs a TCP, HTTP/2 (and TLS) handshake.
 std::unique_ptr<Peer::Stub> PeerStub(const cluster::Node& node);
+
+// What the nodes that run this node's processes say of them: each of `nodes` asked once
+// (Guests), for up to `timeout`. By node: `home`'s guests there by their home pid, and the
+// node's memory now. A node that does not answer is left out.
+struct NodeGuests {
+  std::map<int32_t, GuestInfo> by_home_pid;
+  uint64_t mem_free_mb = 0, mem_total_mb = 0;
+};
+std::map<std::string, NodeGuests> AskGuests(const cluster::ClusterMap& map, const std::string& home,
+                                            const std::set<std::string>& nodes, std::chrono::milliseconds timeout);
+// home_pid's entry in what `node` said, or null.
+const GuestInfo* FindGuest(const std::map<std::string, NodeGuests>& asked, const std::string& node, int32_t home_pid);
 
 // A call context that gives up after `seconds`.
 inline void SetDeadline(grpc::ClientContext* ctx, int seconds) {

@@ -168,12 +168,8 @@ Usage UsageOf(pid_t pid) {
     u.cpu_seconds = static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK);
     u.rss_kb = st->rss_pages * 4;
   }
-  if (DIR* d = opendir(absl::StrCat("/proc/", pid, "/task").c_str())) {
-    while (dirent* e = readdir(d)) {
-      int tid;
-      if (absl::SimpleAtoi(e->d_name, &tid)) u.busy_ns += TaskBusyNs(tid);
-    }
-    closedir(d);
+  if (auto tids = NumberedEntries(absl::StrCat("/proc/", pid, "/task")); tids.ok()) {
+    for (int tid : *tids) u.busy_ns += TaskBusyNs(tid);
   }
   auto status = ReadFileToString(absl::StrCat("/proc/", pid, "/status"));
   if (!status.ok()) return u;
@@ -221,19 +217,20 @@ absl::StatusOr<FdInfo> ParseFdInfo(const std::string& text) {
   return info;
 }
 
-absl::StatusOr<std::vector<int>> ListFds(pid_t pid) {
-  std::string dir = absl::StrCat("/proc/", pid, "/fd");
+absl::StatusOr<std::vector<int>> NumberedEntries(const std::string& dir) {
   DIR* d = opendir(dir.c_str());
   if (!d) return ErrnoStatus("opendir", dir);
-  std::vector<int> fds;
+  std::vector<int> out;
   while (dirent* e = readdir(d)) {
-    int fd;
-    if (absl::SimpleAtoi(e->d_name, &fd)) fds.push_back(fd);
+    int v;
+    if (absl::SimpleAtoi(e->d_name, &v)) out.push_back(v);
   }
   closedir(d);
-  std::sort(fds.begin(), fds.end());
-  return fds;
+  std::sort(out.begin(), out.end());
+  return out;
 }
+
+absl::StatusOr<std::vector<int>> ListFds(pid_t pid) { return NumberedEntries(absl::StrCat("/proc/", pid, "/fd")); }
 
 absl::StatusOr<std::vector<std::string>> ReadCmdline(pid_t pid) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(absl::StrCat("/proc/", pid, "/cmdline")));

@@ -103,6 +103,8 @@ absl::StatusOr<FdInfo> ParseFdInfo(const std::string& text);
 
 // Open fd numbers of pid, ascending.
 absl::StatusOr<std::vector<int>> ListFds(pid_t pid);
+// The entries of `dir` that are numbers (pids under /proc, tids under /proc/PID/task, fds), sorted.
+absl::StatusOr<std::vector<int>> NumberedEntries(const std::string& dir);
 // The NUL-separated argv from /proc/PID/cmdline.
 absl::StatusOr<std::vector<std::string>> ReadCmdline(pid_t pid);
 absl::StatusOr<std::string> ReadLink(const std::string& path);

@@ -36,13 +36,26 @@ GossipSettings GossipSettings::FromMap(const cluster::ClusterMap& map) {
   return s;
 }
 
+namespace {
+
+// The nodes of the map, in its order (a map without nodes: this one alone).
+std::vector<std::string> NamesOf(const cluster::ClusterMap& map) {
+  std::vector<std::string> names;
+  for (const auto& n : map.nodes()) names.push_back(n.name());
+  if (names.empty()) names.push_back(map.this_node());
+  return names;
+}
+
+}  // namespace
+
 ClusterView::ClusterView(const cluster::ClusterMap& map, GossipSettings settings, uint64_t seed)
-    : settings_(settings), map_(map), core_(std::max(1, map.nodes_size()), 0, settings.window), rng_(seed) {
-  for (const auto& n : map.nodes()) names_.push_back(n.name());
-  if (names_.empty()) names_.push_back(map.this_node());
-  self_ = std::max(0, IndexOf(map.this_node()));
-  core_ = GossipCore(static_cast<int>(names_.size()), self_, settings.window);
-  entries_.resize(names_.size());
+    : settings_(settings),
+      names_(NamesOf(map)),
+      map_(map),
+      self_(std::max(0, IndexOf(map.this_node()))),
+      core_(static_cast<int>(names_.size()), self_, settings.window),
+      entries_(names_.size()),
+      rng_(seed) {
   for (size_t k = 0; k < names_.size(); ++k) entries_[k].set_node(names_[k]);
 }
 

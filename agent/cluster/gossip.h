@@ -45,7 +45,8 @@ class GossipCore {
   // This node's own entry is made afresh at `now`.
   void Refresh(Stamp now) { Merge(self_, now); }
   // An entry of `node` made at `stamp` arrived: kept if it is newer than the copy held (returns
-  // whether it was). Out-of-range nodes and the node's own entry from others are ignored.
+  // whether it was). Out-of-range nodes are ignored. (Others' word of this node itself is the
+  // caller's to leave out: cluster_view.h does.)
   bool Merge(int node, Stamp stamp);
   // What to send this step: node indices, newest first (this node's own entry first, once
   // refreshed), at most `window`.

@@ -31,11 +31,6 @@ double Gossiper::OwnLoad() {
   return load_.own();
 }
 
-double Gossiper::LoadOfOneProcess() {
-  absl::MutexLock lock(&mu_);
-  return LoadOf(1, last_.cpus, speed_);
-}
-
 void Gossiper::WorkArrived(int processes) {
   {
     absl::MutexLock lock(&mu_);

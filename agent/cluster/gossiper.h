@@ -32,10 +32,8 @@ class Gossiper {
   // Work arrived here (a guest, `processes` of them: negative when they left): the load this
   // node shows rises at once, and the next message says so.
   void WorkArrived(int processes);
-  // This node's own smoothed load (for its own decisions) and one process's share of it.
+  // This node's own smoothed load (for its own decisions).
   double OwnLoad();
-  double LoadOfOneProcess();
-  double speed() const { return speed_; }
 
  private:
   void Loop();

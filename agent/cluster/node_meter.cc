@@ -1,6 +1,5 @@
 #include "agent/cluster/node_meter.h"
 
-#include <dirent.h>
 #include <sched.h>
 #include <time.h>
 
@@ -40,17 +39,8 @@ std::optional<int64_t> ReadNumber(const std::string& path) {
   return v;
 }
 
-std::vector<pid_t> Numbers(const std::string& dir) {
-  std::vector<pid_t> out;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    int v;
-    if (absl::SimpleAtoi(e->d_name, &v)) out.push_back(v);
-  }
-  closedir(d);
-  return out;
-}
+// The numbered entries of a /proc directory; none if it is gone.
+std::vector<int> Numbers(const std::string& dir) { return NumberedEntries(dir).value_or(std::vector<int>{}); }
 
 // Seconds of this thread's CPU for `iterations` of a dependent chain of integer work (xorshift).
 // Optimized the same in every build, so that the speed measured does not depend on it.
@@ -101,14 +91,13 @@ double NodeMeter::Runnable() {
       }
     }
   } else {
-    for (pid_t p : Numbers("/proc")) {
-      for (pid_t t : Numbers("/proc/" + std::to_string(p) + "/task")) tasks.push_back(t);
+    for (int p : Numbers("/proc")) {
+      for (int t : Numbers("/proc/" + std::to_string(p) + "/task")) tasks.push_back(t);
     }
   }
   // The agent's own threads are not the node's load: what they do is the moves' cost, which
   // the decisions weigh apart, and on a small node a move's work would make it look busy.
-  std::vector<pid_t> own = Numbers("/proc/self/task");
-  std::sort(own.begin(), own.end());
+  std::vector<int> own = Numbers("/proc/self/task");  // (sorted)
   tasks.erase(std::remove_if(tasks.begin(), tasks.end(), [&](pid_t t) { return std::binary_search(own.begin(), own.end(), t); }),
               tasks.end());
   auto now = std::chrono::steady_clock::now();

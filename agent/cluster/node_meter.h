@@ -30,9 +30,6 @@ class NodeMeter {
   explicit NodeMeter(bool node_is_cgroup);
 
   NodeMeasure Measure();
-  // Where the node's CPU and memory cgroups are ("" for the whole machine).
-  const std::string& cpu_cgroup() const { return cpu_cgroup_; }
-  const std::string& memory_cgroup() const { return memory_cgroup_; }
 
   // This machine's CPU speed against a standard CPU (a few short timed loops, the best taken,
   // rounded to a tenth so that equal machines agree). Takes about 0.1 s of CPU.
@@ -43,7 +40,7 @@ class NodeMeter {
   double Runnable();
   void Memory(NodeMeasure* m) const;
 
-  std::string cpu_cgroup_, memory_cgroup_;
+  std::string cpu_cgroup_, memory_cgroup_;  // the node's cgroups ("" for the whole machine)
   std::unordered_map<pid_t, uint64_t> busy_ns_;  // by task: run + wait time at the last measure
   std::chrono::steady_clock::time_point last_{};
 };

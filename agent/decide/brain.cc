@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <memory>
 #include <set>
-#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -33,7 +32,6 @@ struct MoveFailures {
   absl::Mutex mu;
   std::map<pid_t, std::pair<std::string, Clock::time_point>> by_pid ABSL_GUARDED_BY(mu);
 };
-
 
 Brain::Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* mover, NodePolicy* policy, cluster::ClusterMap map)
     : table_(table),
@@ -125,23 +123,13 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
   const std::string self = map_.this_node();
   auto now = Clock::now();
   std::vector<ProcessEntry> entries = table_->Snapshot();
-  // The CPU wanted and memory used by processes away: asked of each node they run on.
-  std::map<std::string, std::map<pid_t, GuestInfo>> away;
-  std::map<std::string, std::pair<uint64_t, uint64_t>> memory;  // node -> free, total MB, as it just said
+  // The CPU wanted and memory used by processes away, and their nodes' memory now: asked of
+  // each node they run on.
+  std::set<std::string> nodes_away;
   for (const ProcessEntry& e : entries) {
-    if (e.state != ProcState::kRemote || e.where.empty() || away.count(e.where)) continue;
-    auto& guests = away[e.where];
-    const cluster::Node* node = FindNode(map_, e.where);
-    if (!node) continue;
-    GuestsReply r;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-    if (!PeerStub(*node)->Guests(&ctx, GuestsRequest(), &r).ok()) continue;
-    if (r.mem_total_mb() > 0) memory[e.where] = {r.mem_free_mb(), r.mem_total_mb()};
-    for (const GuestInfo& g : r.guests()) {
-      if (g.home_node() == self) guests[g.home_pid()] = g;
-    }
+    if (e.state == ProcState::kRemote && !e.where.empty()) nodes_away.insert(e.where);
   }
+  auto away = AskGuests(map_, self, nodes_away, std::chrono::seconds(1));
   std::shared_ptr<MoveFailures> failures = failures_;
   {
     absl::MutexLock fl(&failures->mu);
@@ -163,10 +151,10 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
       busy_ns = u.busy_ns;
       rss_kb = u.rss_kb;
     } else {
-      auto it = away[where].find(e.pid);
-      if (it == away[where].end()) continue;  // (its node did not answer: the node watch's)
-      busy_ns = it->second.busy_ns();
-      rss_kb = it->second.rss_kb();
+      const GuestInfo* g = FindGuest(away, where, e.pid);
+      if (!g) continue;  // (its node did not answer: the node watch's)
+      busy_ns = g->busy_ns();
+      rss_kb = g->rss_kb();
     }
     seen.insert(e.pid);
     Demand& d = demand_[e.pid];
@@ -214,8 +202,8 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
   settings.ignore_age = ignore_age;
   std::vector<BalanceNode> nodes = Nodes();
   for (BalanceNode& n : nodes) {
-    auto m = memory.find(n.name);
-    if (m != memory.end()) std::tie(n.mem_free_mb, n.mem_total_mb) = m->second;
+    auto m = away.find(n.name);
+    if (m != away.end() && m->second.mem_total_mb > 0) n.mem_free_mb = m->second.mem_free_mb, n.mem_total_mb = m->second.mem_total_mb;
   }
   BalancePlan plan = Balance(nodes, procs, settings);
   for (const BalanceMove& m : plan.moves) {

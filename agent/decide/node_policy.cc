@@ -39,11 +39,6 @@ bool NodePolicy::Isolated() {
   return policy_.isolated();
 }
 
-PolicyRecord NodePolicy::Get() {
-  absl::MutexLock lock(&mu_);
-  return policy_;
-}
-
 absl::Status NodePolicy::Set(const std::string& word) {
   absl::MutexLock lock(&mu_);
   PolicyRecord p = policy_;

@@ -22,7 +22,6 @@ class NodePolicy {
   bool OwnMayLeave();
   bool TakesGuests();
   bool Isolated();
-  PolicyRecord Get();
   // Applies one of stay, nostay, lstay, nolstay, block, noblock, isolate, rejoin and writes the
   // file; InvalidArgument for another word.
   absl::Status Set(const std::string& word);

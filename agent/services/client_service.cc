@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <set>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -80,22 +82,13 @@ grpc::Status ClientService::Checkpoint(grpc::ServerContext* ctx, const Checkpoin
 
 grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListRequest*, ListReply* reply) {
   // A process away from home uses CPU and memory where it runs: ask each node it runs on once.
-  std::map<std::string, std::map<int32_t, GuestInfo>> away;
-  for (const ProcessEntry& e : table_->Snapshot()) {
-    if (e.state != ProcState::kRemote || away.count(e.where)) continue;
-    auto& guests = away[e.where];
-    for (const auto& n : map_.nodes()) {
-      if (n.name() != e.where) continue;
-      GuestsReply r;
-      grpc::ClientContext ctx;
-      SetDeadline(&ctx, 2);
-      if (!PeerStub(n)->Guests(&ctx, GuestsRequest(), &r).ok()) break;
-      for (const GuestInfo& g : r.guests()) {
-        if (g.home_node() == info_.node) guests[g.home_pid()] = g;
-      }
-    }
+  std::vector<ProcessEntry> entries = table_->Snapshot();
+  std::set<std::string> nodes;
+  for (const ProcessEntry& e : entries) {
+    if (e.state == ProcState::kRemote) nodes.insert(e.where);
   }
-  for (const ProcessEntry& e : table_->Snapshot()) {
+  auto away = AskGuests(map_, info_.node, nodes, std::chrono::seconds(2));
+  for (const ProcessEntry& e : entries) {
     ProcessInfo* p = reply->add_processes();
     p->set_pid(e.pid);
     p->set_state(e.busy ? "migrating" : std::string(StateName(e.state)));  // busy: being moved or checkpointed
@@ -109,13 +102,9 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
     double cpu = usage.cpu_seconds;
     uint64_t rss = usage.rss_kb;
     cpu += e.cpu_elsewhere;
-    if (e.state == ProcState::kRemote) {
-      auto node = away.find(e.where);
-      auto g = node == away.end() ? std::map<int32_t, GuestInfo>::const_iterator() : node->second.find(e.pid);
-      if (node != away.end() && g != node->second.end()) {
-        cpu += g->second.cpu_seconds();  // its deputy's (next to nothing) and its own over there
-        rss = g->second.rss_kb();
-      }
+    if (const GuestInfo* g = e.state == ProcState::kRemote ? FindGuest(away, e.where, e.pid) : nullptr) {
+      cpu += g->cpu_seconds();  // its deputy's (next to nothing) and its own over there
+      rss = g->rss_kb();
     }
     p->set_cpu_seconds(cpu);
     p->set_rss_kb(rss);
