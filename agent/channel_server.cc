@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/numbers.h"
+#include "base/fd_passing.h"
 #include "base/status.h"
 #include "base/fs_identity.h"
 #include "checkpoint/creds.h"
@@ -143,23 +144,9 @@ void ChannelServer::Loop() {
 bool ChannelServer::Handle(int fd) {
   std::string buf(MOSIX_CHANNEL_MAX_MSG, '\0');
   // A message may carry one fd (a recovery's image, opened by the recovering user herself).
-  iovec iov{buf.data(), buf.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  ssize_t n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-  if (n <= 0) return false;  // the process is gone
   UniqueFd passed;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
-      int got;
-      memcpy(&got, CMSG_DATA(c), sizeof got);
-      passed.reset(got);
-    }
-  }
+  ssize_t n = ReceiveWithFd(fd, buf.data(), buf.size(), &passed);
+  if (n <= 0) return false;  // the process is gone
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;

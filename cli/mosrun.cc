@@ -22,6 +22,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/fd_passing.h"
 #include "base/paths.h"
 #include "interceptor/channel_protocol.h"
 
@@ -122,19 +123,7 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
   mosix_msg_header h{MOSIX_MSG_RESTORE, static_cast<uint32_t>(payload.size())};
   memcpy(msg.data(), &h, sizeof h);
   msg += payload;
-  iovec iov{msg.data(), msg.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &image, sizeof image);
-  if (sendmsg(MOSIX_CHANNEL_FD, &mh, MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+  if (mosix::SendWithFd(MOSIX_CHANNEL_FD, msg.data(), msg.size(), image) != static_cast<ssize_t>(msg.size())) {
     return Die("cannot reach the agent's channel");
   }
   close(image);  // the agent has its own copy
