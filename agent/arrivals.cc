@@ -87,7 +87,7 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
   return reply;
 }
 
-absl::StatusOr<pid_t> Arrivals::StartStub(int link, std::shared_ptr<UniqueFd>* lifeline) {
+absl::StatusOr<pid_t> Arrivals::StartStub(int link, Guest* guest) {
   // mosix-stub beside this mosixd (installed, or in the Bazel tree); else mosixd --stub.
   static const std::string stub = FindBesideExecutable("MOSIX_STUB", {"mosix-stub"}, X_OK, "");
   std::string path = stub;
@@ -97,12 +97,12 @@ absl::StatusOr<pid_t> Arrivals::StartStub(int link, std::shared_ptr<UniqueFd>* l
     if (n <= 0) return ErrnoStatus("readlink", "/proc/self/exe");
     path.assign(exe, n);
   }
-  // Its lifeline: the stub gets the read end; the write end stays here, and only here, for as
-  // long as the guest is this agent's (it closes with this agent, whatever ends it).
+  // Its lifeline: the stub gets the read end and arms it; the write end stays here (and, once
+  // the guest runs, in the keeper too: agent/lifeline.h).
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", "lifeline");
   UniqueFd read_end(pipe_fds[0]);
-  *lifeline = std::make_shared<UniqueFd>(pipe_fds[1]);
+  guest->lifeline = std::make_shared<UniqueFd>(pipe_fds[1]);
   // posix_spawn (a vfork: no copy of this big, multi-threaded agent's page tables). The stub
   // gets the link as its channel, its lifeline, and no other fd: they go to 3 and 4 while
   // everything above is closed, then to their places.
@@ -164,13 +164,18 @@ void Arrivals::Reap(pid_t pid) {
       ~Done() { flag = true; }
     } mark{*done};
     if (pidfd >= 0) {
-      pollfd p{pidfd, POLLIN, 0};
-      while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+      pollfd p[2] = {{pidfd, POLLIN, 0}, {stopping_.get(), POLLIN, 0}};
+      while (::poll(p, 2, -1) < 0 && errno == EINTR) {
       }
       ::close(pidfd);
+      if (p[1].revents) return;  // this agent stops; the guest goes on, for the next one
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    bool known = true;
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno == EINTR) continue;
+      known = false;  // (not this agent's child: one taken back after a restart)
+      break;
     }
     Guest guest;
     {
@@ -180,9 +185,21 @@ void Arrivals::Reap(pid_t pid) {
       guest = it->second;
       guests_.erase(it);
     }
+    store_.Remove(pid);
+    KeepLifeline(pid, guest, false);
+    if (!known) {
+      // Only its parent could say how it ended. One that exited told its deputy itself (the
+      // report below then finds it gone); otherwise the last signal sent to it here, if it
+      // ends a process by default, else SIGKILL.
+      int sig = guest.last_signal ? guest.last_signal->load() : 0;
+      bool ends = sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM || sig == SIGKILL || sig == SIGUSR1 ||
+                  sig == SIGUSR2 || sig == SIGALRM || sig == SIGPIPE || sig == SIGABRT;
+      status = ends ? sig : SIGKILL;  // (a wait status: killed by that signal)
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      fprintf(stderr, "mosixd: pid %d of %s (here pid %d) ended: %s %d\n", guest.home_pid, guest.home_node.c_str(), pid,
-              WIFEXITED(status) ? "exit status" : "killed by signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+      fprintf(stderr, "mosixd: pid %d of %s (here pid %d) ended: %s %d%s\n", guest.home_pid, guest.home_node.c_str(), pid,
+              WIFEXITED(status) ? "exit status" : "killed by signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+              known ? "" : " (as far as this agent, which is not its parent, can tell)");
     }
     const cluster::Node* home = FindNode(map_, guest.home_node);
     if (!home) return;
@@ -197,6 +214,31 @@ void Arrivals::Reap(pid_t pid) {
     // (NotFound: home saw it end first, when its deputy did.)
     if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) fprintf(stderr, "mosixd: cannot tell %s that pid %d ended: %s\n", home->name().c_str(), guest.home_pid, s.error_message().c_str());
   }), done);
+}
+
+void Arrivals::KeepLifeline(pid_t pid, const Guest& guest, bool kept) {
+  if (!keeper_ || !guest.lifeline) return;
+  if (kept) {
+    keeper_->Hold(pid, guest.lifeline->get());
+  } else {
+    keeper_->Drop(pid);
+  }
+}
+
+void Arrivals::SaveRecord(pid_t pid, const Guest& guest) {
+  GuestRecord r;
+  r.set_version(GuestStore::kVersion);
+  r.set_local_pid(pid);
+  r.set_start_time(guest.start_time);
+  r.set_home_node(guest.home_node);
+  r.set_home_pid(guest.home_pid);
+  r.set_shim_text_start(guest.shim_text_start);
+  r.set_shim_text_end(guest.shim_text_end);
+  r.set_shim_info(guest.shim_info);
+  if (absl::Status s = store_.Save(r); !s.ok()) {
+    fprintf(stderr, "mosixd: pid %d of %s: %s (a restart of this agent would lose it)\n", guest.home_pid, guest.home_node.c_str(),
+            std::string(s.message()).c_str());
+  }
 }
 
 absl::StatusOr<std::map<pid_t, Arrivals::Guest>::iterator> Arrivals::FindGuest(pid_t local_pid, const std::string& from) {
@@ -226,6 +268,7 @@ absl::Status Arrivals::Signal(pid_t local_pid, int signo, uint32_t seq, const st
     if (!caught.ok() || !(*caught & (1ull << (signo - 1)))) signo = SIGSTOP;
   }
   if (::kill(local_pid, signo) != 0) return ErrnoStatus("kill", absl::StrCat("pid ", local_pid));
+  if (guest.last_signal) *guest.last_signal = signo;
   // Then the guest learns it has it (link_invariants.h, I4): a call it makes from now on is
   // made at home, one it made before waits for this signal to be handled first.
   if (seq != 0 && guest.shim_info != 0) {
@@ -271,8 +314,8 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     process_end = std::move(link.fd);
   }
   // The stub starts while the home node is still gathering the core.
-  std::shared_ptr<UniqueFd> lifeline;
-  ASSIGN_OR_RETURN(pid_t stub, StartStub(process_end.get(), &lifeline));
+  Guest guest = pending.home;
+  ASSIGN_OR_RETURN(pid_t stub, StartStub(process_end.get(), &guest));
   process_end.reset();
   std::shared_ptr<GuestLink> guest_link;
   if (link.tls) {
@@ -307,14 +350,17 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     task->Kill();  // (as the tracer: no detach of a process that is gone)
     return drop_stub(Annotate(s, "cannot start the arriving process"));
   }
+  guest.shim_text_start = header.text_start();
+  guest.shim_text_end = header.text_end();
+  guest.shim_info = header.shim_info();
+  guest.link = guest_link;
+  guest.last_signal = std::make_shared<std::atomic<int>>(0);
+  if (auto st = ReadStat(stub); st.ok()) guest.start_time = st->start_time;
+  // It runs: from now on it outlives this agent for a while, and a restarted one takes it back.
+  KeepLifeline(stub, guest, true);
+  SaveRecord(stub, guest);
   {
     absl::MutexLock lock(&mu_);
-    Guest guest = pending.home;
-    guest.shim_text_start = header.text_start();
-    guest.shim_text_end = header.text_end();
-    guest.shim_info = header.shim_info();
-    guest.lifeline = std::move(lifeline);
-    guest.link = guest_link;
     guests_[stub] = guest;
   }
   Reap(stub);
@@ -424,7 +470,12 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
         if (!sent.ok()) dumped = sent;
       }
     }
-    if (dumped.ok() && leaving) ::kill(local_pid, SIGSTOP);  // stays here, stopped, until FinishDeparture
+    if (dumped.ok() && leaving) {
+      // It stays here, stopped, until FinishDeparture; should this agent die meanwhile, it dies
+      // too (its lifeline): it may be running elsewhere already.
+      KeepLifeline(local_pid, guest, false);
+      ::kill(local_pid, SIGSTOP);
+    }
     break;
   }
   if (!dumped.ok()) {
@@ -442,7 +493,12 @@ absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived, const std:
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(auto it, FindGuest(local_pid, from));
     guest = it->second;
-    if (arrived) guests_.erase(it);  // gone home: its end here is not its end
+    if (arrived) guests_.erase(it);  // gone: its end here is not its end
+  }
+  if (arrived) {
+    store_.Remove(local_pid);
+  } else {
+    KeepLifeline(local_pid, guest, true);
   }
   if (!arrived && guest.shim_info != 0) {
     // Its deputy answered on the new link for a while: a call in flight is sent again (I3).

@@ -13,6 +13,8 @@
 #include <string>
 
 #include "agent/file_digests.h"
+#include "agent/process/guest_store.h"
+#include "agent/process/lifeline_keeper.h"
 #include "agent/transport/link_relay.h"
 #include "agent/transport/move_connection.h"
 #include "absl/status/statusor.h"
@@ -30,11 +32,20 @@ class Arrivals {
  public:
   // tls: this node's TLS for the connections of a move (null on a trusted network); relays
   // carry links through it.
+  // state_dir: its guests' records go under state_dir/guests (a restarted agent takes them
+  // back: TakeBackGuests).
   Arrivals(std::string state_dir, std::string node_address, cluster::ClusterMap map, FileDigests* digests,
-           const security::TlsContext* tls, LinkRelays* relays)
-      : state_dir_(std::move(state_dir)), node_address_(std::move(node_address)), map_(std::move(map)), digests_(digests),
-        tls_(tls), relays_(relays), unlinked_watch_([this] { WatchUnlinked(); }) {}
+           const security::TlsContext* tls, LinkRelays* relays);
+  // Guests still here go on without this agent, for a while (process/lifeline_keeper.h): a
+  // restarted one takes them back. A stub, or a copy that has left and waits to be ended,
+  // dies with it.
   ~Arrivals();
+
+  // After a restart (arrivals_adopt.cc): the guests of the agent before this one that still
+  // run are this agent's again, and their home agents are told (StillHere); a guest its home
+  // no longer counts on is ended. Runs in a thread of its own (joined by the destructor), once
+  // this agent serves its peers.
+  void TakeBackGuests();
 
   absl::StatusOr<PrepareArrivalReply> Prepare(const PrepareArrivalRequest& req);
   // `from`: the node that asks, as its certificate says ("" on a trusted network, where peers
@@ -57,8 +68,14 @@ class Arrivals {
     int32_t home_pid = 0;
     uint64_t shim_text_start = 0, shim_text_end = 0;  // its shim (inlined, so nameless here)
     uint64_t shim_info = 0;
-    // The write end of its lifeline: it dies when the last copy closes (agent/lifeline.h).
+    uint64_t start_time = 0;  // /proc/PID/stat field 22
+    // The write end of its lifeline: it dies when the last copy closes (agent/lifeline.h): this
+    // one, and the keeper's while it runs (process/lifeline_keeper.h). Null for a guest taken
+    // back after a restart whose lifeline no keeper held.
     std::shared_ptr<UniqueFd> lifeline;
+    // The last signal this agent delivered to it: how a guest that is not this agent's child
+    // (taken back) is said to have ended, when it ends without telling its deputy.
+    std::shared_ptr<std::atomic<int>> last_signal;
     // Its link's state, shared with the relay that carries it (TLS only).
     std::shared_ptr<GuestLink> link;
   };
@@ -86,10 +103,16 @@ class Arrivals {
   };
   // Starts a stub process (it will wait in pause() with `link` as its channel); WaitForStub
   // returns once it does.
-  // lifeline: set to the write end of its lifeline (agent/lifeline.h), which the guest's entry owns.
-  absl::StatusOr<pid_t> StartStub(int link, std::shared_ptr<UniqueFd>* lifeline);
+  // guest: gets the write end of its lifeline (agent/lifeline.h).
+  absl::StatusOr<pid_t> StartStub(int link, Guest* guest);
   absl::Status WaitForStub(pid_t pid);
+  // The keeper holds the guest's lifeline, or not (see lifeline_keeper.h for when).
+  void KeepLifeline(pid_t pid, const Guest& guest, bool kept);
+  // Waits (in a thread) for the guest `pid` to end, then tells its home how, and forgets it.
   void Reap(pid_t pid);
+  // Writes or removes a guest's record (GuestStore).
+  void SaveRecord(pid_t pid, const Guest& guest);
+  void TakeBack(const GuestRecord& record, UniqueFd lifeline);
   // The guest local_pid if it is `from`'s (see GuestOf).
   absl::StatusOr<std::map<pid_t, Guest>::iterator> FindGuest(pid_t local_pid, const std::string& from)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -116,7 +139,12 @@ class Arrivals {
   // One thread per guest waits for its end (Reap); joined as they end, and all by the destructor.
   absl::Mutex reap_mu_;
   std::list<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> reapers_ ABSL_GUARDED_BY(reap_mu_);
+  GuestStore store_;
+  std::map<pid_t, UniqueFd> taken_over_;  // lifelines from the keeper of the agent before (TakeBackGuests)
+  std::unique_ptr<LifelineKeeper> keeper_;  // (null if it could not start: guests then die with this agent)
   absl::Notification stop_watch_;
+  UniqueFd stopping_;  // an eventfd, readable once this agent stops: reapers stop waiting
+  std::thread adopt_;  // TakeBackGuests
   std::thread unlinked_watch_;  // (last: started once everything above is)
 };
 

@@ -17,6 +17,7 @@
 #include "base/status.h"
 #include "checkpoint/deputy.h"
 #include "checkpoint/process_memory.h"
+#include "checkpoint/remote_syscalls.h"
 #include "checkpoint/task.h"
 #include "interceptor/channel_protocol.h"
 #include "interceptor/forward_protocol.h"
@@ -31,22 +32,6 @@ int64_t NowMs() {
 }
 
 }  // namespace
-
-Arrivals::~Arrivals() {
-  stop_watch_.Notify();
-  if (unlinked_watch_.joinable()) unlinked_watch_.join();
-  // The guests still here end with this agent (their lifelines close as their entries go), and
-  // the threads that wait for them find nothing left to report.
-  std::map<pid_t, Guest> left;
-  {
-    absl::MutexLock lock(&mu_);
-    left.swap(guests_);
-  }
-  left.clear();
-  absl::MutexLock lock(&reap_mu_);
-  for (auto& [thread, done] : reapers_) thread.join();
-  reapers_.clear();
-}
 
 void Arrivals::RelayLink(const std::shared_ptr<GuestLink>& link, UniqueFd local, std::unique_ptr<security::TlsConnection> tls) {
   link->unlinked_since_ms = 0;
@@ -113,7 +98,9 @@ absl::Status Arrivals::Relink(const RelinkRequest& req, const std::string& from)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       continue;
     }
-    RETURN_IF_ERROR(InjectConnection(task, local.addr(), local.addr_len(), MOSIX_CHANNEL_FD));
+    // (From a `syscall` in its shim: anywhere else its seccomp filter traps the calls.)
+    ASSIGN_OR_RETURN(uint64_t gadget, FindSyscallInstruction(&task, guest.shim_text_start, guest.shim_text_end, "the guest's shim"));
+    RETURN_IF_ERROR(InjectConnection(task, local.addr(), local.addr_len(), MOSIX_CHANNEL_FD, "", SOCK_STREAM, gadget));
     ASSIGN_OR_RETURN(UniqueFd mine, local.AcceptFrom(pid, 10000));
     RelayLink(guest.link, std::move(mine), std::move(link.tls));
     // Then it sends the call it waits on again, on the new link (I1, I5).

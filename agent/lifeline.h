@@ -1,6 +1,7 @@
 /* The stub's end of its lifeline (MOSIX_LIFELINE_FD, interceptor/forward_protocol.h): armed to
- * kill the process the moment the node agent's end closes, whoever the process becomes. Plain C:
- * the static stub and mosixd --stub both call it, before they wait to be rewritten. */
+ * kill the process the moment the last write end closes, whoever the process becomes: the
+ * agent's, and the lifeline keeper's while the guest runs (agent/process/lifeline_keeper.h).
+ * Plain C: the static stub and mosixd --stub both call it, before they wait to be rewritten. */
 #ifndef MOSIX_AGENT_LIFELINE_H_
 #define MOSIX_AGENT_LIFELINE_H_
 

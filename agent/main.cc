@@ -92,6 +92,7 @@ absl::Status AddressFree(const std::string& address) {
 
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "--stub") == 0) mosix::agent::RunStub();  // see arrivals.h
+  if (argc == 3 && strcmp(argv[1], "--keeper") == 0) mosix::agent::RunKeeper(argv[2]);  // see lifeline_keeper.h
   // A daemon keeps none of what it inherited beyond stdio: a pipe of the script or job runner
   // that started it, held open here, would never end for its reader.
   syscall(SYS_close_range, 3, ~0u, 0);
@@ -249,6 +250,7 @@ int main(int argc, char** argv) {
     peer_server = peer_builder.BuildAndStart();
     if (!peer_server || tcp_port == 0) return Die(absl::StrCat("cannot listen on ", address, " (address in use?)"));
   }
+  arrivals.TakeBackGuests();  // (now that peers can relink them)
   mosix::agent::NodeWatch watch(&table, map, [&mover](pid_t pid, const std::string& node) { mover.NodeDown(pid, node); });
   channels.Start();
   checkpointer.Start();

@@ -73,6 +73,10 @@ class Mover {
   // Node `from` ("" on a trusted network), whose agent stops, gives pid (local_pid there) back:
   // it comes home, in order with pid's other actions.
   absl::Status TakeBack(pid_t pid, int32_t local_pid, const std::string& from);
+  // A restarted agent on `node` (`from` as authenticated, "" on a trusted network) took back
+  // pid's remote part (local_pid there): through TLS its deputy gets a new link to it, in the
+  // background. NotFound when home no longer counts on that copy.
+  absl::Status StillHere(pid_t pid, int32_t local_pid, const std::string& node, const std::string& from);
 
   // A checkpoint of a process away from home, taken there and written to `path` here.
   // The file is created as `owner`, with her rights.
@@ -99,6 +103,9 @@ class Mover {
                                         double* cpu_seconds = nullptr);
   // Gives the held entry's process (and its remote part) new channels and links.
   absl::Status Readopt(ProcessEntry& entry, const std::string& channel_path);
+  // Through TLS: a new link between the held entry's deputy and its remote part on `node`
+  // (PrepareRelink, Relink); a new channel for the deputy too where channel_path is given.
+  absl::Status Relink(const ProcessEntry& entry, const cluster::Node& node, const std::string* channel_path);
   // Whether node `where` still has pid's copy (its local_pid there).
   enum class GuestThere { kRuns, kGone, kNodeDown };
   GuestThere AskNodeFor(const std::string& where, int32_t local_pid, pid_t home_pid);

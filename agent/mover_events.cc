@@ -122,6 +122,13 @@ void Mover::ForwardSignal(pid_t pid, int signo, uint32_t seq) {
     const cluster::Node* node = entry.state == ProcState::kRemote ? FindNode(map_, entry.where) : nullptr;
     if (node) {
       grpc::Status s = SignalGuest(*node, entry.remote_pid, signo, seq);
+      // (Its node's agent restarting: the guest still runs there, and the next agent takes it.)
+      auto deadline = std::chrono::steady_clock::now() + kAgentRestartGrace;
+      while (s.error_code() == grpc::StatusCode::UNAVAILABLE && std::chrono::steady_clock::now() < deadline &&
+             ReachOf(*node, std::chrono::seconds(1)) == NodeReach::kAgentDown) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        s = SignalGuest(*node, entry.remote_pid, signo, seq);
+      }
       if (!s.ok()) {
         fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, entry.where.c_str(),
                 s.error_message().c_str());
@@ -154,7 +161,17 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
   // the channel thread.
   actions_.Post(pid, [this, pid, fd, where = entry->where, local_pid = entry->remote_pid] {
     std::string why;
-    switch (AskNodeFor(where, local_pid, pid)) {
+    GuestThere there = AskNodeFor(where, local_pid, pid);
+    // A node whose machine is there but whose agent is not: a restarted agent takes the guest
+    // back (arrivals_adopt.cc) and, through TLS, this deputy gets a new link (StillHere).
+    auto deadline = std::chrono::steady_clock::now() + kAgentRestartGrace;
+    const cluster::Node* node = FindNode(map_, where);
+    while (there == GuestThere::kNodeDown && node && std::chrono::steady_clock::now() < deadline &&
+           ReachOf(*node, std::chrono::seconds(1)) == NodeReach::kAgentDown) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      there = AskNodeFor(where, local_pid, pid);
+    }
+    switch (there) {
       case GuestThere::kRuns:
         return;  // its end will be reported
       case GuestThere::kGone:

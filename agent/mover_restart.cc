@@ -84,7 +84,12 @@ absl::Status Mover::Readopt(ProcessEntry& entry, const std::string& channel_path
     ASSIGN_OR_RETURN(Task deputy, HoldDeputyForRelink(pid, entry.shim_info));
     return GiveChannel(deputy, channel_path);
   }
-  auto peer = PeerStub(*node);
+  return Relink(entry, *node, &channel_path);
+}
+
+absl::Status Mover::Relink(const ProcessEntry& entry, const cluster::Node& node, const std::string* channel_path) {
+  pid_t pid = entry.pid;
+  auto peer = PeerStub(node);
   PrepareRelinkRequest prep;
   prep.set_local_pid(entry.remote_pid);
   prep.set_home_pid(pid);
@@ -96,12 +101,12 @@ absl::Status Mover::Readopt(ProcessEntry& entry, const std::string& channel_path
     ps = peer->PrepareRelink(&ctx, prep, &prepared);
   }
   ASSIGN_OR_RETURN(Task deputy, HoldDeputyForRelink(pid, entry.shim_info));
-  RETURN_IF_ERROR(GiveChannel(deputy, channel_path));
+  if (channel_path) RETURN_IF_ERROR(GiveChannel(deputy, *channel_path));
   if (!ps.ok()) {
     // Its remote part is gone, or its node: the deputy finds its link closed and asks how it
     // ended, on its new channel (DeputyWaits).
     RETURN_IF_ERROR(BumpLinkEpoch(deputy, entry.shim_info));
-    return internal::FromGrpc(*node, ps);
+    return internal::FromGrpc(node, ps);
   }
   ASSIGN_OR_RETURN(sockaddr_in link, ParseIpv4Address(prepared.link_address()));
   grpc::Status relinked;
@@ -113,14 +118,48 @@ absl::Status Mover::Readopt(ProcessEntry& entry, const std::string& channel_path
     SetDeadline(&ctx, 30);
     relinked = peer->Relink(&ctx, req, &reply);
   });
-  absl::Status linked = internal::LinkDeputy(deputy, MOSIX_LINK_FD, *node, link, prepared.link_secret(), transport_);
+  absl::Status linked = internal::LinkDeputy(deputy, MOSIX_LINK_FD, node, link, prepared.link_secret(), transport_);
   absl::Status bumped = BumpLinkEpoch(deputy, entry.shim_info);
   RETURN_IF_ERROR(deputy.Detach());
   call.join();
   RETURN_IF_ERROR(linked);
   RETURN_IF_ERROR(bumped);
   // (If the node could not put the link into its remote part, the deputy sees it close.)
-  if (!relinked.ok()) return internal::FromGrpc(*node, relinked);
+  if (!relinked.ok()) return internal::FromGrpc(node, relinked);
+  return absl::OkStatus();
+}
+
+absl::Status Mover::StillHere(pid_t pid, int32_t local_pid, const std::string& node, const std::string& from) {
+  if (!from.empty() && from != node) {
+    return absl::PermissionDeniedError(absl::StrCat("permission denied: node ", from, " speaks for ", node));
+  }
+  auto e = table_->Get(pid);
+  if (!e || e->state != ProcState::kRemote || e->where != node || e->remote_pid != local_pid || e->ended) {
+    return absl::NotFoundError(absl::StrCat("pid ", pid, " of this node does not run as pid ", local_pid, " on ", node));
+  }
+  const cluster::Node* peer = FindNode(map_, node);
+  if (!peer) return absl::NotFoundError(absl::StrCat("no node ", node, " in the cluster map"));
+  {
+    absl::MutexLock lock(&down_mu_);  // (it answers again)
+    found_down_.erase(node);
+  }
+  if (!transport_.tls) return absl::OkStatus();  // (its link went straight to the deputy: it holds)
+  actions_.Post(pid, [this, pid, peer = *peer, local_pid] {
+    absl::StatusOr<ProcessEntry> held = table_->Acquire(pid);
+    if (!held.ok()) return;
+    ProcessEntry entry = *held;
+    absl::Status s = entry.state == ProcState::kRemote && entry.where == peer.name() && entry.remote_pid == local_pid
+                         ? Relink(entry, peer, nullptr)
+                         : absl::OkStatus();  // (moved or ended meanwhile)
+    table_->Release(entry);
+    if (s.ok()) table_->StopWaitingForEnd(pid);  // (a deputy that asked how it ended goes on instead)
+    if (s.ok()) {
+      fprintf(stderr, "mosixd: pid %d on %s has a new link after that node's agent restarted\n", pid, peer.name().c_str());
+    } else {
+      fprintf(stderr, "mosixd: pid %d on %s could not be relinked after that node's agent restarted: %s\n", pid,
+              peer.name().c_str(), std::string(s.message()).c_str());
+    }
+  });
   return absl::OkStatus();
 }
 

@@ -1,9 +1,16 @@
 #include "agent/peers.h"
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <map>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "base/fd.h"
+#include "base/net.h"
 
 namespace mosix::agent {
 namespace {
@@ -72,6 +79,32 @@ const GuestInfo* FindGuest(const std::map<std::string, NodeGuests>& asked, const
   if (n == asked.end()) return nullptr;
   auto g = n->second.by_home_pid.find(home_pid);
   return g == n->second.by_home_pid.end() ? nullptr : &g->second;
+}
+
+NodeReach ReachOf(const cluster::Node& node, std::chrono::milliseconds timeout) {
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    PingReply pong;
+    if (PeerStub(node)->Ping(&ctx, PingRequest(), &pong).ok()) return NodeReach::kAnswers;
+  }
+  auto addr = ParseIpv4Address(node.address());
+  if (!addr.ok()) return NodeReach::kSilent;
+  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return NodeReach::kSilent;
+  int r = ::connect(s.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
+  if (r != 0 && errno == EINPROGRESS) {
+    pollfd p{s.get(), POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return NodeReach::kSilent;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) return NodeReach::kSilent;
+    errno = err;
+    r = err == 0 ? 0 : -1;
+  }
+  // (Connected, yet no answer to a ping: an agent too busy or half started; not gone.)
+  if (r == 0 || errno == ECONNREFUSED) return NodeReach::kAgentDown;
+  return NodeReach::kSilent;
 }
 
 }  // namespace mosix::agent

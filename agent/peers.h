@@ -35,6 +35,17 @@ std::map<std::string, NodeGuests> AskGuests(const cluster::ClusterMap& map, cons
 // home_pid's entry in what `node` said, or null.
 const GuestInfo* FindGuest(const std::map<std::string, NodeGuests>& asked, const std::string& node, int32_t home_pid);
 
+// Whether a node's agent answers (a Ping within `timeout`); if not, whether its machine does:
+// a connection to the agent's port refused means the machine is up and its agent is not (it
+// may be restarting, and its guests still run: the agent of a node takes them back, see
+// arrivals.h), while silence means the machine or the network is gone.
+enum class NodeReach { kAnswers, kAgentDown, kSilent };
+NodeReach ReachOf(const cluster::Node& node, std::chrono::milliseconds timeout);
+// How long a home agent waits for the restarted agent of a node that refuses connections to take
+// its guests back before it gives them up: within the time a guest waits for a new link
+// (MOSIX_RELINK_WAIT_S).
+constexpr std::chrono::seconds kAgentRestartGrace{25};
+
 // A call context that gives up after `seconds`.
 inline void SetDeadline(grpc::ClientContext* ctx, int seconds) {
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));

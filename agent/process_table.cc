@@ -255,6 +255,12 @@ std::optional<int> ProcessTable::WaitForEnd(pid_t pid, int fd) {
   return it->second.wait_status;
 }
 
+void ProcessTable::StopWaitingForEnd(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it != entries_.end()) it->second.end_waiter = -1;
+}
+
 std::optional<std::pair<int, int>> ProcessTable::EndToTell(pid_t pid) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);

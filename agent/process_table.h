@@ -112,6 +112,8 @@ class ProcessTable {
   std::optional<std::pair<int, int>> EndToTell(pid_t pid);
   // The deputy on `fd` waits for the end of pid's remote part; returns its status if known.
   std::optional<int> WaitForEnd(pid_t pid, int fd);
+  // pid's deputy no longer waits to hear how its remote part ended (it got a new link).
+  void StopWaitingForEnd(pid_t pid);
   std::vector<ProcessEntry> Snapshot();
 
  private:

@@ -29,9 +29,9 @@ constexpr uint64_t kStackSize = 256 * 1024;
 }  // namespace
 
 absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, int fd, const std::string& first_bytes,
-                              int type) {
+                              int type, uint64_t gadget) {
   if (first_bytes.size() > 1024) return absl::InvalidArgumentError("too many first bytes for an injected connection");
-  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task));
+  ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&task, gadget));
   ASSIGN_OR_RETURN(uint64_t scratch, rs.Scratch(4096));
   RETURN_IF_ERROR(task.WriteMem(scratch, addr, len));
   ASSIGN_OR_RETURN(long s, rs.Call("socket", "link", SYS_socket, addr->sa_family, type | SOCK_CLOEXEC, 0));

@@ -16,9 +16,11 @@ namespace mosix {
 
 // Gives the seized process a socket of `type` connected to addr, on fd `fd` (close-on-exec),
 // and has it send first_bytes on it (a secret that proves the connection is this move's, or a
-// first message).
+// first message). gadget: a `syscall` instruction to run the calls from (RemoteSyscalls), 0 to
+// find one; in a process away from home it must be in its shim, which its seccomp filter lets
+// make these calls itself.
 absl::Status InjectConnection(Task& task, const sockaddr* addr, socklen_t len, int fd, const std::string& first_bytes = "",
-                              int type = SOCK_STREAM);
+                              int type = SOCK_STREAM, uint64_t gadget = 0);
 
 // Turns the seized, stopped process into its deputy and detaches it: everything but the shim's
 // mappings is unmapped, a stack of its own is mapped, and it runs mosix_deputy_main(link_fd)

@@ -10,9 +10,10 @@
 /* Away from home: the node agent's log, where the shim says why a remote part ends when it can
  * no longer tell its home (the program's own fds are all at home). Never part of an image. */
 #define MOSIX_DIAG_FD 1019
-/* Away from home: the read end of a pipe whose only write end the node agent holds. The stub
- * the process is restored into sets it to send SIGKILL when that end closes (F_SETSIG, O_ASYNC):
- * a remote part never outlives its node's agent, as an orphan nobody can reach. Never part of
+/* Away from home: the read end of a pipe whose only write end the node agent holds. Armed
+ * (F_SETSIG SIGKILL, O_ASYNC) while the process is a stub being restored, and while it waits,
+ * stopped, to be ended after it left: such a copy never outlives its node's agent. Disarmed
+ * while it runs: a guest outlives its agent, and the next one takes it back. Never part of
  * an image. */
 #define MOSIX_LIFELINE_FD 1018
 

@@ -46,9 +46,14 @@
 //     the node puts the other end into the remote part (IDLE) and bumps its epoch; the remote
 //     part sends its call again (I1: run once). A side that gets no new link in time ends (the
 //     deputy with 112), and the node ends a guest whose link's far end closed longer ago than
-//     that. A node agent that stops sends its guests home first; one that dies takes them
-//     with it (their lifelines, agent/lifeline.h), and the home agent, seeing the link close
-//     or the node silent, brings them back from a checkpoint or ends their deputies.
+//     that. A node agent that stops sends its guests home first. Guests outlive a node
+//     agent that dies: the next one takes them back from its records (arrivals_adopt.cc)
+//     and tells each home (StillHere), which relinks it through TLS the same way, home's
+//     side first; the deputy, its link closed, waits meanwhile (DeputyWaits keeps it
+//     waiting while the node's machine refuses connections, up to kAgentRestartGrace).
+//     A copy that is a stub or has left and waits to be ended dies with its agent (its
+//     lifeline, agent/lifeline.h). When the node stays silent or the grace passes, the
+//     home agent brings the process back from a checkpoint or ends its deputy.
 #ifndef MOSIX_INTERCEPTOR_LINK_INVARIANTS_H_
 #define MOSIX_INTERCEPTOR_LINK_INVARIANTS_H_
 

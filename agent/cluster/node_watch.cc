@@ -16,17 +16,6 @@ void NodeWatch::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool NodeWatch::Answers(const std::string& name) {
-  const cluster::Node* node = FindNode(map_, name);
-  if (!node) return false;
-  grpc::ClientContext ctx;
-  // (Twice the period: a node busy with a big move, or a loaded machine, is slow, not gone; a
-  // process whose node is taken for dead is lost.)
-  ctx.set_deadline(std::chrono::system_clock::now() + 2 * period_);
-  PingReply pong;
-  return PeerStub(*node)->Ping(&ctx, PingRequest(), &pong).ok();
-}
-
 void NodeWatch::Loop() {
   while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(period_))) {
     std::map<std::string, std::vector<pid_t>> away;  // node -> its processes there
@@ -38,12 +27,22 @@ void NodeWatch::Loop() {
     }
     for (const auto& [node, pids] : away) {
       if (stop_.HasBeenNotified()) return;
-      if (Answers(node)) {
+      const cluster::Node* n = FindNode(map_, node);
+      // (Twice the period: a node busy with a big move, or a loaded machine, is slow, not gone;
+      // a process whose node is taken for dead is lost.)
+      NodeReach reach = n ? ReachOf(*n, 2 * period_) : NodeReach::kSilent;
+      if (reach == NodeReach::kAnswers) {
         missed_.erase(node);
         continue;
       }
-      if (++missed_[node] < misses_) continue;
-      missed_.erase(node);
+      auto now = std::chrono::steady_clock::now();
+      auto [it, fresh] = missed_.try_emplace(node);
+      if (fresh) it->second.since = now;
+      if (reach == NodeReach::kSilent) ++it->second.silent;
+      // A machine that refuses connections lost its agent only: a restarted one takes its
+      // guests back, if it comes within the grace.
+      if (it->second.silent < misses_ && now - it->second.since < kAgentRestartGrace) continue;
+      missed_.erase(it);
       for (pid_t pid : pids) lost_(pid, node);
     }
   }

@@ -1,8 +1,10 @@
 // The home agent's watch on the nodes its processes run on. A node that dies without closing
 // its connections (a machine that stops, a network that parts) leaves deputies waiting on
 // links that never end; the watch pings every such node each period (each ping may take two)
-// and, after `misses` pings in a row go unanswered, says which processes ran there (`lost`). One thread, started
-// by Start and joined by Stop (or the destructor).
+// and says which processes ran there (`lost`) after `misses` pings in a row met silence, or
+// after kAgentRestartGrace (peers.h) of a machine that is there but whose agent is not (its
+// guests outlive the agent; a restarted one takes them back). One thread, started by Start
+// and joined by Stop (or the destructor).
 #pragma once
 
 #include <sys/types.h>
@@ -34,15 +36,17 @@ class NodeWatch {
 
  private:
   void Loop();
-  // Whether node answers a Ping within the period.
-  bool Answers(const std::string& node);
 
   ProcessTable* table_;
   cluster::ClusterMap map_;
   Lost lost_;
   std::chrono::milliseconds period_;
   int misses_;
-  std::map<std::string, int> missed_;  // by node: pings unanswered in a row (the thread's own)
+  struct Missed {
+    int silent = 0;  // pings met by silence
+    std::chrono::steady_clock::time_point since;  // the first ping unanswered
+  };
+  std::map<std::string, Missed> missed_;  // by node, while its pings go unanswered (the thread's own)
   absl::Notification stop_;
   std::thread thread_;
 };

@@ -122,6 +122,12 @@ grpc::Status PeerService::Relink(grpc::ServerContext* ctx, const RelinkRequest* 
   return ToGrpc(arrivals_->Relink(*req, *from));
 }
 
+grpc::Status PeerService::StillHere(grpc::ServerContext* ctx, const StillHereRequest* req, StillHereReply*) {
+  auto from = From(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  return ToGrpc(mover_->StillHere(req->home_pid(), req->local_pid(), req->node(), *from));
+}
+
 grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*, GuestsReply* reply) {
   auto from = From(*ctx);
   if (!from.ok()) return ToGrpc(from.status());

@@ -43,6 +43,7 @@ class PeerService final : public mosix::agent::Peer::Service {
   grpc::Status TakeBack(grpc::ServerContext* ctx, const TakeBackRequest* req, TakeBackReply* reply) override;
   grpc::Status PrepareRelink(grpc::ServerContext* ctx, const PrepareRelinkRequest* req, PrepareRelinkReply* reply) override;
   grpc::Status Relink(grpc::ServerContext* ctx, const RelinkRequest* req, RelinkReply* reply) override;
+  grpc::Status StillHere(grpc::ServerContext* ctx, const StillHereRequest* req, StillHereReply* reply) override;
   grpc::Status Guests(grpc::ServerContext*, const GuestsRequest*, GuestsReply*) override;
   grpc::Status Gossip(grpc::ServerContext*, const GossipRequest*, GossipReply*) override;
 

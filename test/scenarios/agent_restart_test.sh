@@ -3,8 +3,12 @@
 # restart), on an emulated 3-node cluster:
 #  - a node agent that stops sends its guests home first: xz, moved there, finishes with the
 #    output of an unmoved run;
-#  - a node agent killed under a guest with no checkpoint: the guest dies with it (no orphan over
-#    there), and the deputy at home ends with status 112 and says why, within seconds;
+#  - a node agent killed and started again under its guests: they go on (xz, reading and writing
+#    through its deputy, ends with the output of an unmoved run; a program waiting in pause()
+#    gets the signal sent at home while the agent was down; one that only computes gets a new
+#    link too);
+#  - a node agent killed for good under a guest with no checkpoint: the deputy at home ends with
+#    status 112 and says why, and the copy over there ends too (no orphan), within the grace;
 #  - ... under a guest with a checkpoint: it comes back home from it and finishes;
 #  - a restarted node takes a move again at once (peers reconnect): the time is printed;
 #  - the home agent killed and restarted under xz away and a program at home: it takes both
@@ -15,8 +19,14 @@ W="$LC/node1/tmp/w"; mkdir -p "$W"; chmod 777 "$W"
 where_now() { on node1 -- "$MOSPS" | awk -v p="$1" '$1 == p {print $3}'; }
 is_at() { [[ "$(where_now "$1")" == "$2" ]]; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
-# Processes left in a node's cgroup (its agent's and its guests'), but the agent itself.
-node_procs() { grep -vx "$(cat "$LC/$1/pid")" "/sys/fs/cgroup/cpu/mosix-${LC##*/}/$1/cgroup.procs" || true; }
+# Processes left in a node's cgroup (its agent's and its guests'), but the agent itself and its
+# lifeline keepers (which hold guests' lifelines for the next agent, a while).
+node_procs() {
+  local p
+  for p in $(cat "/sys/fs/cgroup/cpu/mosix-${LC##*/}/$1/cgroup.procs"); do
+    [[ $p == "$(cat "$LC/$1/pid")" || "$(cat /proc/$p/comm 2>/dev/null)" == mosix-keeper ]] || echo "$p"
+  done
+}
 node_empty() { [[ -z "$(node_procs "$1")" ]]; }
 
 # 1. A graceful restart of the node xz runs on: it comes home and finishes, byte for byte.
@@ -49,8 +59,46 @@ t0=$(date +%s%N)
 wait_until "a move to the restarted node2" on node1 -- "$MIGRATE" "$py" node2
 echo "first move to node2 after its restart: $(( ($(date +%s%N) - t0) / 1000000 )) ms after it listened"
 
-# 3. Its agent killed: the guest dies with it; the deputy ends with 112 and says why.
-wait_until "python3's guest on node2" bash -c "[[ -n \"\$(grep -vx \"\$(cat $LC/node2/pid)\" /sys/fs/cgroup/cpu/mosix-${LC##*/}/node2/cgroup.procs)\" ]]"
+# 3. Its agent killed and started again: its guests go on. xz reads and writes through its
+#    deputy: byte for byte an unmoved run's output. signal_waiter waits in pause(): SIGUSR1,
+#    sent at home while the agent is down, reaches it once the next agent has taken it back.
+bg_clean "$W/xz3.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz3.xz"
+xz3=$BG
+bg_clean "$W/wait.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/signal_waiter" pause
+waiter=$BG
+wait_until "xz under mosrun" is_at "$xz3" node1
+wait_until "signal_waiter under mosrun" is_at "$waiter" node1
+wait_for_text "$W/wait.out" "waiting pause"
+on node1 -- "$MIGRATE" "$xz3" node2 >/dev/null || fail "xz did not move to node2"
+on node1 -- "$MIGRATE" "$waiter" node2 >/dev/null || fail "signal_waiter did not move to node2"
+guests=$(node_procs node2)
+"$MOSCTL" localcluster stop node2 --kill >/dev/null
+kill -USR1 "$waiter"
+sleep 2
+for p in $guests; do kill -0 "$p" 2>/dev/null || fail "a guest (pid $p) died with node2's agent"; done
+"$MOSCTL" localcluster start node2 >/dev/null
+wait_until "node2 to take its guests back" grep -q "pid $xz3 of node1 (here [0-9]*) is this agent's again" "$LC/node2/mosixd.log"
+wait_until "xz to end" gone "$xz3"
+wait "$xz3" || fail "xz failed after its node's agent was killed and restarted: $(cat "$W/xz3.out")"
+sha256sum <"$W/xz3.xz" | cmp -s - "$W/xz.want" || fail "xz's output differs after its node's agent was killed and restarted"
+wait_until "signal_waiter to end" gone "$waiter"
+set +e; wait "$waiter"; st=$?; set -e
+[[ $st == 0 ]] || fail "signal_waiter ended with $st: $(cat "$W/wait.out")"
+grep -q "woke pause handled=1" "$W/wait.out" || fail "signal_waiter did not get SIGUSR1: $(cat "$W/wait.out")"
+# python3 (from 2.) computes without a call: it got a new link all the same, and a signal.
+kill -0 "$py" || fail "python3 did not outlive node2's agent"
+wait_until "python3's new link" grep -q "pid $py on node2 has a new link after that node's agent restarted" "$LC/node1/mosixd.log"
+kill -TERM "$py"
+set +e; wait "$py"; st=$?; set -e
+[[ $st == 143 ]] || fail "python3 did not die by SIGTERM sent at home after node2's agent restarted ($st)"
+pass "a node agent killed and restarted under xz, a program in pause() and one that computes: all went on, xz's output identical, the signals arrived"
+
+# 4. Its agent killed for good: the deputy ends with 112 and says why; the copy over there ends too.
+bg_clean "$W/py.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c 'print("ready", flush=True)
+while True: pass'
+py=$BG
+wait_for_text "$W/py.out" ready
+wait_until "python3 to move to node2" on node1 -- "$MIGRATE" "$py" node2
 guest=$(node_procs node2)
 t0=$(date +%s%N)
 "$MOSCTL" localcluster stop node2 --kill >/dev/null
@@ -59,12 +107,12 @@ echo "deputy ended $(( ($(date +%s%N) - t0) / 1000000 )) ms after node2's agent 
 set +e; wait "$py"; st=$?; set -e
 [[ $st == 112 ]] || fail "the deputy ended with $st, not 112"
 grep -q "the remote part of this process is gone" "$W/py.out" || fail "the deputy did not say why: $(cat "$W/py.out")"
-for p in $guest; do gone "$p" || fail "python3's copy (pid $p) still runs on node2 without its agent"; done
-node_empty node2 || fail "processes left on node2: $(node_procs node2)"
-pass "a killed node agent takes its guest with it; the deputy ended with 112 and said why"
+wait_until "python3's copy on node2 to end" node_empty node2
+echo "its copy on node2 ended $(( ($(date +%s%N) - t0) / 1000000 )) ms after node2's agent was killed"
+pass "a node agent killed for good: the deputy ended with 112 and said why, and no copy runs on over there"
 "$MOSCTL" localcluster start node2 >/dev/null
 
-# 4. ... with a checkpoint: back home from it, and it finishes.
+# 5. ... with a checkpoint: back home from it, and it finishes.
 bg_clean "$W/count.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -C /tmp/w/count.ckpt "$PROGS/counter" 30
 cnt=$BG
 wait_for_text "$W/count.out" "step  3 of"
@@ -79,11 +127,11 @@ wait "$cnt" || fail "counter failed after it came back from its checkpoint: $(ta
 grep -q "done: checksum" "$W/count.out" || fail "counter did not finish"
 grep -q "pid $cnt: node3 does not answer; it is back home from its checkpoint" "$LC/node1/mosixd.log" ||
   fail "node1 did not say counter came back from its checkpoint"
-node_empty node3 || fail "processes left on node3: $(node_procs node3)"
-pass "a killed node agent under a checkpointed guest: it came home from its checkpoint and finished"
+wait_until "counter's copy on node3 to end" node_empty node3
+pass "a node agent killed for good under a checkpointed guest: it came home from its checkpoint and finished"
 "$MOSCTL" localcluster start node3 >/dev/null
 
-# 5. The home agent killed and started again while xz runs on node2, reading and writing through
+# 6. The home agent killed and started again while xz runs on node2, reading and writing through
 #    its deputy: it takes xz back (new channel, new link at both ends), and xz's output is
 #    byte for byte an unmoved run's. A program at home is taken back too: listed, movable.
 bg_clean "$W/xz2.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz2.xz"
