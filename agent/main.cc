@@ -7,6 +7,7 @@
 // SIGTERM or SIGINT stops it cleanly.
 #include <signal.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -96,6 +97,11 @@ int main(int argc, char** argv) {
   // A daemon keeps none of what it inherited beyond stdio: a pipe of the script or job runner
   // that started it, held open here, would never end for its reader.
   syscall(SYS_close_range, 3, ~0u, 0);
+  // The agent does the cluster's work (moves, gossip, decisions) for every process of its node,
+  // and runs ahead of them, as MOSIX's kernel does that work: a node crowded with processes
+  // must still move them off quickly. Set before any thread starts (each inherits it); its
+  // stubs take their images' values as they are restored.
+  if (geteuid() == 0) (void)setpriority(PRIO_PROCESS, 0, -10);
   mosix::cluster::ClusterMap map = mosix::agent::SingleNodeMap();
   bool clustered = false;
   for (int i = 1; i < argc; ++i) {

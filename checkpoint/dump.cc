@@ -265,6 +265,7 @@ absl::Status DumpProcess(pid_t pid, image::Core* core) {
   ASSIGN_OR_RETURN(*core->mutable_creds(), ParseCredentials(status));
   ASSIGN_OR_RETURN(ProcStat st, ReadStat(pid));
   p->set_start_time_ticks(st.start_time);
+  p->set_nice(st.nice);
   auto children = ReadFileToString(absl::StrCat(proc, "/task/", pid, "/children"));
   if (children.ok()) {
     std::vector<std::string> kids = absl::StrSplit(*children, ' ', absl::SkipWhitespace());

@@ -89,6 +89,7 @@ absl::StatusOr<ProcStat> ParseStat(const std::string& text) {
   st.session = static_cast<int>(u(6));
   st.utime = u(14);
   st.stime = u(15);
+  (void)absl::SimpleAtoi(f[19 - 3], &st.nice);
   st.num_threads = u(20);
   st.start_time = u(22);
   st.rss_pages = u(24);

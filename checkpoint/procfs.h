@@ -36,6 +36,7 @@ struct ProcStat {
   char state = '?';
   int ppid = 0;
   int session = 0;
+  int nice = 0;  // field 19 (of the main thread)
   uint64_t num_threads = 0;
   uint64_t start_time = 0;
   uint64_t start_code = 0, end_code = 0, start_stack = 0;

@@ -62,7 +62,16 @@ TEST_CASE("stat tolerates a comm with spaces and parentheses") {
   REQUIRE(st.ok());
   REQUIRE(st->state == 'S');
   REQUIRE(st->start_time == 22);
+  REQUIRE(st->nice == 19);
   REQUIRE(st->env_end == 51);
+}
+
+TEST_CASE("stat gives the nice value, negative ones too") {
+  std::string line = "42 (x) S 1";
+  for (int i = 5; i <= 52; ++i) line += absl::StrCat(" ", i == 19 ? -5 : i);
+  auto st = ParseStat(line);
+  REQUIRE(st.ok());
+  REQUIRE(st->nice == -5);
 }
 
 TEST_CASE("fdinfo gives offset and flags") {

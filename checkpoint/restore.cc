@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -472,6 +473,10 @@ absl::Status RestoreSignalsAndMisc(RemoteSyscalls& rs, const image::Core& core, 
     RETURN_IF_ERROR(rs.Call("chdir", p.cwd(), SYS_chdir, cwd).status());
   }
   RETURN_IF_ERROR(rs.Call("personality", "", SYS_personality, p.personality()).status());
+  // Its nice value (the restoring process may have another: an agent's stub, say). Where the
+  // restoring process may not lower its own (a user's `nice mosrun -R`), it keeps its own.
+  int nice = std::clamp(p.nice(), core.creds().uid() == 0 ? -20 : 0, 19);
+  RETURN_IF_ERROR(rs.Raw(SYS_setpriority, PRIO_PROCESS, 0, static_cast<uint64_t>(static_cast<int64_t>(nice))).status());
   if (p.clear_child_tid()) RETURN_IF_ERROR(rs.Call("set_tid_address", "", SYS_set_tid_address, p.clear_child_tid()).status());
   if (p.robust_list_head()) {
     RETURN_IF_ERROR(rs.Call("set_robust_list", "", SYS_set_robust_list, p.robust_list_head(), p.robust_list_len()).status());
