@@ -11,6 +11,7 @@
 #   bazel run //bench:makespan               SCALE=2 bazel run //bench:makespan (longer jobs)
 #   STREAM_JOBS=60 bazel run //bench:makespan (a longer stream)
 #   PARTS=stream bazel run //bench:makespan   (only the stream; or PARTS=makespan)
+#   KEEP_LOGS=DIR bazel run //bench:makespan  (the agents' logs of each run go to DIR/RUN)
 set -euo pipefail
 source "${RUNFILES_DIR:-$0.runfiles}/mosix/bench/lib.sh"
 use_local_cluster makespan
@@ -19,6 +20,13 @@ QUOTAS=(0.25 0.25 0.5 0.75)
 SCALE=${SCALE:-1}
 WORK=(300 120 500 200 80 400 150 250 350 100 450 180)  # units of about 10 ms of a standard CPU
 now() { date +%s.%N; }
+keep_logs() {  # keep_logs RUN: the agents' logs, where KEEP_LOGS asks
+  [[ -n ${KEEP_LOGS:-} ]] || return 0
+  local d="$KEEP_LOGS/${1// /}"
+  mkdir -p "$d"
+  for n in "$LC"/node*; do cp "$n/mosixd.log" "$d/${n##*/}.log"; done
+  if [[ -d $LC/stream ]]; then cp -r "$LC/stream" "$d/slowdowns"; fi
+}
 
 # Each job's work, natively: alone in a cgroup of one full CPU (as the nodes' cgroups are made).
 NATIVE=/sys/fs/cgroup/cpu/mosix-makespan-native.$$
@@ -69,6 +77,7 @@ run() {
       last_from[pid]=from; last_to[pid]=to; last_t[pid]=t; moves++ }
     / did not go to / { moves-- }
     END { printf "%.2f %d", moves / jobs, aba + 0 }' "$LC/node1/mosixd.log")
+  keep_logs "makespan$*"
   "$MOSCTL" localcluster down >/dev/null
   printf '| %s | %.1f s | %.2fx | %s | %s |\n' "$name" "$span" "$(echo "$span / $lower" | bc -l)" "${stats% *}" "${stats#* }"
 }
@@ -115,6 +124,7 @@ stream() {
   moves=$(awk '/ goes from / { m++ } / did not go to / { m-- } END { print m + 0 }' "$LC/node1/mosixd.log")
   cat "$out"/* | awk -v name="$name" -v moves="$moves" -v jobs="$STREAM_JOBS" \
     '{ s += $1; if ($1 > w) w = $1 } END { printf "| %s | %.2f | %.2f | %.2f |\n", name, s / NR, w, moves / jobs }'
+  keep_logs "stream$*"
   "$MOSCTL" localcluster down >/dev/null
 }
 stream "placement at start only (mosrun -b -L)" -b -L
