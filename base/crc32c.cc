@@ -38,20 +38,25 @@ void MatrixSquare(uint32_t* square, const uint32_t* mat) {
   for (int n = 0; n < 32; ++n) square[n] = MatrixTimes(mat, mat[n]);
 }
 
+// The operators of 1, 2, 4, ... 2^47 zero bytes, built once: a shift is then one matrix
+// product per bit set in its length, not a chain of squarings each time.
+struct ZeroOperators {
+  uint32_t op[48][32];
+  ZeroOperators() {
+    uint32_t bit[32], two[32], four[32];
+    bit[0] = kPoly;  // one zero bit
+    for (int n = 1; n < 32; ++n) bit[n] = 1u << (n - 1);
+    MatrixSquare(two, bit);
+    MatrixSquare(four, two);
+    MatrixSquare(op[0], four);  // one zero byte
+    for (int k = 1; k < 48; ++k) MatrixSquare(op[k], op[k - 1]);
+  }
+};
+
 uint32_t ShiftZeros(uint32_t crc, size_t len) {
-  uint32_t even[32], odd[32];
-  odd[0] = kPoly;  // one zero bit
-  for (int n = 1; n < 32; ++n) odd[n] = 1u << (n - 1);
-  MatrixSquare(even, odd);  // two zero bits
-  MatrixSquare(odd, even);  // four
-  while (len) {
-    MatrixSquare(even, odd);  // one zero byte, then 4, 16, ...
-    if (len & 1) crc = MatrixTimes(even, crc);
-    len >>= 1;
-    if (!len) break;
-    MatrixSquare(odd, even);
-    if (len & 1) crc = MatrixTimes(odd, crc);
-    len >>= 1;
+  static const ZeroOperators zeros;
+  for (int k = 0; len && k < 48; ++k, len >>= 1) {
+    if (len & 1) crc = MatrixTimes(zeros.op[k], crc);
   }
   return crc;
 }

@@ -46,7 +46,7 @@ class TlsConnection final : public ByteStream {
   absl::StatusOr<size_t> ReadSome(void* data, size_t len) override;
   const std::string& what() const override { return what_; }
 
-  // The socket, for poll(); and whether decrypted bytes wait to be read without it.
+  // The socket, for poll(); and whether bytes read from it wait here, to be read without it.
   int fd() const { return fd_.get(); }
   bool HasBuffered() const;
   // Closes the TLS session cleanly (close_notify), then the socket.
