@@ -42,7 +42,7 @@ pass "mosps (as $UB too) lists it with USER $UA"
 
 # 2. Over there: its owner's uid and gid everywhere, no capabilities.
 node2_agent=$(cat "$LC/node2/pid")
-away=$(pgrep -P "$node2_agent" | head -1)
+away=$(pgrep -P "$node2_agent" | while read -r c; do [[ "$(cat /proc/$c/comm)" == mosix-keeper ]] || echo "$c"; done | head -1)
 [[ -n "$away" ]] || fail "no guest on node2"
 st=$(cat "/proc/$away/status")
 grep -qE "^Uid:\s+$uid_a\s+$uid_a\s+$uid_a\s+$uid_a$" <<<"$st" || fail "over there: $(grep Uid <<<"$st")"
