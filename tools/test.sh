@@ -9,12 +9,15 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 bazel test //... "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# The unit tests again under AddressSanitizer (the e2e ones that trace real processes stay out).
+# The unit tests again under AddressSanitizer and ThreadSanitizer (the e2e ones that trace real
+# processes stay out).
 if [[ $status -eq 0 ]]; then
   units=$(bazel query 'kind(cc_test, //...) except attr(tags, e2e, //...)' 2>/dev/null)
-  # shellcheck disable=SC2086
-  bazel test --config=asan $units "$@" 2>&1 | sed -E 's#^(//[^ ]+)( +)#\1[asan]\2#' | tee -a "$log"
-  status=${PIPESTATUS[0]}
+  for sanitizer in asan tsan; do
+    # shellcheck disable=SC2086
+    bazel test --config=$sanitizer $units "$@" 2>&1 | sed -E "s#^(//[^ ]+)( +)#\\1[$sanitizer]\\2#" | tee -a "$log"
+    [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+  done
 fi
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
 failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)' "$log")
