@@ -1,12 +1,6 @@
 #include "agent/process/guest_store.h"
 
-#include <unistd.h>
-
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "base/file_util.h"
-#include "base/status.h"
-#include "checkpoint/procfs.h"
 
 namespace mosix::agent {
 namespace {
@@ -23,29 +17,20 @@ absl::Status Check(const GuestRecord& r, int pid) {
 
 }  // namespace
 
-absl::Status GuestStore::Open() { return MakeDirs(dir_, 0700); }
+absl::Status GuestStore::Open() { return records_.Open(); }
 
-absl::Status GuestStore::Save(const GuestRecord& r) {
-  std::string bytes;
-  if (!r.SerializeToString(&bytes)) return absl::InternalError(absl::StrCat("cannot encode the record of guest ", r.local_pid()));
-  return WriteFileAtomically(absl::StrCat(dir_, "/", r.local_pid()), bytes, 0600);
-}
+absl::Status GuestStore::Save(const GuestRecord& r) { return records_.Write(r.local_pid(), r); }
 
-void GuestStore::Remove(pid_t local_pid) { ::unlink(absl::StrCat(dir_, "/", local_pid).c_str()); }
+void GuestStore::Remove(pid_t local_pid) { records_.Remove(local_pid); }
 
 std::vector<GuestRecord> GuestStore::LoadAll(std::vector<std::string>* skipped) {
   std::vector<GuestRecord> out;
-  auto names = NumberedEntries(dir_);
-  if (!names.ok()) return out;
-  for (int pid : *names) {
-    std::string path = absl::StrCat(dir_, "/", pid);
-    auto bytes = ReadFileToString(path);
+  for (const auto& [pid, bytes] : records_.ReadAll(1u << 16, skipped)) {
     GuestRecord r;
-    absl::Status s = absl::DataLossError("unreadable");
-    if (bytes.ok() && bytes->size() < (1u << 16) && r.ParseFromString(*bytes)) s = Check(r, pid);
+    absl::Status s = r.ParseFromString(bytes) ? Check(r, pid) : absl::DataLossError("unreadable");
     if (!s.ok()) {
-      skipped->push_back(absl::StrCat(path, ": ", s.message()));
-      ::unlink(path.c_str());
+      skipped->push_back(absl::StrCat(records_.PathOf(pid), ": ", s.message()));
+      records_.Remove(pid);
       continue;
     }
     out.push_back(std::move(r));

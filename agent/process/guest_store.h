@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "agent/process/record_dir.h"
 #include "proto/agent_state.pb.h"
 
 namespace mosix::agent {
 
 class GuestStore {
  public:
-  explicit GuestStore(std::string dir) : dir_(std::move(dir)) {}
+  explicit GuestStore(std::string dir) : records_(std::move(dir)) {}
   absl::Status Open();  // makes the directory (0700)
   absl::Status Save(const GuestRecord& r);
   void Remove(pid_t local_pid);
@@ -26,7 +27,7 @@ class GuestStore {
   static constexpr uint32_t kVersion = 1;
 
  private:
-  std::string dir_;
+  RecordDir records_;
 };
 
 }  // namespace mosix::agent

@@ -1,13 +1,7 @@
 #include "agent/process/table_store.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
-
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/process_table.h"
-#include "base/file_util.h"
 #include "base/status.h"
 
 namespace mosix::agent {
@@ -106,40 +100,22 @@ absl::StatusOr<ProcessEntry> FromRecord(const ProcessRecord& r) {
   return e;
 }
 
-absl::Status TableStore::Open() { return MakeDirs(dir_, 0700); }
+absl::Status TableStore::Open() { return records_.Open(); }
 
-absl::Status TableStore::Save(const ProcessEntry& e) {
-  std::string bytes;
-  if (!ToRecord(e).SerializeToString(&bytes)) return absl::InternalError(absl::StrCat("cannot encode the record of pid ", e.pid));
-  return WriteFileAtomically(absl::StrCat(dir_, "/", e.pid), bytes, 0600);
-}
+absl::Status TableStore::Save(const ProcessEntry& e) { return records_.Write(e.pid, ToRecord(e)); }
 
-void TableStore::Remove(pid_t pid) { ::unlink(absl::StrCat(dir_, "/", pid).c_str()); }
+void TableStore::Remove(pid_t pid) { records_.Remove(pid); }
 
 std::vector<ProcessEntry> TableStore::LoadAll(std::vector<std::string>* skipped) {
   std::vector<ProcessEntry> out;
-  DIR* d = ::opendir(dir_.c_str());
-  if (!d) return out;
-  std::vector<std::string> names;
-  while (dirent* de = ::readdir(d)) {
-    if (de->d_name[0] != '.') names.emplace_back(de->d_name);
-  }
-  ::closedir(d);
-  for (const std::string& name : names) {
-    std::string path = absl::StrCat(dir_, "/", name);
-    int pid = 0;
-    if (!absl::SimpleAtoi(name, &pid) || pid <= 0) {  // (a .new left by a crash, or a stranger)
-      ::unlink(path.c_str());
-      continue;
-    }
-    auto bytes = ReadFileToString(path);
+  for (const auto& [pid, bytes] : records_.ReadAll(1u << 20, skipped)) {
     ProcessRecord r;
     absl::StatusOr<ProcessEntry> e = absl::DataLossError("unreadable");
-    if (bytes.ok() && bytes->size() < (1u << 20) && r.ParseFromString(*bytes)) e = FromRecord(r);
+    if (r.ParseFromString(bytes)) e = FromRecord(r);
     if (e.ok() && e->pid != pid) e = absl::DataLossError(absl::StrCat("it names pid ", e->pid));
     if (!e.ok()) {
-      skipped->push_back(absl::StrCat(path, ": ", e.status().message()));
-      ::unlink(path.c_str());
+      skipped->push_back(absl::StrCat(records_.PathOf(pid), ": ", e.status().message()));
+      records_.Remove(pid);
       continue;
     }
     out.push_back(std::move(*e));

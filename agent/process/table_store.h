@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "agent/process/record_dir.h"
 #include "proto/agent_state.pb.h"
 
 namespace mosix::agent {
@@ -24,16 +25,16 @@ absl::StatusOr<ProcessEntry> FromRecord(const ProcessRecord& r);
 
 class TableStore {
  public:
-  explicit TableStore(std::string dir) : dir_(std::move(dir)) {}
+  explicit TableStore(std::string dir) : records_(std::move(dir)) {}
   absl::Status Open();  // makes the directory (0700)
   absl::Status Save(const ProcessEntry& e);
   void Remove(pid_t pid);
   // Every record that reads back; the others are reported in `skipped` and removed.
   std::vector<ProcessEntry> LoadAll(std::vector<std::string>* skipped);
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return records_.dir(); }
 
  private:
-  std::string dir_;
+  RecordDir records_;
 };
 
 }  // namespace mosix::agent
