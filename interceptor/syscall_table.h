@@ -48,8 +48,10 @@ struct SyscallEntry {
   uint16_t nr;
   uint8_t policy;
   ArgSpec args[6];
-  const char* name;
-  const char* note;
+  // In the row itself, not pointers: a table of pointers is relocated, page by page, in every
+  // process that loads the shim (five pages written at each program's start).
+  char name[24];
+  char note[72];
 };
 
 extern const SyscallEntry kSyscallTable[];
