@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/numbers.h"
 #include "base/fd_passing.h"
+#include "base/net.h"
 #include "base/status.h"
 #include "base/fs_identity.h"
 #include "checkpoint/creds.h"
@@ -83,10 +84,7 @@ absl::Status ChannelServer::Listen(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus("socket", path);
   listener_.reset(fd);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
-  strcpy(addr.sun_path, path.c_str());
+  ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(path));
   ::unlink(path.c_str());
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return ErrnoStatus("bind", path);
   // Every user's shims and recoveries come here; each is known by what the kernel says of it.

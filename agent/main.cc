@@ -53,12 +53,11 @@
 namespace {
 
 bool SomeoneListens(const std::string& path) {
+  auto addr = mosix::UnixAddress(path);
+  if (!addr.ok()) return false;
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0;
   ::close(fd);
   return ok;
 }

@@ -34,10 +34,7 @@ namespace {
 // A new channel to this agent, on MOSIX_CHANNEL_FD of the seized process; its first message
 // tells the channel server whose it is (the same program as before: no hello).
 absl::Status GiveChannel(Task& task, const std::string& channel_path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (channel_path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError("channel socket path too long");
-  memcpy(addr.sun_path, channel_path.data(), channel_path.size());
+  ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(channel_path));
   struct {
     mosix_msg_header h;
     mosix_hello hello;

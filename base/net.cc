@@ -1,6 +1,7 @@
 #include "base/net.h"
 
 #include <arpa/inet.h>
+#include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -21,6 +22,14 @@ absl::StatusOr<sockaddr_in> ParseIpv4Address(const std::string& address) {
   }
   a.sin_port = htons(static_cast<uint16_t>(port));
   return a;
+}
+
+absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
+  memcpy(addr.sun_path, path.data(), path.size());
+  return addr;
 }
 
 std::string HostPart(const std::string& address) {

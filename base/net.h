@@ -2,6 +2,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/un.h>
 
 #include <chrono>
 #include <string>
@@ -13,6 +14,9 @@ namespace mosix {
 
 // "a.b.c.d:port" as a socket address, or InvalidArgument naming it.
 absl::StatusOr<sockaddr_in> ParseIpv4Address(const std::string& address);
+
+// A Unix socket address for `path`, or InvalidArgument when the path is too long for one.
+absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path);
 
 // The host of "host:port" (the whole string when it has no port).
 std::string HostPart(const std::string& address);

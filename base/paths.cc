@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "base/net.h"
 
 namespace mosix {
 
@@ -48,13 +49,11 @@ std::string NoAgentMessage(const std::string& socket) {
 }
 
 absl::Status CheckAgentSocket(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
-  memcpy(addr.sun_path, path.c_str(), path.size());
+  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
+  if (!addr.ok()) return addr.status();
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::UnavailableError(absl::StrCat("socket: ", strerror(errno)));
-  int r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
   int err = errno;
   ::close(fd);
   if (r == 0) return absl::OkStatus();

@@ -23,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/fd_passing.h"
+#include "base/net.h"
 #include "base/paths.h"
 #include "interceptor/channel_protocol.h"
 
@@ -71,11 +72,10 @@ std::string ShimPath() {
 int ConnectChannel(std::string* channel) {
   if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message())), -1;
   *channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
+  auto addr = mosix::UnixAddress(*channel);
+  if (!addr.ok()) return Die(std::string(addr.status().message())), -1;
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  strncpy(addr.sun_path, channel->c_str(), sizeof addr.sun_path - 1);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
     Die(errno == EACCES ? absl::StrCat("permission denied on ", *channel, " (the agent's channel)")
                         : mosix::NoAgentMessage(mosix::AgentSocketPath()));
     if (fd >= 0) close(fd);

@@ -40,14 +40,6 @@ constexpr char kName[] = "mosix-keeper";
 std::string SocketPath(const std::string& state_dir) { return state_dir + "/keeper.sock"; }
 std::string PidPath(const std::string& state_dir) { return state_dir + "/keeper.pid"; }
 
-bool FillAddress(const std::string& path, sockaddr_un* addr) {
-  *addr = {};
-  addr->sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr->sun_path) return false;
-  memcpy(addr->sun_path, path.data(), path.size());
-  return true;
-}
-
 // Whether the keeper the pid file names still runs.
 bool KeeperRuns(const std::string& state_dir) {
   auto text = ReadFileToString(PidPath(state_dir));
@@ -120,15 +112,15 @@ void LifelineKeeper::Drop(pid_t pid) {
 
 std::map<pid_t, UniqueFd> LifelineKeeper::TakeOver(const std::string& state_dir) {
   std::map<pid_t, UniqueFd> out;
-  sockaddr_un addr;
-  if (!FillAddress(SocketPath(state_dir), &addr)) return out;
+  absl::StatusOr<sockaddr_un> addr = UnixAddress(SocketPath(state_dir));
+  if (!addr.ok()) return out;
   // (The keeper opens its socket once it finds its agent gone: give it a moment.)
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   UniqueFd s;
   for (;;) {
     s.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!s.valid()) return out;
-    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0) break;
     if (!KeeperRuns(state_dir) || std::chrono::steady_clock::now() > deadline) return out;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -160,10 +152,10 @@ void RunKeeper(const char* state_dir) {
   ::close(kAgentFd);
   if (held.empty()) _exit(0);
   std::string path = SocketPath(state_dir);
-  sockaddr_un addr;
+  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
   UniqueFd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   ::unlink(path.c_str());
-  if (!FillAddress(path, &addr) || !listener.valid() || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+  if (!addr.ok() || !listener.valid() || ::bind(listener.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0 ||
       ::listen(listener.get(), 4) != 0) {
     fprintf(stderr, "mosix-keeper: cannot listen on %s (%s): %zu guests end now\n", path.c_str(), strerror(errno), held.size());
     _exit(1);

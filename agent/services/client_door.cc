@@ -12,6 +12,7 @@
 #include <grpcpp/server_posix.h>
 
 #include "absl/strings/str_cat.h"
+#include "base/net.h"
 #include "base/status.h"
 
 namespace mosix::agent {
@@ -19,10 +20,7 @@ namespace mosix::agent {
 ClientDoor::~ClientDoor() { Stop(); }
 
 absl::Status ClientDoor::Listen(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
-  strcpy(addr.sun_path, path.c_str());
+  ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(path));
   listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener_.valid()) return ErrnoStatus("socket", path);
   ::unlink(path.c_str());
