@@ -90,13 +90,8 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
 absl::StatusOr<pid_t> Arrivals::StartStub(int link, Guest* guest) {
   // mosix-stub beside this mosixd (installed, or in the Bazel tree); else mosixd --stub.
   static const std::string stub = FindBesideExecutable("MOSIX_STUB", {"mosix-stub"}, X_OK, "");
-  std::string path = stub;
-  if (path.empty()) {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return ErrnoStatus("readlink", "/proc/self/exe");
-    path.assign(exe, n);
-  }
+  std::string path = stub.empty() ? ThisExecutable() : stub;
+  if (path.empty()) return ErrnoStatus("readlink", "/proc/self/exe");
   // Its lifeline: the stub gets the read end and arms it; the write end stays here (and, once
   // the guest runs, in the keeper too: agent/lifeline.h).
   int pipe_fds[2];

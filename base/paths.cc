@@ -27,14 +27,17 @@ std::string StateDir() {
   return s && *s ? s : "/var/lib/mosix";
 }
 
+std::string ThisExecutable() {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  return n > 0 ? std::string(exe, n) : std::string();
+}
+
 std::string FindBesideExecutable(const char* env_var, const std::vector<std::string>& relative, int mode,
                                  const std::string& fallback) {
   if (const char* s = getenv(env_var); s && *s) return s;
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return fallback;
-  exe[n] = 0;
-  std::string dir(exe);
+  std::string dir = ThisExecutable();
+  if (dir.empty()) return fallback;
   dir = dir.substr(0, dir.find_last_of('/'));
   for (const std::string& r : relative) {
     std::string c = dir + "/" + r;

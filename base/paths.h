@@ -16,6 +16,9 @@ std::string ChannelSocketPath(const std::string& agent_socket);
 // MOSIX_STATE_DIR, default /var/lib/mosix.
 std::string StateDir();
 
+// The path of this process's executable (/proc/self/exe), or "" if it cannot be read.
+std::string ThisExecutable();
+
 // A file that ships with the commands: the value of env_var if set, else the first of
 // `relative` (paths relative to this executable's directory) that exists with `mode` access,
 // else `fallback`.

@@ -20,6 +20,7 @@
 #include "base/fd_passing.h"
 #include "base/file_util.h"
 #include "base/net.h"
+#include "base/paths.h"
 #include "base/status.h"
 
 extern char** environ;
@@ -67,10 +68,8 @@ absl::StatusOr<std::unique_ptr<LifelineKeeper>> LifelineKeeper::Start(const std:
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoStatus("socketpair", "lifeline keeper");
   UniqueFd mine(sv[0]), theirs(sv[1]);
-  char exe[4096];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return ErrnoStatus("readlink", "/proc/self/exe");
-  exe[n] = '\0';
+  std::string exe = ThisExecutable();
+  if (exe.empty()) return ErrnoStatus("readlink", "/proc/self/exe");
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, theirs.get(), kAgentFd);
@@ -85,9 +84,9 @@ absl::StatusOr<std::unique_ptr<LifelineKeeper>> LifelineKeeper::Start(const std:
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
   std::string dir = state_dir;
   char arg1[] = "--keeper";
-  char* argv[] = {exe, arg1, dir.data(), nullptr};
+  char* argv[] = {exe.data(), arg1, dir.data(), nullptr};
   pid_t pid = 0;
-  int err = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
+  int err = posix_spawn(&pid, exe.c_str(), &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (err != 0) {
@@ -165,16 +164,12 @@ void RunKeeper(const char* state_dir) {
           static_cast<long long>(kKeeperGrace.count()));
   auto deadline = std::chrono::steady_clock::now() + kKeeperGrace;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) break;
-    pollfd p{listener.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn.valid()) continue;
+    absl::StatusOr<UniqueFd> conn = AcceptBefore(listener.get(), deadline, "next agent");
+    if (!conn.ok()) break;
     ucred cred{};
     socklen_t len = sizeof cred;
-    if (::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) continue;
-    HandOver(conn.get(), held);
+    if (::getsockopt(conn->get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) continue;
+    HandOver(conn->get(), held);
     ::unlink(path.c_str());
     _exit(0);
   }
