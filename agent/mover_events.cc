@@ -121,14 +121,12 @@ void Mover::ForwardSignal(pid_t pid, int signo, uint32_t seq) {
     const ProcessEntry& entry = *held;
     const cluster::Node* node = entry.state == ProcState::kRemote ? FindNode(map_, entry.where) : nullptr;
     if (node) {
-      grpc::Status s = SignalGuest(*node, entry.remote_pid, signo, seq);
       // (Its node's agent restarting: the guest still runs there, and the next agent takes it.)
-      auto deadline = std::chrono::steady_clock::now() + kAgentRestartGrace;
-      while (s.error_code() == grpc::StatusCode::UNAVAILABLE && std::chrono::steady_clock::now() < deadline &&
-             ReachOf(*node, std::chrono::seconds(1)) == NodeReach::kAgentDown) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      grpc::Status s;
+      RetryWhileAgentRestarts(*node, std::chrono::milliseconds(500), [&] {
         s = SignalGuest(*node, entry.remote_pid, signo, seq);
-      }
+        return s.error_code() != grpc::StatusCode::UNAVAILABLE;
+      });
       if (!s.ok()) {
         fprintf(stderr, "mosixd: signal %d for pid %d could not reach %s: %s\n", signo, pid, entry.where.c_str(),
                 s.error_message().c_str());
@@ -161,15 +159,14 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
   // the channel thread.
   actions_.Post(pid, [this, pid, fd, where = entry->where, local_pid = entry->remote_pid] {
     std::string why;
-    GuestThere there = AskNodeFor(where, local_pid, pid);
     // A node whose machine is there but whose agent is not: a restarted agent takes the guest
     // back (arrivals_adopt.cc) and, through TLS, this deputy gets a new link (StillHere).
-    auto deadline = std::chrono::steady_clock::now() + kAgentRestartGrace;
-    const cluster::Node* node = FindNode(map_, where);
-    while (there == GuestThere::kNodeDown && node && std::chrono::steady_clock::now() < deadline &&
-           ReachOf(*node, std::chrono::seconds(1)) == NodeReach::kAgentDown) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      there = AskNodeFor(where, local_pid, pid);
+    GuestThere there = GuestThere::kNodeDown;
+    if (const cluster::Node* node = FindNode(map_, where)) {
+      RetryWhileAgentRestarts(*node, std::chrono::seconds(1), [&] {
+        there = AskNodeFor(where, local_pid, pid);
+        return there != GuestThere::kNodeDown;
+      });
     }
     switch (there) {
       case GuestThere::kRuns:

@@ -149,8 +149,8 @@ absl::Status Mover::StillHere(pid_t pid, int32_t local_pid, const std::string& n
                          ? Relink(entry, peer, nullptr)
                          : absl::OkStatus();  // (moved or ended meanwhile)
     table_->Release(entry);
-    if (s.ok()) table_->StopWaitingForEnd(pid);  // (a deputy that asked how it ended goes on instead)
     if (s.ok()) {
+      table_->StopWaitingForEnd(pid);  // (a deputy that asked how it ended goes on instead)
       fprintf(stderr, "mosixd: pid %d on %s has a new link after that node's agent restarted\n", pid, peer.name().c_str());
     } else {
       fprintf(stderr, "mosixd: pid %d on %s could not be relinked after that node's agent restarted: %s\n", pid,

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "base/fd.h"
@@ -105,6 +106,14 @@ NodeReach ReachOf(const cluster::Node& node, std::chrono::milliseconds timeout) 
   // (Connected, yet no answer to a ping: an agent too busy or half started; not gone.)
   if (r == 0 || errno == ECONNREFUSED) return NodeReach::kAgentDown;
   return NodeReach::kSilent;
+}
+
+void RetryWhileAgentRestarts(const cluster::Node& node, std::chrono::milliseconds every, const std::function<bool()>& attempt) {
+  auto deadline = std::chrono::steady_clock::now() + kAgentRestartGrace;
+  while (!attempt() && std::chrono::steady_clock::now() < deadline &&
+         ReachOf(node, std::chrono::seconds(1)) == NodeReach::kAgentDown) {
+    std::this_thread::sleep_for(every);
+  }
 }
 
 }  // namespace mosix::agent

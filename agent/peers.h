@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -45,6 +46,11 @@ NodeReach ReachOf(const cluster::Node& node, std::chrono::milliseconds timeout);
 // its guests back before it gives them up: within the time a guest waits for a new link
 // (MOSIX_RELINK_WAIT_S).
 constexpr std::chrono::seconds kAgentRestartGrace{25};
+
+// Runs attempt() (true: done, whatever the answer), and again every `every` while it is not
+// done and `node`'s machine refuses connections (its agent restarting: the next one takes its
+// guests back), for up to kAgentRestartGrace.
+void RetryWhileAgentRestarts(const cluster::Node& node, std::chrono::milliseconds every, const std::function<bool()>& attempt);
 
 // A call context that gives up after `seconds`.
 inline void SetDeadline(grpc::ClientContext* ctx, int seconds) {
