@@ -220,22 +220,6 @@ void Arrivals::KeepLifeline(pid_t pid, const Guest& guest, bool kept) {
   }
 }
 
-void Arrivals::SaveRecord(pid_t pid, const Guest& guest) {
-  GuestRecord r;
-  r.set_version(GuestStore::kVersion);
-  r.set_local_pid(pid);
-  r.set_start_time(guest.start_time);
-  r.set_home_node(guest.home_node);
-  r.set_home_pid(guest.home_pid);
-  r.set_shim_text_start(guest.shim_text_start);
-  r.set_shim_text_end(guest.shim_text_end);
-  r.set_shim_info(guest.shim_info);
-  if (absl::Status s = store_.Save(r); !s.ok()) {
-    fprintf(stderr, "mosixd: pid %d of %s: %s (a restart of this agent would lose it)\n", guest.home_pid, guest.home_node.c_str(),
-            std::string(s.message()).c_str());
-  }
-}
-
 absl::StatusOr<std::map<pid_t, Arrivals::Guest>::iterator> Arrivals::FindGuest(pid_t local_pid, const std::string& from) {
   auto it = guests_.find(local_pid);
   if (it == guests_.end()) return absl::NotFoundError(absl::StrCat("pid ", local_pid, " is not a guest of this node"));

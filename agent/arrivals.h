@@ -110,7 +110,7 @@ class Arrivals {
   void KeepLifeline(pid_t pid, const Guest& guest, bool kept);
   // Waits (in a thread) for the guest `pid` to end, then tells its home how, and forgets it.
   void Reap(pid_t pid);
-  // Writes or removes a guest's record (GuestStore).
+  // Writes a guest's record (GuestStore), as TakeBack reads it (arrivals_adopt.cc).
   void SaveRecord(pid_t pid, const Guest& guest);
   void TakeBack(const GuestRecord& record, UniqueFd lifeline);
   // The guest local_pid if it is `from`'s (see GuestOf).

@@ -88,6 +88,22 @@ void Arrivals::TakeBackGuests() {
   });
 }
 
+void Arrivals::SaveRecord(pid_t pid, const Guest& guest) {
+  GuestRecord r;
+  r.set_version(GuestStore::kVersion);
+  r.set_local_pid(pid);
+  r.set_start_time(guest.start_time);
+  r.set_home_node(guest.home_node);
+  r.set_home_pid(guest.home_pid);
+  r.set_shim_text_start(guest.shim_text_start);
+  r.set_shim_text_end(guest.shim_text_end);
+  r.set_shim_info(guest.shim_info);
+  if (absl::Status s = store_.Save(r); !s.ok()) {
+    fprintf(stderr, "mosixd: pid %d of %s: %s (a restart of this agent would lose it)\n", guest.home_pid, guest.home_node.c_str(),
+            std::string(s.message()).c_str());
+  }
+}
+
 void Arrivals::TakeBack(const GuestRecord& r, UniqueFd lifeline) {
   pid_t pid = r.local_pid();
   auto st = ReadStat(pid);
