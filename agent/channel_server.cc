@@ -131,6 +131,7 @@ void ChannelServer::Loop() {
       if (pfds[i].revents == 0 || Handle(c)) {
         keep.push_back(c);
       } else {
+        table_->ChannelClosed(c);
         ::close(c);
       }
     }
@@ -140,7 +141,8 @@ void ChannelServer::Loop() {
 }
 
 bool ChannelServer::Handle(int fd) {
-  std::string buf(MOSIX_CHANNEL_MAX_MSG, '\0');
+  std::vector<char>& buf = recv_buf_;  // (one for all messages: the loop's alone)
+  buf.resize(MOSIX_CHANNEL_MAX_MSG);
   // A message may carry one fd (a recovery's image, opened by the recovering user herself).
   UniqueFd passed;
   ssize_t n = ReceiveWithFd(fd, buf.data(), buf.size(), &passed);
@@ -158,7 +160,7 @@ bool ChannelServer::Handle(int fd) {
     (void)SendMessage(fd, MOSIX_MSG_ERROR, "malformed message: length does not match");
     return true;
   }
-  std::string payload = buf.substr(sizeof h, h.len);
+  std::string payload(buf.data() + sizeof h, h.len);
   switch (h.type) {
     case MOSIX_MSG_HELLO: {
       mosix_hello hello{};
@@ -167,16 +169,8 @@ bool ChannelServer::Handle(int fd) {
         return true;
       }
       memcpy(&hello, payload.data(), sizeof hello);
-      if (!table_->Knows(cred.pid)) {
-        // A process under mosrun that mosrun did not start: a child of one (fork, or a program
-        // it ran). It is the cluster's as much as its parent, without its checkpoint options.
-        ProcessEntry child;
-        child.pid = cred.pid;
-        if (auto argv = ReadCmdline(cred.pid); argv.ok()) child.argv = *argv;
-        child.channel_fd = fd;
-        (void)table_->Register(child);
-        return true;
-      }
+      // (A child under mosrun is only noted: see ProcessTable::Greet.)
+      if (table_->Greet(cred.pid, fd)) return true;
       auto argv = ReadCmdline(cred.pid);
       std::string node = table_->SetChannel(cred.pid, fd, argv.ok() ? *argv : std::vector<std::string>{});
       if (!node.empty() && events_.start_on) events_.start_on(cred.pid, node);

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "agent/process_table.h"
@@ -46,6 +47,7 @@ class ChannelServer {
   UniqueFd listener_;
   UniqueFd wake_;  // eventfd that Stop() signals
   std::thread thread_;
+  std::vector<char> recv_buf_;
 };
 
 // A REGISTER message's payload (interceptor/channel_protocol.h), checked: a request without its

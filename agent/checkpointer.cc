@@ -107,6 +107,7 @@ void Checkpointer::Loop() {
       if (!e.frozen_image.empty()) ::unlink(e.frozen_image.c_str());
       if (mover_) mover_->DeputyGone(e);
     }
+    table_->AdoptNewborns(std::chrono::steady_clock::now());
     table_->FlushRecords(std::chrono::steady_clock::now());
     for (pid_t pid : table_->Due(std::chrono::steady_clock::now())) {
       auto r = Checkpoint(pid);

@@ -85,6 +85,7 @@ absl::Status ProcessTable::Register(ProcessEntry entry) {
 
 absl::StatusOr<ProcessEntry> ProcessTable::Acquire(pid_t pid) {
   absl::MutexLock lock(&mu_);
+  AdoptLocked(pid);
   auto it = entries_.find(pid);
   if (it == entries_.end() || StartTimeOf(pid) != it->second.start_time) {
     return absl::NotFoundError(absl::StrCat("pid ", pid, " is not a process running under mosrun on this node"));
@@ -151,8 +152,55 @@ std::string ProcessTable::WhereIs(pid_t pid) {
 
 bool ProcessTable::Knows(pid_t pid) {
   absl::MutexLock lock(&mu_);
+  AdoptLocked(pid);
   auto it = entries_.find(pid);
   return it != entries_.end() && StartTimeOf(pid) == it->second.start_time;
+}
+
+bool ProcessTable::Greet(pid_t pid, int fd) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(pid);
+  if (it != entries_.end() && StartTimeOf(pid) == it->second.start_time) return false;
+  newborns_[pid] = Newborn{fd, std::chrono::steady_clock::now()};
+  return true;
+}
+
+void ProcessTable::ChannelClosed(int fd) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = newborns_.begin(); it != newborns_.end(); ++it) {
+    if (it->second.fd == fd) {
+      newborns_.erase(it);
+      return;
+    }
+  }
+}
+
+void ProcessTable::AdoptNewborns(std::chrono::steady_clock::time_point now) {
+  absl::MutexLock lock(&mu_);
+  std::vector<pid_t> due;
+  for (const auto& [pid, n] : newborns_) {
+    if (now - n.since >= kNewbornAge) due.push_back(pid);
+  }
+  for (pid_t pid : due) AdoptLocked(pid);
+}
+
+bool ProcessTable::AdoptLocked(pid_t pid) {
+  auto n = newborns_.find(pid);
+  if (n == newborns_.end()) return false;
+  const Newborn born = n->second;
+  newborns_.erase(n);
+  ProcessEntry e;
+  e.pid = pid;
+  e.channel_fd = born.fd;
+  auto start = StartTimeOf(pid);
+  if (!start) return false;  // (ended)
+  // It is the cluster's as much as its parent, without its checkpoint options.
+  if (auto argv = ReadCmdline(pid); argv.ok()) e.argv = *std::move(argv);
+  e.start_time = *start;
+  e.registered = e.here_since = born.since;
+  Save(e);
+  entries_[pid] = std::move(e);
+  return true;
 }
 
 void ProcessTable::Reattach(pid_t pid, int fd) {
@@ -219,6 +267,7 @@ namespace mosix::agent {
 
 std::optional<ProcessEntry> ProcessTable::Get(pid_t pid) {
   absl::MutexLock lock(&mu_);
+  AdoptLocked(pid);
   auto it = entries_.find(pid);
   if (it == entries_.end()) return std::nullopt;
   return it->second;

@@ -88,8 +88,20 @@ class ProcessTable {
   // pid's channel is now fd (a restarted agent gave the running program a new one): nothing
   // else changes.
   void Reattach(pid_t pid, int fd);
-  // Whether pid (this very process, not an earlier one with its number) has an entry.
+  // Whether pid (this very process, not an earlier one with its number) has an entry (a
+  // newborn is given one now).
   bool Knows(pid_t pid);
+  // A hello on channel fd from pid. If pid has no entry, it is a child under mosrun (a fork, or
+  // a program one ran) and is noted as a newborn (returns true): it becomes an entry once it
+  // has lived kNewbornAge (AdoptNewborns), or at once when anything asks for it (Acquire,
+  // Knows, Get). Most children of a shell or a make end sooner and cost the agent nothing but
+  // their hello: no /proc reads, no entry, no record. Returns false for a process with an
+  // entry (its new program: SetChannel).
+  bool Greet(pid_t pid, int fd);
+  // Channel fd closed: a newborn on it ended, or exec'd (its next program says hello anew).
+  void ChannelClosed(int fd);
+  // Makes entries of the newborns that have lived kNewbornAge; forgets those that ended.
+  void AdoptNewborns(std::chrono::steady_clock::time_point now);
   // The node pid goes to at its next hello (a program it execs, or mosrun -r retried).
   void SetStartOn(pid_t pid, const std::string& node);
   // Where pid runs ("" at home, when unknown, or while a move or checkpoint holds it).
@@ -121,12 +133,23 @@ class ProcessTable {
   // is only marked (FlushRecords writes it once it has run a second): the many short programs
   // of a shell script or a make cost no disk write each.
   void Save(const ProcessEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes pid's entry from its newborn note, if it has one and still runs.
+  bool AdoptLocked(pid_t pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  struct Newborn {
+    int fd;
+    std::chrono::steady_clock::time_point since;
+  };
 
   absl::Mutex mu_;
   std::map<pid_t, ProcessEntry> entries_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<TableStore> store_ ABSL_GUARDED_BY(mu_);
   std::set<pid_t> unsaved_ ABSL_GUARDED_BY(mu_);
+  std::map<pid_t, Newborn> newborns_ ABSL_GUARDED_BY(mu_);
 };
+
+// How long a child under mosrun runs before it is a table entry unasked (ProcessTable::Greet).
+inline constexpr std::chrono::milliseconds kNewbornAge{50};
 
 // The start time of a live pid, or nullopt if it is gone.
 std::optional<uint64_t> StartTimeOf(pid_t pid);

@@ -165,3 +165,48 @@ TEST_CASE("a process's record keeps what the decisions need across a restart") {
 
 }  // namespace
 }  // namespace mosix::agent
+
+namespace mosix::agent {
+
+TEST_CASE("a child's hello makes an entry only once it has lived a while, or when asked for") {
+  ProcessTable table;
+  auto now = std::chrono::steady_clock::now();
+  auto spawn = [] {
+    pid_t child = fork();
+    if (child == 0) {
+      pause();
+      _exit(0);
+    }
+    return child;
+  };
+  pid_t a = spawn(), b = spawn(), c = spawn();
+  REQUIRE(table.Greet(a, 40));
+  REQUIRE(table.Greet(b, 41));
+  REQUIRE(table.Greet(c, 42));
+  REQUIRE(table.Snapshot().empty());  // noted only
+  // One that ends before its time costs nothing and leaves nothing.
+  table.ChannelClosed(42);
+  table.AdoptNewborns(now + kNewbornAge * 10);
+  auto all = table.Snapshot();
+  REQUIRE(all.size() == 2);
+  // Asked for (a move, a signal, mosps on it), a newborn is an entry at once; it is its
+  // channel's, and a second hello from it is its next program.
+  ProcessTable asked;
+  REQUIRE(asked.Greet(a, 40));
+  REQUIRE(asked.Knows(a));
+  REQUIRE(asked.Get(a)->channel_fd == 40);
+  REQUIRE_FALSE(asked.Greet(a, 43));
+  REQUIRE(asked.Acquire(a).ok());
+  // A newborn that ended while noted is no entry.
+  REQUIRE(asked.Greet(b, 44));
+  kill(b, SIGKILL);
+  waitpid(b, nullptr, 0);
+  REQUIRE_FALSE(asked.Knows(b));
+  REQUIRE(asked.Snapshot().size() == 1);
+  for (pid_t p : {a, c}) {
+    kill(p, SIGKILL);
+    waitpid(p, nullptr, 0);
+  }
+}
+
+}  // namespace mosix::agent
