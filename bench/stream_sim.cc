@@ -1,0 +1,272 @@
+// The stream of bench/makespan.sh in virtual time: jobs arriving at the slowest of four nodes
+// (CPU quotas 0.25, 0.25, 0.5, 0.75) as a Poisson stream at 70% of the capacity, each node
+// sharing its CPUs equally among its jobs. How much lower can migration make the mean slowdown
+// (time in the system / work alone on a whole CPU) than placement at start only?
+//
+//   bazel run -c opt //bench:stream_sim                     the table in the README
+//   bazel run -c opt //bench:stream_sim -- --seeds 50 --jobs 60 --pareto
+//
+// Policies, each run on the same streams:
+//  - start only: each job starts on the best node now (the agent's BestNodeForNew), never moves;
+//  - the agent's rule: the same start, then the agent's Balance() once a step (1 s) on the
+//    agent's smoothed loads, each move stopping the job for --move-s;
+//  - ideal balancing: the same start, then the most loaded node gives its oldest job to the least
+//    loaded whenever that lowers the higher of the two loads, every 5 ms, at no cost: an upper
+//    bound for any balancing of load;
+//  - old jobs yield: balancing once a step where a job that has run --old-s counts --old-weight
+//    of a young one (the oldest move first, each move costs --move-s): new jobs find fast nodes
+//    emptier, as Harchol-Balter and Downey's migration of old processes does.
+// With no noise, no gossip delay and every node's load known exactly, this is the most any
+// policy of these kinds can gain on this cluster shape.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "agent/cluster/load.h"
+#include "agent/decide/balancer.h"
+
+namespace {
+
+using mosix::agent::Balance;
+using mosix::agent::BalanceNode;
+using mosix::agent::BalanceProcess;
+using mosix::agent::BalanceSettings;
+using mosix::agent::BestNodeForNew;
+using mosix::agent::LoadOf;
+using mosix::agent::SmoothedLoad;
+
+constexpr double kQuotas[] = {0.25, 0.25, 0.5, 0.75};
+constexpr int kNodes = 4;
+constexpr double kDt = 0.005, kStep = 1.0, kPlaceS = 0.1;
+
+struct Options {
+  int seeds = 20, jobs = 30;
+  bool pareto = false;
+  double load = 0.7, move_s = 0.15, old_s = 1.5, old_weight = 0.3;
+};
+
+struct Arrival {
+  double at, work;
+};
+
+std::vector<Arrival> Stream(const Options& o, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<double> works;
+  for (int i = 0; i < o.jobs; ++i) {
+    if (o.pareto) {  // P(work > x) = 0.3 / x (Harchol-Balter and Downey's lifetimes), up to 20 s
+      double x;
+      do x = 0.3 / (1 - u(rng)); while (x > 20);
+      works.push_back(x);
+    } else {  // bench/makespan.sh: 80% of 0.5-1.5 s, 20% of 4-8 s
+      works.push_back(u(rng) < 0.2 ? 4 + 4 * u(rng) : 0.5 + u(rng));
+    }
+  }
+  double capacity = 0;
+  for (double q : kQuotas) capacity += q;
+  double mean = 0;
+  for (double w : works) mean += w / o.jobs;
+  std::exponential_distribution<double> gap(o.load * capacity / mean);
+  std::vector<Arrival> out;
+  double t = 0;
+  for (double w : works) {
+    out.push_back({t, w});
+    t += gap(rng);
+  }
+  return out;
+}
+
+enum class Policy { kStartOnly, kAgent, kIdeal, kOldYield };
+
+struct Job {
+  double arrived, work, left;
+  int node;
+  double frozen_until = 0, here_since, left_at = -1e9;
+  int left_node = -1;
+};
+
+struct Result {
+  double mean_slowdown = 0, moves_per_job = 0;
+};
+
+std::string Name(int k) { return "node" + std::to_string(k + 1); }
+int Index(const std::string& name) { return std::atoi(name.c_str() + 4) - 1; }
+
+Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) {
+  std::vector<Job> active;
+  SmoothedLoad smoothed[kNodes];
+  BalanceSettings settings;
+  settings.home = Name(0);
+  double t = 0, next_sample = 0, next_step = kStep, sum = 0;
+  size_t next = 0, done = 0, moves = 0;
+  auto count = [&](int k, bool weighted) {
+    double n = 0;
+    for (const Job& j : active) {
+      if (j.node != k) continue;
+      n += weighted && t - j.arrived >= o.old_s ? o.old_weight : 1;
+    }
+    return n;
+  };
+  auto view = [&] {
+    std::vector<BalanceNode> nodes;
+    for (int k = 0; k < kNodes; ++k) {
+      BalanceNode n;
+      n.name = Name(k);
+      n.up = n.takes_guests = true;
+      n.cpus = kQuotas[k];
+      n.load = smoothed[k].exported();
+      n.own_load = smoothed[k].own();
+      nodes.push_back(n);
+    }
+    return nodes;
+  };
+  auto move = [&](Job& j, int to, double cost) {
+    j.left_node = j.node, j.left_at = t;
+    j.node = to;
+    j.frozen_until = j.here_since = t + cost;
+    ++moves;
+  };
+  while (done < stream.size()) {
+    while (next < stream.size() && stream[next].at <= t) {
+      std::string best = BestNodeForNew(view(), 0, settings);
+      int k = Index(best);
+      smoothed[k].Bump(LoadOf(1, kQuotas[k], 1));
+      double cost = k == 0 ? 0 : kPlaceS;
+      active.push_back({t, stream[next].work, stream[next].work, k, t + cost, t + cost});
+      ++next;
+    }
+    if (t >= next_sample) {
+      for (int k = 0; k < kNodes; ++k) smoothed[k].Add(LoadOf(count(k, false), kQuotas[k], 1));
+      next_sample += kStep / 4;
+    }
+    if (policy == Policy::kIdeal) {
+      for (;;) {
+        int from = 0, to = 0;
+        for (int k = 0; k < kNodes; ++k) {
+          if (count(k, false) / kQuotas[k] > count(from, false) / kQuotas[from]) from = k;
+          if ((count(k, false) + 1) / kQuotas[k] < (count(to, false) + 1) / kQuotas[to]) to = k;
+        }
+        if ((count(to, false) + 1) / kQuotas[to] >= count(from, false) / kQuotas[from] * 0.999) break;
+        Job* oldest = nullptr;
+        for (Job& j : active) {
+          if (j.node == from && (!oldest || j.arrived < oldest->arrived)) oldest = &j;
+        }
+        move(*oldest, to, 0);
+      }
+    } else if (t >= next_step) {
+      next_step += kStep;
+      if (policy == Policy::kAgent) {
+        std::vector<BalanceProcess> procs;
+        for (size_t i = 0; i < active.size(); ++i) {
+          const Job& j = active[i];
+          if (j.frozen_until > t) continue;
+          BalanceProcess p;
+          p.pid = static_cast<pid_t>(i + 1);
+          p.where = Name(j.node);
+          p.seconds_here = t - j.here_since;
+          p.move_seconds = 0.05;
+          if (j.left_node >= 0) p.left_node = Name(j.left_node), p.left_ago_s = t - j.left_at;
+          procs.push_back(p);
+        }
+        for (const auto& m : Balance(view(), procs, settings).moves) {
+          int from = Index(m.from), to = Index(m.to);
+          smoothed[from].Bump(-LoadOf(1, kQuotas[from], 1));
+          smoothed[to].Bump(LoadOf(1, kQuotas[to], 1));
+          move(active[m.pid - 1], to, o.move_s);
+        }
+      } else if (policy == Policy::kOldYield) {
+        for (int round = 0; round < 8; ++round) {
+          int from = 0;
+          for (int k = 0; k < kNodes; ++k) {
+            if (count(k, true) / kQuotas[k] > count(from, true) / kQuotas[from]) from = k;
+          }
+          Job* oldest = nullptr;
+          for (Job& j : active) {
+            if (j.node == from && j.frozen_until <= t && t - j.arrived >= o.old_s && (!oldest || j.arrived < oldest->arrived)) oldest = &j;
+          }
+          if (!oldest) break;
+          double weight = o.old_weight;
+          int to = from;
+          for (int k = 0; k < kNodes; ++k) {
+            if (k != from && (count(k, true) + weight) / kQuotas[k] < (count(to, true) + (to == from ? 0 : weight)) / kQuotas[to]) to = k;
+          }
+          if (to == from || (count(to, true) + weight) / kQuotas[to] >= 0.9 * count(from, true) / kQuotas[from]) break;
+          move(*oldest, to, o.move_s);
+        }
+      }
+    }
+    int runnable[kNodes] = {};
+    for (const Job& j : active) runnable[j.node] += j.frozen_until <= t;
+    for (Job& j : active) {
+      if (j.frozen_until <= t) j.left -= kDt * std::min(1.0, kQuotas[j.node] / runnable[j.node]);
+    }
+    t += kDt;
+    for (auto it = active.begin(); it != active.end();) {
+      if (it->left > 0) {
+        ++it;
+        continue;
+      }
+      sum += (t - it->arrived) / it->work;
+      ++done;
+      it = active.erase(it);
+    }
+  }
+  return {sum / static_cast<double>(stream.size()), static_cast<double>(moves) / static_cast<double>(stream.size())};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    auto value = [&] {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "stream_sim: %s needs a value\n", argv[i]);
+        exit(2);
+      }
+      return atof(argv[++i]);
+    };
+    if (!strcmp(argv[i], "--seeds")) o.seeds = static_cast<int>(value());
+    else if (!strcmp(argv[i], "--jobs")) o.jobs = static_cast<int>(value());
+    else if (!strcmp(argv[i], "--load")) o.load = value();
+    else if (!strcmp(argv[i], "--move-s")) o.move_s = value();
+    else if (!strcmp(argv[i], "--old-s")) o.old_s = value();
+    else if (!strcmp(argv[i], "--old-weight")) o.old_weight = value();
+    else if (!strcmp(argv[i], "--pareto")) o.pareto = true;
+    else {
+      fprintf(stderr, "stream_sim: unknown argument '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  if (o.seeds < 1 || o.jobs < 1 || o.load <= 0 || o.load >= 1) {
+    fprintf(stderr, "stream_sim: --seeds and --jobs must be at least 1, --load between 0 and 1\n");
+    return 2;
+  }
+  const struct {
+    Policy policy;
+    const char* name;
+  } kPolicies[] = {{Policy::kStartOnly, "start only (mosrun -b -L)"},
+                   {Policy::kAgent, "the agent's rule (mosrun -b)"},
+                   {Policy::kIdeal, "ideal balancing (free, continuous)"},
+                   {Policy::kOldYield, "old jobs yield"}};
+  printf("%d streams of %d jobs (%s) at %.0f%% load; a move stops a job %.2f s\n\n", o.seeds, o.jobs,
+         o.pareto ? "Pareto work, 0.3-20 s" : "80% 0.5-1.5 s, 20% 4-8 s", o.load * 100, o.move_s);
+  printf("| policy | mean slowdown | below start only | moves per job |\n|---|---|---|---|\n");
+  double base = 0;
+  for (const auto& p : kPolicies) {
+    double slowdown = 0, moves = 0;
+    for (int s = 0; s < o.seeds; ++s) {
+      Result r = Run(Stream(o, 4242 + static_cast<uint64_t>(s)), p.policy, o);
+      slowdown += r.mean_slowdown / o.seeds;
+      moves += r.moves_per_job / o.seeds;
+    }
+    if (p.policy == Policy::kStartOnly) base = slowdown;
+    printf("| %s | %.2f | %.0f%% | %.2f |\n", p.name, slowdown, 100 * (1 - slowdown / base), moves);
+  }
+  return 0;
+}
