@@ -99,8 +99,8 @@ absl::StatusOr<MoveResult> Mover::Move(pid_t pid, const std::string& target) {
   std::string now_on = entry.state == ProcState::kRemote ? entry.where : map_.this_node();
   if (result.ok() && was != ProcState::kFrozen && entry.state != ProcState::kFrozen && now_on != was_on) {
     entry.moves++;
-    entry.left_node = was_on;
-    entry.left_at = entry.here_since = std::chrono::steady_clock::now();
+    entry.here_since = std::chrono::steady_clock::now();
+    entry.RememberLeft(was_on, entry.here_since);
     if (observer_) observer_(entry.state == ProcState::kHome, *result);
   }
   table_->Release(entry);

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,12 @@ std::optional<uint64_t> StartTimeOf(pid_t pid) {
   auto st = ReadStat(pid);
   if (!st.ok() || st->state == 'Z' || st->state == 'X') return std::nullopt;
   return st->start_time;
+}
+
+void ProcessEntry::RememberLeft(const std::string& node, std::chrono::steady_clock::time_point at) {
+  left.erase(std::remove_if(left.begin(), left.end(), [&](const Left& l) { return l.node == node; }), left.end());
+  left.push_back({node, at});
+  if (left.size() > kNodesLeftKept) left.erase(left.begin(), left.end() - kNodesLeftKept);
 }
 
 namespace {

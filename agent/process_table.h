@@ -59,8 +59,14 @@ struct ProcessEntry {
   // the node it last left and when (no A->B->A within a short time).
   uint32_t moves = 0;
   std::chrono::steady_clock::time_point here_since{};
-  std::string left_node;
-  std::chrono::steady_clock::time_point left_at{};
+  // The nodes it left lately, the newest last (at most kNodesLeftKept, each node once): no
+  // A->B->A, nor A->B->C->A, within the balancer's no_return.
+  struct Left {
+    std::string node;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::vector<Left> left;
+  void RememberLeft(const std::string& node, std::chrono::steady_clock::time_point at);
 
   // The fd its channel has inside the process (mosix's own, not the program's), or -1.
   int ChannelFdInProcess() const { return channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1; }
@@ -147,6 +153,8 @@ class ProcessTable {
   std::set<pid_t> unsaved_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, Newborn> newborns_ ABSL_GUARDED_BY(mu_);
 };
+
+inline constexpr size_t kNodesLeftKept = 4;
 
 // How long a child under mosrun runs before it is a table entry unasked (ProcessTable::Greet).
 inline constexpr std::chrono::milliseconds kNewbornAge{50};

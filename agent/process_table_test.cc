@@ -151,22 +151,35 @@ TEST_CASE("a process's record keeps what the decisions need across a restart") {
   e.remote_pid = 99;
   e.shim_info = 0x1000;  // (a record away says where its shim is)
   e.moves = 3;
-  e.left_node = "node2";
+  e.RememberLeft("node1", std::chrono::steady_clock::now());
+  e.RememberLeft("node2", std::chrono::steady_clock::now());
   e.options.set_locked(true);
   e.options.set_memory_mb(512);
   auto back = FromRecord(ToRecord(e));
   REQUIRE(back.ok());
   REQUIRE(back->moves == 3);
-  REQUIRE(back->left_node == "node2");
+  REQUIRE(back->left.size() == 2);
+  REQUIRE(back->left[0].node == "node1");
+  REQUIRE(back->left[1].node == "node2");
   REQUIRE(back->options.locked());
   REQUIRE(back->options.memory_mb() == 512);
-  REQUIRE(back->left_at != std::chrono::steady_clock::time_point{});
+  REQUIRE(back->left[1].at != std::chrono::steady_clock::time_point{});
 }
 
 }  // namespace
 }  // namespace mosix::agent
 
 namespace mosix::agent {
+
+TEST_CASE("the nodes a process left are kept newest last, each once, a few") {
+  ProcessEntry e;
+  auto t = std::chrono::steady_clock::now();
+  for (const char* node : {"node1", "node2", "node3", "node1", "node4", "node5"}) e.RememberLeft(node, t);
+  REQUIRE(e.left.size() == kNodesLeftKept);
+  std::vector<std::string> names;
+  for (const auto& l : e.left) names.push_back(l.node);
+  REQUIRE(names == std::vector<std::string>{"node3", "node1", "node4", "node5"});
+}
 
 TEST_CASE("a child's hello makes an entry only once it has lived a while, or when asked for") {
   ProcessTable table;

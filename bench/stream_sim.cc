@@ -86,8 +86,8 @@ enum class Policy { kStartOnly, kAgent, kIdeal, kOldYield };
 struct Job {
   double arrived, work, left;
   int node;
-  double frozen_until = 0, here_since, left_at = -1e9;
-  int left_node = -1;
+  double frozen_until = 0, here_since;
+  std::vector<std::pair<int, double>> nodes_left;  // nodes it left, and when
 };
 
 struct Result {
@@ -126,7 +126,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
     return nodes;
   };
   auto move = [&](Job& j, int to, double cost) {
-    j.left_node = j.node, j.left_at = t;
+    j.nodes_left.emplace_back(j.node, t);
     j.node = to;
     j.frozen_until = j.here_since = t + cost;
     ++moves;
@@ -137,7 +137,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
       int k = Index(best);
       smoothed[k].Bump(LoadOf(1, kQuotas[k], 1));
       double cost = k == 0 ? 0 : kPlaceS;
-      active.push_back({t, stream[next].work, stream[next].work, k, t + cost, t + cost});
+      active.push_back({t, stream[next].work, stream[next].work, k, t + cost, t + cost, {}});
       ++next;
     }
     if (t >= next_sample) {
@@ -170,7 +170,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
           p.where = Name(j.node);
           p.seconds_here = t - j.here_since;
           p.move_seconds = 0.05;
-          if (j.left_node >= 0) p.left_node = Name(j.left_node), p.left_ago_s = t - j.left_at;
+          for (const auto& [node, at] : j.nodes_left) p.left.emplace_back(Name(node), t - at);
           procs.push_back(p);
         }
         for (const auto& m : Balance(view(), procs, settings).moves) {

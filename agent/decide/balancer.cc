@@ -67,8 +67,9 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
           note(i, 2, absl::StrCat("memory: ", t.name, " is less loaded but has ", t.mem_free_mb, " MB free"));
           continue;
         }
-        if (t.name == p.left_node && p.left_ago_s < s.no_return_s) {
-          note(i, 3, absl::StrCat("it left ", t.name, " ", std::lround(p.left_ago_s), " s ago"));
+        auto left = std::find_if(p.left.begin(), p.left.end(), [&](const auto& l) { return l.first == t.name && l.second < s.no_return_s; });
+        if (left != p.left.end()) {
+          note(i, 3, absl::StrCat("it left ", t.name, " ", std::lround(left->second), " s ago"));
           continue;
         }
         double score;

@@ -13,7 +13,8 @@
 // speed there. The move must also pay for itself: p must have run where it is for at least
 // kWorthFactor x its move's expected time / the relative gain (a process that has run for t
 // is expected to run about t more: Harchol-Balter and Downey), and at least min_age. It does not
-// go back to the node it left less than no_return ago (no A->B->A). Memory comes first: a
+// go back to any node it left less than no_return ago (no A->B->A, nor A->B->C->A; the last
+// kNodesLeftKept nodes are remembered). Memory comes first: a
 // process never goes where there is not enough free memory for it (its resident size, or what
 // mosrun -m declared, and a reserve), and it leaves a node whose free memory runs under the
 // reserve for one that has room (ushering), even if that node is busier.
@@ -25,6 +26,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mosix::agent {
@@ -47,8 +49,8 @@ struct BalanceProcess {
   double move_seconds = 0;  // how long a move of it is expected to take
   uint64_t mem_mb = 0;      // what it needs: resident size, or mosrun -m
   std::string cannot;       // why it may not move automatically at all ("" if it may)
-  std::string left_node;    // the node it left last, and how long ago
-  double left_ago_s = 1e9;
+  // The nodes it left lately, and how long ago (s).
+  std::vector<std::pair<std::string, double>> left;
 };
 
 struct BalanceSettings {

@@ -77,13 +77,17 @@ TEST_CASE("too young, locked, just left, or short of memory: it stays and says w
   REQUIRE(plan.stays[0].second == "locked (mosrun -L)");
 
   BalanceProcess returning = Proc(3, "slow");
-  returning.left_node = "fast";
-  returning.left_ago_s = 3;
+  returning.left = {{"fast", 3}};
   plan = Balance(nodes, {returning}, Settings());
   REQUIRE(plan.moves.empty());
   REQUIRE(plan.stays[0].second == "it left fast 3 s ago");
-  returning.left_ago_s = 30;
+  returning.left = {{"fast", 30}};
   REQUIRE(Balance(nodes, {returning}, Settings()).moves.size() == 1);
+  // Not through a third node either (A->B->C->A): every node it left lately counts.
+  returning.left = {{"fast", 8}, {"other", 2}};
+  plan = Balance(nodes, {returning}, Settings());
+  REQUIRE(plan.moves.empty());
+  REQUIRE(plan.stays[0].second == "it left fast 8 s ago");
 
   BalanceProcess big = Proc(4, "slow");
   big.mem_mb = 5000;

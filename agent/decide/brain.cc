@@ -176,8 +176,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     double rss_mb = static_cast<double>(rss_kb) / 1024;
     p.move_seconds = kMoveFixedS + rss_mb / kMoveMBps;
     p.mem_mb = std::max<uint64_t>(rss_kb / 1024, e.options.memory_mb());
-    p.left_node = e.left_node;
-    p.left_ago_s = e.left_node.empty() ? 1e9 : Seconds(now - e.left_at);
+    for (const ProcessEntry::Left& l : e.left) p.left.emplace_back(l.node, Seconds(now - l.at));
     if (only) {
       // (Asked by hand, migrate PID balance: locks are for the automatic moves.)
     } else if (e.options.keep_home()) {

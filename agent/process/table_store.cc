@@ -48,7 +48,8 @@ ProcessRecord ToRecord(const ProcessEntry& e) {
   r.set_cpu_elsewhere(e.cpu_elsewhere);
   r.set_last_checkpoint(e.last_checkpoint);
   r.set_moves(e.moves);
-  r.set_left_node(e.left_node);
+  for (const ProcessEntry::Left& l : e.left) r.add_left_nodes(l.node);
+  if (!e.left.empty()) r.set_left_node(e.left.back().node);
   return r;
 }
 
@@ -95,8 +96,10 @@ absl::StatusOr<ProcessEntry> FromRecord(const ProcessRecord& r) {
   e.cpu_elsewhere = r.cpu_elsewhere();
   e.last_checkpoint = r.last_checkpoint();
   e.moves = r.moves();
-  e.left_node = r.left_node();
-  e.left_at = e.here_since = std::chrono::steady_clock::now();
+  e.here_since = std::chrono::steady_clock::now();
+  // (A record of an agent that kept only the last node has left_node alone.)
+  if (r.left_nodes().empty() && !r.left_node().empty()) e.RememberLeft(r.left_node(), e.here_since);
+  for (const std::string& node : r.left_nodes()) e.RememberLeft(node, e.here_since);
   return e;
 }
 
