@@ -145,6 +145,15 @@ std::string ImageToText(const LoadedImage& img) {
     if (f.cloexec()) absl::StrAppend(&out, "  cloexec");
     if (f.kind() == image::Fd::STDIO) absl::StrAppend(&out, "  (from the recovering mosrun)");
     if (f.kind() == image::Fd::ORPHANED) absl::StrAppend(&out, "  (comes back with its other end closed, or -O ", f.fd(), "=PATH)");
+    if (f.kind() == image::Fd::EVENTFD) {
+      absl::StrAppend(&out, "  count ", f.eventfd().count(), f.eventfd().semaphore() ? " semaphore" : "");
+    }
+    if (f.kind() == image::Fd::SIGNALFD) absl::StrAppend(&out, absl::StrFormat("  mask %#x", f.signalfd().mask()));
+    if (f.kind() == image::Fd::TIMERFD) {
+      const image::TimerFd& t = f.timerfd();
+      absl::StrAppend(&out, absl::StrFormat("  clock %d, next in %.3f s, every %.3f s, %d unread", t.clock_id(), t.value_ns() / 1e9,
+                                            t.interval_ns() / 1e9, t.ticks()));
+    }
     absl::StrAppend(&out, "\n");
   }
   for (const std::string& n : c.process().not_included()) absl::StrAppend(&out, "not in the image: ", n, "\n");

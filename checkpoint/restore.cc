@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -9,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -164,6 +167,65 @@ absl::Status RestoreOrphan(RemoteSyscalls& rs, const image::Fd& e) {
   return PlaceEnd(rs, first ? ends.first : ends.second, e, what);
 }
 
+bool IsKernelObject(const image::Fd& e) {
+  return e.kind() == image::Fd::EVENTFD || e.kind() == image::Fd::SIGNALFD || e.kind() == image::Fd::TIMERFD;
+}
+
+// An eventfd, signalfd or timerfd made again at e's fd, in the state the image tells.
+absl::Status RestoreKernelObject(RemoteSyscalls& rs, const image::Fd& e) {
+  std::string what = absl::StrCat("fd ", e.fd(), " (", e.path(), ")");
+  const uint64_t nonblock = e.flags() & O_NONBLOCK;
+  auto bytes = [](const auto& v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); };
+  long got = -1;
+  switch (e.kind()) {
+    case image::Fd::EVENTFD: {
+      const image::EventFd& ev = e.eventfd();
+      uint64_t flags = nonblock | (ev.semaphore() ? EFD_SEMAPHORE : 0);
+      bool fits = ev.count() <= UINT32_MAX;
+      ASSIGN_OR_RETURN(got, rs.Call("eventfd2", what, SYS_eventfd2, fits ? ev.count() : 0, flags));
+      if (!fits) {
+        ASSIGN_OR_RETURN(uint64_t count, rs.PutString(bytes(ev.count())));
+        RETURN_IF_ERROR(rs.Call("write", what, SYS_write, static_cast<uint64_t>(got), count, 8).status());
+      }
+      break;
+    }
+    case image::Fd::SIGNALFD: {
+      ASSIGN_OR_RETURN(uint64_t mask, rs.PutString(bytes(e.signalfd().mask())));
+      ASSIGN_OR_RETURN(got, rs.Call("signalfd4", what, SYS_signalfd4, static_cast<uint64_t>(-1), mask, 8, nonblock));
+      break;
+    }
+    case image::Fd::TIMERFD: {
+      const image::TimerFd& t = e.timerfd();
+      ASSIGN_OR_RETURN(got, rs.Call("timerfd_create", what, SYS_timerfd_create, static_cast<uint64_t>(t.clock_id()), nonblock));
+      auto ts = [](uint64_t ns) { return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}; };
+      // (Relative: the clocks of another node do not agree with this one's. A periodic timer
+      // that has expired shows no time left until its expirations are read: its next is
+      // one interval on.)
+      uint64_t value = t.value_ns() > 0 ? t.value_ns() : t.interval_ns();
+      itimerspec its{ts(t.interval_ns()), ts(value)};
+      if (value > 0) {
+        ASSIGN_OR_RETURN(uint64_t spec, rs.PutString(bytes(its)));
+        RETURN_IF_ERROR(rs.Call("timerfd_settime", what, SYS_timerfd_settime, static_cast<uint64_t>(got), 0, spec, 0).status());
+      }
+      if (t.ticks() > 0) {
+        // Expirations not read yet: set as they were (TFD_IOC_SET_TICKS, a kernel with
+        // CONFIG_CHECKPOINT_RESTORE), or else one expiry at once, so a read does not block.
+        ASSIGN_OR_RETURN(uint64_t ticks, rs.PutString(bytes(t.ticks())));
+        auto set = rs.Raw(SYS_ioctl, static_cast<uint64_t>(got), _IOW('T', 0, uint64_t), ticks);
+        if (!set.ok() || *set < 0) {
+          its.it_value = timespec{0, 1};
+          ASSIGN_OR_RETURN(uint64_t spec, rs.PutString(bytes(its)));
+          RETURN_IF_ERROR(rs.Call("timerfd_settime", what, SYS_timerfd_settime, static_cast<uint64_t>(got), 0, spec, 0).status());
+        }
+      }
+      break;
+    }
+    default:
+      return absl::InternalError(absl::StrCat(what, " is not a kernel object"));
+  }
+  return PlaceFd(rs, static_cast<int>(got), e, what);
+}
+
 absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const RestoreOptions& options) {
   std::map<int, image::Fd> wanted;
   for (const image::Fd& fd : core.files().fds()) wanted[fd.fd()] = fd;
@@ -205,6 +267,10 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
     }
     if (e.kind() == image::Fd::ORPHANED) {
       RETURN_IF_ERROR(RestoreOrphan(rs, e));
+      continue;
+    }
+    if (IsKernelObject(e)) {
+      RETURN_IF_ERROR(RestoreKernelObject(rs, e));
       continue;
     }
     int flags = static_cast<int>(e.flags()) & ~(O_EXCL | O_TRUNC | O_NOCTTY);
@@ -636,7 +702,7 @@ absl::Status CheckRestorable(const image::Manifest& m, const image::Core& core, 
     if (fd.fd() >= 3 && options.keep_fds.count(fd.fd())) {
       return absl::FailedPreconditionError(absl::StrCat("fd ", fd.fd(), " of the image collides with the recovery channel"));
     }
-    if (fd.kind() == image::Fd::ORPHANED) continue;  // made anew
+    if (fd.kind() == image::Fd::ORPHANED || IsKernelObject(fd)) continue;  // made anew
     if (fd.kind() == image::Fd::HOME) {
       return absl::FailedPreconditionError(absl::StrCat(
           "fd ", fd.fd(), " (", fd.path(), ") stayed open in the process at home and is not in the image: ",

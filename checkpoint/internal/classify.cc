@@ -7,10 +7,15 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "base/file_util.h"
 #include "base/status.h"
 
@@ -37,6 +42,70 @@ absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e) {
   // A private mapping of a file that is gone (or a memfd) keeps all its pages in the image.
   if (absl::EndsWith(e.path, " (deleted)") || absl::StartsWith(e.path, "/memfd:")) return image::Vma::ANON;
   return image::Vma::FILE_PRIVATE;
+}
+
+namespace {
+
+// The value of "key:" in fdinfo text, blanks stripped.
+std::optional<absl::string_view> FdInfoField(absl::string_view text, absl::string_view key) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::ConsumePrefix(&line, key) && absl::ConsumePrefix(&line, ":")) return absl::StripAsciiWhitespace(line);
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<uint64_t> FdInfoNumber(absl::string_view text, absl::string_view key, int base) {
+  auto v = FdInfoField(text, key);
+  uint64_t n = 0;
+  bool ok = v && (base == 16 ? absl::SimpleHexAtoi(*v, &n) : absl::SimpleAtoi(*v, &n));
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat("fdinfo has no readable '", key, "'"));
+  return n;
+}
+
+// "(seconds, nanoseconds)" of a timerfd's fdinfo, in ns.
+absl::StatusOr<uint64_t> FdInfoTime(absl::string_view text, absl::string_view key) {
+  auto v = FdInfoField(text, key);
+  uint64_t s = 0, ns = 0;
+  if (v && absl::ConsumePrefix(&*v, "(") && absl::ConsumeSuffix(&*v, ")")) {
+    std::vector<absl::string_view> parts = absl::StrSplit(*v, ',');
+    if (parts.size() == 2 && absl::SimpleAtoi(absl::StripAsciiWhitespace(parts[0]), &s) &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(parts[1]), &ns) && s < (1ull << 32)) {
+      return s * 1000000000ull + ns;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat("fdinfo has no readable '", key, "'"));
+}
+
+}  // namespace
+
+absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string& info, image::Fd* e) {
+  if (target == "anon_inode:[eventfd]") {
+    ASSIGN_OR_RETURN(uint64_t count, FdInfoNumber(info, "eventfd-count", 16));
+    e->set_kind(image::Fd::EVENTFD);
+    e->mutable_eventfd()->set_count(count);
+    e->mutable_eventfd()->set_semaphore(FdInfoNumber(info, "eventfd-semaphore", 10).value_or(0) != 0);
+    return true;
+  }
+  if (target == "anon_inode:[signalfd]") {
+    ASSIGN_OR_RETURN(uint64_t mask, FdInfoNumber(info, "sigmask", 16));
+    e->set_kind(image::Fd::SIGNALFD);
+    e->mutable_signalfd()->set_mask(mask);
+    return true;
+  }
+  if (target == "anon_inode:[timerfd]") {
+    ASSIGN_OR_RETURN(uint64_t clock, FdInfoNumber(info, "clockid", 10));
+    ASSIGN_OR_RETURN(uint64_t ticks, FdInfoNumber(info, "ticks", 10));
+    ASSIGN_OR_RETURN(uint64_t value, FdInfoTime(info, "it_value"));
+    ASSIGN_OR_RETURN(uint64_t interval, FdInfoTime(info, "it_interval"));
+    e->set_kind(image::Fd::TIMERFD);
+    image::TimerFd* t = e->mutable_timerfd();
+    t->set_clock_id(static_cast<int32_t>(clock));
+    t->set_ticks(ticks);
+    t->set_value_ns(value);
+    t->set_interval_ns(interval);
+    return true;
+  }
+  return false;
 }
 
 absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip,
@@ -89,7 +158,15 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
     }
     if (absl::StartsWith(*target, "pipe:")) RETURN_IF_ERROR(refuse("an open pipe"));
     if (absl::StartsWith(*target, "socket:")) RETURN_IF_ERROR(refuse("an open socket"));
-    if (absl::StartsWith(*target, "anon_inode:")) RETURN_IF_ERROR(refuse("a kernel object without a file"));
+    if (absl::StartsWith(*target, "anon_inode:")) {
+      auto known = ParseKernelFd(*target, info_text, &e);
+      if (!known.ok()) return absl::FailedPreconditionError(absl::StrCat("fd ", fd, " (", *target, "): ", known.status().message()));
+      if (*known) {
+        out.push_back(e);
+        continue;
+      }
+      RETURN_IF_ERROR(refuse("a kernel object that a recovery cannot make again"));
+    }
     if ((*target)[0] != '/') RETURN_IF_ERROR(refuse("not a file"));
     if (absl::EndsWith(*target, " (deleted)")) RETURN_IF_ERROR(refuse("a deleted file"));
     if (!kept_home && ::stat(link_path.c_str(), &st) != 0) return ErrnoStatus("stat", link_path);
