@@ -149,6 +149,10 @@ std::string ImageToText(const LoadedImage& img) {
       absl::StrAppend(&out, "  count ", f.eventfd().count(), f.eventfd().semaphore() ? " semaphore" : "");
     }
     if (f.kind() == image::Fd::SIGNALFD) absl::StrAppend(&out, absl::StrFormat("  mask %#x", f.signalfd().mask()));
+    if (f.kind() == image::Fd::EPOLL) {
+      absl::StrAppend(&out, "  watching fds");
+      for (const auto& t : f.epoll().targets()) absl::StrAppend(&out, absl::StrFormat(" %d (events %#x)", t.fd(), t.events()));
+    }
     if (f.kind() == image::Fd::TIMERFD) {
       const image::TimerFd& t = f.timerfd();
       absl::StrAppend(&out, absl::StrFormat("  clock %d, next in %.3f s, every %.3f s, %d unread", t.clock_id(), t.value_ns() / 1e9,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -168,7 +169,22 @@ absl::Status RestoreOrphan(RemoteSyscalls& rs, const image::Fd& e) {
 }
 
 bool IsKernelObject(const image::Fd& e) {
-  return e.kind() == image::Fd::EVENTFD || e.kind() == image::Fd::SIGNALFD || e.kind() == image::Fd::TIMERFD;
+  return e.kind() == image::Fd::EVENTFD || e.kind() == image::Fd::SIGNALFD || e.kind() == image::Fd::TIMERFD ||
+         e.kind() == image::Fd::EPOLL;
+}
+
+// What an epoll watched, added again once every fd is back (an epoll may watch another).
+absl::Status RestoreEpollTargets(RemoteSyscalls& rs, const image::Fd& e) {
+  for (const image::Epoll::Target& t : e.epoll().targets()) {
+    std::string what = absl::StrCat("fd ", e.fd(), " (epoll) watching fd ", t.fd());
+    struct __attribute__((packed)) {
+      uint32_t events;
+      uint64_t data;
+    } event{t.events(), t.data()};  // (struct epoll_event, packed on x86-64)
+    ASSIGN_OR_RETURN(uint64_t ev, rs.PutString(std::string(reinterpret_cast<const char*>(&event), sizeof event)));
+    RETURN_IF_ERROR(rs.Call("epoll_ctl", what, SYS_epoll_ctl, e.fd(), EPOLL_CTL_ADD, t.fd(), ev).status());
+  }
+  return absl::OkStatus();
 }
 
 // An eventfd, signalfd or timerfd made again at e's fd, in the state the image tells.
@@ -220,6 +236,10 @@ absl::Status RestoreKernelObject(RemoteSyscalls& rs, const image::Fd& e) {
       }
       break;
     }
+    case image::Fd::EPOLL: {
+      ASSIGN_OR_RETURN(got, rs.Call("epoll_create1", what, SYS_epoll_create1, 0));
+      break;
+    }
     default:
       return absl::InternalError(absl::StrCat(what, " is not a kernel object"));
   }
@@ -259,6 +279,7 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
     paired.insert(ends.first);
     paired.insert(ends.second);
   }
+  std::vector<const image::Fd*> epolls;
   for (const auto& [fd, e] : wanted) {
     if (e.kind() == image::Fd::STDIO || paired.count(fd)) continue;  // (stdio: the recovering mosrun's own)
     if (options.keep_fds.count(fd)) {
@@ -271,6 +292,7 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
     }
     if (IsKernelObject(e)) {
       RETURN_IF_ERROR(RestoreKernelObject(rs, e));
+      if (e.kind() == image::Fd::EPOLL) epolls.push_back(&e);
       continue;
     }
     int flags = static_cast<int>(e.flags()) & ~(O_EXCL | O_TRUNC | O_NOCTTY);
@@ -283,6 +305,7 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
       RETURN_IF_ERROR(rs.Call("lseek", e.path(), SYS_lseek, fd, static_cast<uint64_t>(e.pos()), SEEK_SET).status());
     }
   }
+  for (const image::Fd* e : epolls) RETURN_IF_ERROR(RestoreEpollTargets(rs, *e));
   return absl::OkStatus();
 }
 

@@ -78,7 +78,8 @@ absl::StatusOr<uint64_t> FdInfoTime(absl::string_view text, absl::string_view ke
 
 }  // namespace
 
-absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string& info, image::Fd* e) {
+absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string& info, image::Fd* e,
+                                   std::vector<uint64_t>* inodes) {
   if (target == "anon_inode:[eventfd]") {
     ASSIGN_OR_RETURN(uint64_t count, FdInfoNumber(info, "eventfd-count", 16));
     e->set_kind(image::Fd::EVENTFD);
@@ -103,6 +104,29 @@ absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string&
     t->set_ticks(ticks);
     t->set_value_ns(value);
     t->set_interval_ns(interval);
+    return true;
+  }
+  if (target == "anon_inode:[eventpoll]") {
+    e->set_kind(image::Fd::EPOLL);
+    image::Epoll* ep = e->mutable_epoll();
+    for (absl::string_view line : absl::StrSplit(info, '\n')) {
+      if (!absl::StartsWith(line, "tfd:")) continue;
+      // "tfd: %8d events: %8x data: %16llx  pos:%lli ino:%lx sdev:%x"
+      std::vector<absl::string_view> w = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      int32_t fd = -1;
+      uint32_t events = 0;
+      uint64_t data = 0, ino = 0;
+      if (w.size() < 8 || w[0] != "tfd:" || w[2] != "events:" || w[4] != "data:" || !absl::SimpleAtoi(w[1], &fd) ||
+          !absl::SimpleHexAtoi(w[3], &events) || !absl::SimpleHexAtoi(w[5], &data) || !absl::StartsWith(w[7], "ino:") ||
+          !absl::SimpleHexAtoi(w[7].substr(4), &ino)) {
+        return absl::InvalidArgumentError(absl::StrCat("unreadable epoll entry '", line, "'"));
+      }
+      image::Epoll::Target* t = ep->add_targets();
+      t->set_fd(fd);
+      t->set_events(events);
+      t->set_data(data);
+      if (inodes) inodes->push_back(ino);
+    }
     return true;
   }
   return false;
@@ -159,8 +183,19 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
     if (absl::StartsWith(*target, "pipe:")) RETURN_IF_ERROR(refuse("an open pipe"));
     if (absl::StartsWith(*target, "socket:")) RETURN_IF_ERROR(refuse("an open socket"));
     if (absl::StartsWith(*target, "anon_inode:")) {
-      auto known = ParseKernelFd(*target, info_text, &e);
+      std::vector<uint64_t> inodes;
+      auto known = ParseKernelFd(*target, info_text, &e, &inodes);
       if (!known.ok()) return absl::FailedPreconditionError(absl::StrCat("fd ", fd, " (", *target, "): ", known.status().message()));
+      for (int i = 0; *known && i < e.epoll().targets_size(); ++i) {
+        // What it watches comes back by fd number: that number must still be that file (an
+        // fd dup'd, added, then closed leaves the epoll watching a file under another number).
+        int watched = e.epoll().targets(i).fd();
+        struct stat ws;
+        if (::stat(absl::StrCat("/proc/", pid, "/fd/", watched).c_str(), &ws) != 0 || ws.st_ino != inodes[i]) {
+          RETURN_IF_ERROR(refuse(absl::StrCat("an epoll watching a file that is no longer open as fd ", watched)));
+          *known = false;
+        }
+      }
       if (*known) {
         out.push_back(e);
         continue;

@@ -32,9 +32,11 @@ enum class FdFate {
 absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip = {},
                                                    FdFate fate = FdFate::kReopened);
 
-// An fd that is a kernel object a recovery can make again (eventfd, signalfd, timerfd): fills
-// e's kind and state from its fdinfo text and returns true; false for other objects.
-absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string& info, image::Fd* e);
+// An fd that is a kernel object a recovery can make again (eventfd, signalfd, timerfd, epoll):
+// fills e's kind and state from its fdinfo text and returns true; false for other objects. For
+// an epoll, `inodes` (if given) gets the inode of each file it watches, in order.
+absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string& info, image::Fd* e,
+                                   std::vector<uint64_t>* inodes = nullptr);
 
 // The pipes among an image's ORPHANED fds whose both ends the process held: by path, the first
 // fd of its read end and the first of its write end. A recovery makes each one pipe again, and

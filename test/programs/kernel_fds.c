@@ -1,11 +1,13 @@
-// Holds an eventfd (count 5, semaphore), a signalfd (SIGUSR1, SIGUSR2 blocked) and a periodic
-// timerfd (every 50 ms) across a checkpoint and a recovery, then checks each works as before.
-// usage: kernel_fds GO_FILE    prints "ready", waits until GO_FILE exists, then checks and
-// prints "eventfd 1 1 1 1 1 empty / signalfd SIGUSR2 / timerfd ticking" and "VERDICT OK".
+// Holds an eventfd (count 5, semaphore), a signalfd (SIGUSR1, SIGUSR2 blocked), a periodic
+// timerfd (every 50 ms) and an epoll watching the eventfd and a pipe across a checkpoint and a
+// recovery, then checks each works as before.
+// usage: kernel_fds GO_FILE    prints "ready", waits until GO_FILE exists, then checks and prints
+// "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd SIGUSR2 / timerfd ticking", "VERDICT OK".
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -29,10 +31,25 @@ int main(int argc, char** argv) {
     perror("kernel_fds: setup");
     return 1;
   }
-  printf("ready %d %d %d\n", ev, sig, tim);
+  int pipefd[2];
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event a = {EPOLLIN, {.u64 = 0xabc}}, b = {EPOLLIN | EPOLLET, {.u64 = 0xdef}};
+  if (pipe(pipefd) != 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev, &a) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pipefd[0], &b) != 0) {
+    perror("kernel_fds: epoll");
+    return 1;
+  }
+  printf("ready %d %d %d %d\n", ev, sig, tim, ep);
   fflush(stdout);
   while (access(argv[1], F_OK) != 0) usleep(20000);
   int ok = 1;
+  if (write(pipefd[1], "x", 1) != 1) ok = 0;
+  struct epoll_event got[4];
+  int n_ready = epoll_wait(ep, got, 4, 1000);
+  unsigned long long tags[2] = {0, 0};
+  for (int i = 0; i < n_ready && i < 2; ++i) tags[i] = got[i].data.u64;
+  if (n_ready == 2 && tags[0] > tags[1]) tags[0] ^= tags[1], tags[1] ^= tags[0], tags[0] ^= tags[1];
+  printf("epoll %llx %llx / ", tags[0], tags[1]);
+  ok &= n_ready == 2 && tags[0] == 0xabc && tags[1] == 0xdef;
   printf("eventfd");
   for (int i = 0; i < 6; ++i) {
     uint64_t v = 0;

@@ -182,19 +182,20 @@ wait "$BG" || fail "recovered worker: exit $?: $(cat "$T/worker.out")"
 [[ "$(cat "$T/worker.out")" == $'fd 8: EOF\nfd 9: EPIPE' ]] || fail "recovered worker: $(cat "$T/worker.out")"
 pass "inherited pipes and a socket: checkpoint notes fds $(grep -o 'note: fd [0-9]*' "$T/notes" | awk '{print $3}' | tr '\n' ' ')- recovered: EOF and EPIPE"
 
-# An eventfd, a signalfd and a periodic timerfd held at checkpoint time are made again by the
-# recovery, in their state: the eventfd's count (a semaphore: five reads of 1, then empty), the
-# signalfd's mask (a SIGUSR2 raised after recovery is read from it), the timer still ticking.
+# An eventfd, a signalfd, a periodic timerfd and an epoll (watching the eventfd and a pipe) held
+# at checkpoint time are made again by the recovery, in their state: the epoll reports both
+# with their data, the eventfd keeps its count (a semaphore: five reads of 1, then empty), the
+# signalfd its mask (a SIGUSR2 raised after recovery is read from it), the timer ticks on.
 rm -f "$W/kf.go"
 bg_clean "$T/kf.out" "$MOSRUN" "$PROGS/kernel_fds" "$W/kf.go"
 pid=$BG
 wait_for_text "$T/kf.out" ready
 img=$("$MIGRATE" "$pid" checkpoint 2>"$T/kf.notes") || fail "checkpoint with kernel object fds: $(cat "$T/kf.notes")"
 shown=$("$MOSCTL" image show "$img")
-for kind in EVENTFD SIGNALFD TIMERFD; do grep -qi "$kind" <<<"$shown" || fail "image does not show $kind: $shown"; done
+for kind in EVENTFD SIGNALFD TIMERFD EPOLL; do grep -qi "$kind" <<<"$shown" || fail "image does not show $kind: $shown"; done
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 touch "$W/kf.go"
 bg_clean "$T/kf2.out" "$MOSRUN" -R "$img"
 wait "$BG" || fail "recovered kernel_fds: exit $?: $(cat "$T/kf2.out")"
-grep -qx "eventfd 1 1 1 1 1 empty / signalfd SIGUSR2 / timerfd ticking" "$T/kf2.out" || fail "recovered kernel_fds: $(cat "$T/kf2.out")"
-pass "eventfd, signalfd and timerfd recovered: $(head -1 "$T/kf2.out")"
+grep -qx "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd SIGUSR2 / timerfd ticking" "$T/kf2.out" || fail "recovered kernel_fds: $(cat "$T/kf2.out")"
+pass "eventfd, signalfd, timerfd and epoll recovered: $(head -1 "$T/kf2.out")"
