@@ -153,6 +153,9 @@ std::string ImageToText(const LoadedImage& img) {
       absl::StrAppend(&out, "  watching fds");
       for (const auto& t : f.epoll().targets()) absl::StrAppend(&out, absl::StrFormat(" %d (events %#x)", t.fd(), t.events()));
     }
+    if (f.kind() == image::Fd::INOTIFY) {
+      for (const auto& w : f.inotify().watches()) absl::StrAppend(&out, absl::StrFormat("  watch %d %s (mask %#x)", w.wd(), w.path(), w.mask()));
+    }
     if (f.kind() == image::Fd::TIMERFD) {
       const image::TimerFd& t = f.timerfd();
       absl::StrAppend(&out, absl::StrFormat("  clock %d, next in %.3f s, every %.3f s, %d unread", t.clock_id(), t.value_ns() / 1e9,

@@ -170,7 +170,27 @@ absl::Status RestoreOrphan(RemoteSyscalls& rs, const image::Fd& e) {
 
 bool IsKernelObject(const image::Fd& e) {
   return e.kind() == image::Fd::EVENTFD || e.kind() == image::Fd::SIGNALFD || e.kind() == image::Fd::TIMERFD ||
-         e.kind() == image::Fd::EPOLL;
+         e.kind() == image::Fd::EPOLL || e.kind() == image::Fd::INOTIFY;
+}
+
+// An inotify's watches, each under its own number: a new instance numbers its watches 1, 2, ...
+// (and never reuses one soon), so a watch is added and taken off again until it gets its number.
+constexpr long kMostWatchNumbersSkipped = 100000;
+
+absl::Status RestoreWatches(RemoteSyscalls& rs, long fd, const image::Fd& e) {
+  for (const image::Inotify::Watch& w : e.inotify().watches()) {
+    std::string what = absl::StrCat("fd ", e.fd(), " (inotify) watch ", w.wd(), " on ", w.path());
+    ASSIGN_OR_RETURN(uint64_t path, rs.PutString(w.path()));
+    for (long tries = 0;; ++tries) {
+      ASSIGN_OR_RETURN(long wd, rs.Call("inotify_add_watch", what, SYS_inotify_add_watch, static_cast<uint64_t>(fd), path, w.mask()));
+      if (wd == w.wd()) break;
+      if (wd > w.wd() || tries > kMostWatchNumbersSkipped) {
+        return absl::FailedPreconditionError(absl::StrCat(what, ": the new watch got number ", wd));
+      }
+      RETURN_IF_ERROR(rs.Call("inotify_rm_watch", what, SYS_inotify_rm_watch, static_cast<uint64_t>(fd), static_cast<uint64_t>(wd)).status());
+    }
+  }
+  return absl::OkStatus();
 }
 
 // What an epoll watched, added again once every fd is back (an epoll may watch another).
@@ -234,6 +254,11 @@ absl::Status RestoreKernelObject(RemoteSyscalls& rs, const image::Fd& e) {
           RETURN_IF_ERROR(rs.Call("timerfd_settime", what, SYS_timerfd_settime, static_cast<uint64_t>(got), 0, spec, 0).status());
         }
       }
+      break;
+    }
+    case image::Fd::INOTIFY: {
+      ASSIGN_OR_RETURN(got, rs.Call("inotify_init1", what, SYS_inotify_init1, nonblock));
+      RETURN_IF_ERROR(RestoreWatches(rs, got, e));
       break;
     }
     case image::Fd::EPOLL: {
@@ -724,6 +749,11 @@ absl::Status CheckRestorable(const image::Manifest& m, const image::Core& core, 
     if (fd.kind() == image::Fd::STDIO || options.fd_overrides.count(fd.fd())) continue;
     if (fd.fd() >= 3 && options.keep_fds.count(fd.fd())) {
       return absl::FailedPreconditionError(absl::StrCat("fd ", fd.fd(), " of the image collides with the recovery channel"));
+    }
+    for (const image::Inotify::Watch& w : fd.inotify().watches()) {
+      if (::access(w.path().c_str(), F_OK) != 0) {
+        return absl::NotFoundError(absl::StrCat("file ", w.path(), " (watched by fd ", fd.fd(), ", an inotify) is missing"));
+      }
     }
     if (fd.kind() == image::Fd::ORPHANED || IsKernelObject(fd)) continue;  // made anew
     if (fd.kind() == image::Fd::HOME) {

@@ -1,21 +1,27 @@
 #include "checkpoint/internal/classify.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <iterator>
+#include <map>
 #include <optional>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/ascii.h"
+#include "base/fd.h"
 #include "base/file_util.h"
 #include "base/status.h"
 
@@ -79,7 +85,7 @@ absl::StatusOr<uint64_t> FdInfoTime(absl::string_view text, absl::string_view ke
 }  // namespace
 
 absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string& info, image::Fd* e,
-                                   std::vector<uint64_t>* inodes) {
+                                   KernelFdRefs* refs) {
   if (target == "anon_inode:[eventfd]") {
     ASSIGN_OR_RETURN(uint64_t count, FdInfoNumber(info, "eventfd-count", 16));
     e->set_kind(image::Fd::EVENTFD);
@@ -125,12 +131,108 @@ absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string&
       t->set_fd(fd);
       t->set_events(events);
       t->set_data(data);
-      if (inodes) inodes->push_back(ino);
+      if (refs) refs->inodes.push_back(ino);
+    }
+    return true;
+  }
+  if (target == "anon_inode:inotify") {
+    e->set_kind(image::Fd::INOTIFY);
+    std::vector<std::pair<image::Inotify::Watch, KernelFdRefs::Handle>> watches;
+    for (absl::string_view line : absl::StrSplit(info, '\n')) {
+      if (!absl::ConsumePrefix(&line, "inotify ")) continue;
+      // "wd:%x ino:%lx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x fhandle-type:%x f_handle:%02x..."
+      std::map<absl::string_view, absl::string_view> f;
+      for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+        std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(word, absl::MaxSplits(':', 1));
+        f[kv.first] = kv.second;
+      }
+      uint32_t wd = 0, mask = 0, dev = 0, type = 0;
+      uint64_t ino = 0;
+      std::string handle = absl::HexStringToBytes(f["f_handle"]);
+      if (!absl::SimpleHexAtoi(f["wd"], &wd) || !absl::SimpleHexAtoi(f["mask"], &mask) || !absl::SimpleHexAtoi(f["sdev"], &dev) ||
+          !absl::SimpleHexAtoi(f["fhandle-type"], &type) || !absl::SimpleHexAtoi(f["ino"], &ino) || wd == 0 || wd > INT32_MAX || f["f_handle"].empty() ||
+          handle.size() * 2 != f["f_handle"].size()) {
+        return absl::InvalidArgumentError(absl::StrCat("unreadable inotify watch '", line, "'"));
+      }
+      image::Inotify::Watch w;
+      w.set_wd(static_cast<int32_t>(wd));
+      w.set_mask(mask);
+      watches.push_back({w, KernelFdRefs::Handle{dev, ino, static_cast<int>(type), handle}});
+    }
+    std::sort(watches.begin(), watches.end(), [](const auto& a, const auto& b) { return a.first.wd() < b.first.wd(); });
+    for (auto& [w, h] : watches) {
+      *e->mutable_inotify()->add_watches() = w;
+      if (refs) refs->handles.push_back(std::move(h));
     }
     return true;
   }
   return false;
 }
+
+namespace {
+
+absl::StatusOr<std::string> PathByHandle(pid_t pid, const KernelFdRefs::Handle& h);
+
+// The path of the file (dev, ino) among pid's open files and its cwd, if it is one of them.
+std::optional<std::string> PathAmongOpenFiles(pid_t pid, dev_t dev, uint64_t ino) {
+  std::vector<std::string> links = {absl::StrCat("/proc/", pid, "/cwd")};
+  if (auto fds = ListFds(pid); fds.ok()) {
+    for (int fd : *fds) links.push_back(absl::StrCat("/proc/", pid, "/fd/", fd));
+  }
+  for (const std::string& link : links) {
+    struct stat st;
+    if (::stat(link.c_str(), &st) != 0 || st.st_dev != dev || st.st_ino != ino) continue;
+    auto path = ReadLink(link);
+    if (path.ok() && !path->empty() && (*path)[0] == '/' && !absl::EndsWith(*path, " (deleted)")) return *path;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PathOfHandle(pid_t pid, const KernelFdRefs::Handle& h) {
+  auto by_handle = PathByHandle(pid, h);
+  if (by_handle.ok() || absl::IsNotFound(by_handle.status())) return by_handle;
+  if (auto open = PathAmongOpenFiles(pid, makedev(h.kernel_dev >> 20, h.kernel_dev & 0xfffff), h.ino)) return *open;
+  return by_handle.status();
+}
+
+namespace {
+
+// By open_by_handle_at, on a mount of the file's filesystem as pid sees its mounts.
+absl::StatusOr<std::string> PathByHandle(pid_t pid, const KernelFdRefs::Handle& h) {
+  // The filesystem, by its device: a mount of it, as pid sees its mounts.
+  std::string mountinfo_path = absl::StrCat("/proc/", pid, "/mountinfo");
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFileToString(mountinfo_path));
+  std::string dev = absl::StrCat(h.kernel_dev >> 20, ":", h.kernel_dev & 0xfffff);
+  std::optional<std::string> mount_point;
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n')) {
+    std::vector<absl::string_view> w = absl::StrSplit(line, ' ');
+    if (w.size() > 4 && w[2] == dev) {
+      std::string unescaped;
+      if (!absl::CUnescape(w[4], &unescaped)) continue;  // (\040 for a blank, ...)
+      mount_point = unescaped;
+      break;
+    }
+  }
+  if (!mount_point) return absl::NotFoundError(absl::StrCat("no mount of device ", dev, " in ", mountinfo_path));
+  std::string root = absl::StrCat("/proc/", pid, "/root", *mount_point);
+  UniqueFd mount_fd(::open(root.c_str(), O_RDONLY | O_CLOEXEC));  // (not O_PATH: open_by_handle_at refuses it)
+  if (!mount_fd.valid()) return ErrnoStatus("open", root);
+  std::string buf(sizeof(file_handle) + h.bytes.size(), '\0');
+  auto* fh = reinterpret_cast<file_handle*>(buf.data());
+  fh->handle_bytes = static_cast<unsigned>(h.bytes.size());
+  fh->handle_type = h.type;
+  memcpy(fh->f_handle, h.bytes.data(), h.bytes.size());
+  UniqueFd file(::open_by_handle_at(mount_fd.get(), fh, O_PATH | O_CLOEXEC));
+  if (!file.valid() && errno == ESTALE) return absl::NotFoundError(absl::StrCat("a file on ", *mount_point, " is gone"));
+  if (!file.valid()) return ErrnoStatus("open_by_handle_at", absl::StrCat("a file on ", *mount_point));
+  ASSIGN_OR_RETURN(std::string path, ReadLink(absl::StrCat("/proc/self/fd/", file.get())));
+  if (absl::EndsWith(path, " (deleted)")) return absl::NotFoundError(absl::StrCat(path, ": the file is gone"));
+  return path;
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip,
                                                    FdFate fate) {
@@ -183,17 +285,26 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
     if (absl::StartsWith(*target, "pipe:")) RETURN_IF_ERROR(refuse("an open pipe"));
     if (absl::StartsWith(*target, "socket:")) RETURN_IF_ERROR(refuse("an open socket"));
     if (absl::StartsWith(*target, "anon_inode:")) {
-      std::vector<uint64_t> inodes;
-      auto known = ParseKernelFd(*target, info_text, &e, &inodes);
+      KernelFdRefs refs;
+      auto known = ParseKernelFd(*target, info_text, &e, &refs);
       if (!known.ok()) return absl::FailedPreconditionError(absl::StrCat("fd ", fd, " (", *target, "): ", known.status().message()));
       for (int i = 0; *known && i < e.epoll().targets_size(); ++i) {
         // What it watches comes back by fd number: that number must still be that file (an
         // fd dup'd, added, then closed leaves the epoll watching a file under another number).
         int watched = e.epoll().targets(i).fd();
         struct stat ws;
-        if (::stat(absl::StrCat("/proc/", pid, "/fd/", watched).c_str(), &ws) != 0 || ws.st_ino != inodes[i]) {
+        if (::stat(absl::StrCat("/proc/", pid, "/fd/", watched).c_str(), &ws) != 0 || ws.st_ino != refs.inodes[i]) {
           RETURN_IF_ERROR(refuse(absl::StrCat("an epoll watching a file that is no longer open as fd ", watched)));
           *known = false;
+        }
+      }
+      for (int i = 0; *known && i < e.inotify().watches_size(); ++i) {
+        auto path = PathOfHandle(pid, refs.handles[i]);
+        if (!path.ok()) {
+          RETURN_IF_ERROR(refuse(absl::StrCat("an inotify watching a file not found again (", path.status().message(), ")")));
+          *known = false;
+        } else {
+          e.mutable_inotify()->mutable_watches(i)->set_path(*path);
         }
       }
       if (*known) {

@@ -32,11 +32,30 @@ enum class FdFate {
 absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip = {},
                                                    FdFate fate = FdFate::kReopened);
 
-// An fd that is a kernel object a recovery can make again (eventfd, signalfd, timerfd, epoll):
-// fills e's kind and state from its fdinfo text and returns true; false for other objects. For
-// an epoll, `inodes` (if given) gets the inode of each file it watches, in order.
+// What a kernel object's fdinfo says of the files it refers to, beside the image: the inode of
+// each file an epoll watches, and the file handle of each file an inotify watches (in the order
+// of the image's targets and watches).
+struct KernelFdRefs {
+  std::vector<uint64_t> inodes;
+  struct Handle {
+    uint32_t kernel_dev = 0;  // the filesystem's s_dev, as the kernel encodes it
+    uint64_t ino = 0;
+    int type = 0;
+    std::string bytes;
+  };
+  std::vector<Handle> handles;
+};
+
+// An fd that is a kernel object a recovery can make again (eventfd, signalfd, timerfd, epoll,
+// inotify): fills e's kind and state from its fdinfo text and returns true; false for other
+// objects. An inotify's watches are left without their paths (see PathOfHandle).
 absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string& info, image::Fd* e,
-                                   std::vector<uint64_t>* inodes = nullptr);
+                                   KernelFdRefs* refs = nullptr);
+
+// The path, as pid sees it, of the file a handle names: by open_by_handle_at (the checkpointer
+// needs CAP_DAC_READ_SEARCH), else among pid's open files and its cwd (tail -f has the file it
+// watches open); an error if it is gone or cannot be found.
+absl::StatusOr<std::string> PathOfHandle(pid_t pid, const KernelFdRefs::Handle& h);
 
 // The pipes among an image's ORPHANED fds whose both ends the process held: by path, the first
 // fd of its read end and the first of its write end. A recovery makes each one pipe again, and

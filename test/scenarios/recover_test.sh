@@ -199,3 +199,26 @@ bg_clean "$T/kf2.out" "$MOSRUN" -R "$img"
 wait "$BG" || fail "recovered kernel_fds: exit $?: $(cat "$T/kf2.out")"
 grep -qx "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd SIGUSR2 / timerfd ticking" "$T/kf2.out" || fail "recovered kernel_fds: $(cat "$T/kf2.out")"
 pass "eventfd, signalfd, timerfd and epoll recovered: $(head -1 "$T/kf2.out")"
+
+# tail -f (GNU coreutils: a regular file and an inotify watching it) checkpointed, killed, and
+# recovered: once something is appended after the recovery (its inotify hears of that, not of
+# what happened while it was gone), it prints both what was appended while it was gone and that.
+printf 'one\ntwo\n' >"$W/followed.log"
+bg_clean "$T/tail.out" "$MOSRUN" tail -n 5 -f "$W/followed.log"
+pid=$BG
+wait_for_text "$T/tail.out" two
+wait_until "tail to watch its file" bash -c "ls -l /proc/$pid/fd | grep -q inotify"
+img=$("$MIGRATE" "$pid" checkpoint 2>"$T/tail.notes") || fail "checkpoint of tail -f: $(cat "$T/tail.notes")"
+shown=$("$MOSCTL" image show "$img")
+grep -q "inotify .*watch 1 $W/followed.log" <<<"$shown" || fail "image does not show the watch: $shown"
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+echo three >>"$W/followed.log"
+bg_clean "$T/tail2.out" "$MOSRUN" -R "$img"
+tailpid=$BG
+wait_until "the recovered tail's inotify to watch its file again" \
+  bash -c "grep -q '^inotify wd:1 ' /proc/$tailpid/fdinfo/* 2>/dev/null"
+echo four >>"$W/followed.log"
+wait_for_text "$T/tail2.out" four
+kill "$tailpid"; wait "$tailpid" 2>/dev/null || true
+[[ "$(cat "$T/tail2.out")" == $'three\nfour' ]] || fail "recovered tail -f printed: $(cat "$T/tail2.out")"
+pass "tail -f recovered with its inotify: printed 'three' (appended while it was gone) and 'four' (after)"
