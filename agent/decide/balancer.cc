@@ -53,6 +53,12 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
       BalanceNode* from = node(p.where);
       if (moved.count(p.pid) || !from) continue;
       bool ushering = Short(*from, s);
+      if (!p.demand_known && !ushering && !s.ignore_age) {
+        // (A process that has just started, or that the agent has just taken back: whether it
+        // computes or waits, a step from now will tell.)
+        note(i, 1, "too young: its CPU use is not measured yet");
+        continue;
+      }
       double here = from->own_load;
       for (BalanceNode& t : nodes) {
         if (&t == from || !t.up || (!t.takes_guests && t.name != s.home)) continue;

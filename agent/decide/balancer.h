@@ -45,6 +45,7 @@ struct BalanceProcess {
   pid_t pid = 0;
   std::string where;        // the node it runs on
   double demand = 1;        // 0..1: the share of the time it wants a CPU, lately
+  bool demand_known = true;  // false until measured: it moves only when asked (ignore_age)
   double seconds_here = 0;  // how long it has run where it is
   double move_seconds = 0;  // how long a move of it is expected to take
   uint64_t mem_mb = 0;      // what it needs: resident size, or mosrun -m

@@ -96,6 +96,18 @@ TEST_CASE("too young, locked, just left, or short of memory: it stays and says w
   REQUIRE(plan.stays[0].second.find("memory") == 0);
 }
 
+TEST_CASE("a process whose CPU use is not measured yet moves only when asked") {
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("fast", 0.75, 0)};
+  BalanceProcess fresh = Proc(1, "slow");
+  fresh.demand_known = false;
+  BalancePlan plan = Balance(nodes, {fresh}, Settings());
+  REQUIRE(plan.moves.empty());
+  REQUIRE(plan.stays[0].second == "too young: its CPU use is not measured yet");
+  BalanceSettings asked = Settings();
+  asked.ignore_age = true;  // migrate PID balance
+  REQUIRE(Balance(nodes, {fresh}, asked).moves.size() == 1);
+}
+
 TEST_CASE("a process that hardly runs does not move for load") {
   std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("fast", 0.75, 0)};
   BalanceProcess idle = Proc(1, "slow");

@@ -165,6 +165,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     } else if (now - d.at >= std::chrono::milliseconds(500)) {
       double wanted = static_cast<double>(busy_ns - std::min(busy_ns, d.busy_ns)) / 1e9 / Seconds(now - d.at);
       d.demand = std::clamp(wanted, 0.0, 1.0);
+      d.measured = true;
       d.busy_ns = busy_ns;
       d.at = now;
     }
@@ -172,6 +173,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     p.pid = e.pid;
     p.where = where;
     p.demand = d.demand;
+    p.demand_known = d.measured;
     p.seconds_here = Seconds(now - e.here_since);
     double rss_mb = static_cast<double>(rss_kb) / 1024;
     p.move_seconds = kMoveFixedS + rss_mb / kMoveMBps;

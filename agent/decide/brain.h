@@ -51,6 +51,7 @@ class Brain {
     uint64_t busy_ns = 0;
     std::chrono::steady_clock::time_point at{};
     double demand = 1;  // until measured: a process started to work
+    bool measured = false;  // anywhere: a process not measured yet moves only when asked
   };
   void Loop();
   // One round of decisions (only: a single process, for BalanceNow). Returns the plan made.
