@@ -515,7 +515,18 @@ absl::Status CheckCheckpointable(pid_t pid, int channel_fd) {
 }
 
 absl::Status CheckMovable(pid_t pid, int channel_fd) {
-  return CheckFromProc(pid, channel_fd, internal::FdFate::kStayHome);
+  RETURN_IF_ERROR(CheckFromProc(pid, channel_fd, internal::FdFate::kStayHome));
+  // A signalfd stays home with the deputy, where a read of it would see the deputy's signals,
+  // not the process's (those go to it, away): the program would wait for ever.
+  ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(pid));
+  for (int fd : fds) {
+    auto target = ReadLink(absl::StrCat("/proc/", pid, "/fd/", fd));
+    if (target.ok() && *target == "anon_inode:[signalfd]") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("fd ", fd, " is a signalfd: its signals are the process's own and it cannot read them away from home"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace mosix

@@ -74,7 +74,8 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options);
 // reason it cannot be checkpointed now.
 absl::Status CheckCheckpointable(pid_t pid, int channel_fd);
 
-// The same for a move to another node or a freeze, where the fds stay at home.
+// The same for a move to another node, where the fds stay at home (a signalfd cannot: its
+// reads would wait at home for signals that go to the process away).
 absl::Status CheckMovable(pid_t pid, int channel_fd);
 
 // What the home node knows of a process away, read from its deputy (held still by the

@@ -246,6 +246,27 @@ out=$(on node1 -- "$MIGRATE" "$spid" node2 2>&1) && fail "a static program moved
 [[ "$out" == *"no mosix shim"* ]] || fail "static: $out"
 pass "a static program cannot move: $out"
 
+# 6b. Kernel objects stay home with the deputy: an epoll, an eventfd and a periodic timerfd
+# work node1->node2->node1->node2 (their calls go home; node3 is down by now); a signalfd cannot (its reads would see the
+# deputy's signals), so a process holding one is refused with the fd named, and untouched.
+mkdir -p "$LC/node1/tmp/k1" "$LC/node1/tmp/k2"
+start_home /dev/null "$T/k1.out" -L "$PROGS/kernel_fds" /tmp/k1/go nosignalfd
+wait_for_text "$T/k1.out" ready
+out=$(on node1 -- "$MIGRATE" "$pid" node2) || fail "migrate with kernel objects: $out"
+out=$(on node1 -- "$MIGRATE" "$pid" home 2>&1) || fail "migrate node2->home with kernel objects: $out"
+out=$(on node1 -- "$MIGRATE" "$pid" node2 2>&1) || fail "migrate home->node2 again with kernel objects: $out"
+touch "$LC/node1/tmp/k1/go"
+wait "$pid" || fail "kernel_fds after moves: $(cat "$T/k1.out")"
+grep -q "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd none / timerfd ticking" "$T/k1.out" || fail "kernel_fds: $(cat "$T/k1.out")"
+start_home /dev/null "$T/k2.out" -L "$PROGS/kernel_fds" /tmp/k2/go
+wait_for_text "$T/k2.out" ready
+if out=$(on node1 -- "$MIGRATE" "$pid" node2 2>&1); then fail "a process with a signalfd moved: $out"; fi
+[[ "$out" == *"fd 4 is a signalfd"* ]] || fail "refusal: $out"
+touch "$LC/node1/tmp/k2/go"
+wait "$pid" || fail "kernel_fds after a refused move: $(cat "$T/k2.out")"
+grep -q "signalfd SIGUSR2" "$T/k2.out" || fail "kernel_fds after a refused move: $(cat "$T/k2.out")"
+pass "epoll, eventfd and timerfd work after node1->node2->node1->node2; a signalfd is refused: $out"
+
 # 7. Without checkpoints, a process whose node dies is lost: the deputy says so at once and
 # exits 112 (never a silent hang).
 mkdir -p "$LC/node1/tmp/d1"
