@@ -19,6 +19,9 @@ class ByteStream {
   virtual absl::StatusOr<size_t> ReadSome(void* data, size_t len) = 0;
   // What the stream is, for messages ("image stream to node2").
   virtual const std::string& what() const = 0;
+  // Whether every byte across it is authenticated between its two ends (TLS): a checksum of the
+  // writer's own adds nothing there.
+  virtual bool Authenticated() const { return false; }
 
   // Exactly len bytes, or an error (DataLoss if the stream ends first).
   absl::Status Read(void* data, size_t len);

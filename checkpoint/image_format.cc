@@ -41,8 +41,8 @@ ImageWriter::~ImageWriter() {
   if (as.status().ok()) ::unlink((path_ + ".tmp").c_str());
 }
 
-void PutFrameHeader(char* dest, FrameKind kind, const void* data, size_t len) {
-  FrameHeader h{kFrameMagic, static_cast<uint32_t>(kind), len, Crc32c(0, data, len), 0};
+void PutFrameHeader(char* dest, FrameKind kind, const void* data, size_t len, bool checksum) {
+  FrameHeader h{kFrameMagic, static_cast<uint32_t>(kind), len, checksum ? Crc32c(0, data, len) : 0, 0};
   h.header_crc = Crc32c(0, &h, offsetof(FrameHeader, header_crc));
   memcpy(dest, &h, sizeof h);
 }

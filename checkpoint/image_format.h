@@ -102,8 +102,9 @@ class ImageWriter : public ImageSink {
 
 // Appends a framed record (header + payload) to out.
 void AppendFrame(std::string* out, FrameKind kind, const void* data, size_t len);
-// Writes a frame header for payload [data, data+len) at dest.
-void PutFrameHeader(char* dest, FrameKind kind, const void* data, size_t len);
+// Writes a frame header for payload [data, data+len) at dest; without checksum, its payload_crc
+// is 0 (a stream whose bytes are authenticated end to end: see StreamImageWriter).
+void PutFrameHeader(char* dest, FrameKind kind, const void* data, size_t len, bool checksum = true);
 
 // A PAGES frame, in place in the mapped file.
 struct PageChunk {

@@ -33,7 +33,9 @@ class StringStream final : public ByteStream {
     return k;
   }
   const std::string& what() const override { return what_; }
+  bool Authenticated() const override { return authenticated_; }
   const std::string& data() const { return data_; }
+  bool authenticated_ = false;
 
  private:
   std::string data_;
@@ -95,6 +97,42 @@ TEST_CASE("a streamed image of any bytes is read whole or refused") {
     }
   }
   REQUIRE(whole >= 1);  // (the unmutated cuts that stay valid, at least the seed's)
+}
+
+TEST_CASE("over an authenticated stream pages go without our checksum; elsewhere it is kept") {
+  StringStream tls;
+  tls.authenticated_ = true;
+  StreamImageWriter writer(&tls);
+  WriteSample(writer);
+  StringStream plain;
+  StreamImageWriter plain_writer(&plain);
+  WriteSample(plain_writer);
+  REQUIRE(tls.data().size() == plain.data().size());
+  REQUIRE(tls.data() != plain.data());  // (the pages' checksums are 0)
+  auto read_all = [](StringStream* in) -> absl::Status {
+    auto reader = StreamImageReader::Open(in);
+    if (!reader.ok()) return reader.status();
+    image::PageBatch batch;
+    std::string data;
+    absl::StatusOr<bool> more;
+    while ((more = (*reader)->Next(&batch, &data)).ok() && *more) {
+    }
+    return more.status();
+  };
+  StringStream back(tls.data());
+  back.authenticated_ = true;
+  REQUIRE(read_all(&back).ok());
+  // The same bytes where nothing authenticates them are refused.
+  StringStream unauthenticated(tls.data());
+  absl::Status s = read_all(&unauthenticated);
+  REQUIRE(absl::IsDataLoss(s));
+  REQUIRE(s.message().find("checksum mismatch in a pages frame") != std::string::npos);
+  // Headers and the other frames keep their checksums even there.
+  std::string flipped = tls.data();
+  flipped[sizeof(FrameHeader) + 2] ^= 1;  // (in the manifest)
+  StringStream bad(flipped);
+  bad.authenticated_ = true;
+  REQUIRE_FALSE(read_all(&bad).ok());
 }
 
 TEST_CASE("an image file of any bytes is loaded whole or refused") {

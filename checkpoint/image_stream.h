@@ -31,7 +31,8 @@ class StreamImageWriter : public ImageSink {
   uint64_t bytes_ = 0, frames_ = 0, pages_ = 0;
 };
 
-// Reads a streamed image, checking every frame as it comes. Not owning the stream.
+// Reads a streamed image, checking every frame as it comes (the pages' checksums only where
+// the stream is not authenticated end to end). Not owning the stream.
 class StreamImageReader {
  public:
   // Reads the manifest (version checked) and the core.

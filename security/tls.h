@@ -45,6 +45,7 @@ class TlsConnection final : public ByteStream {
   absl::Status Write(const void* data, size_t len) override;
   absl::StatusOr<size_t> ReadSome(void* data, size_t len) override;
   const std::string& what() const override { return what_; }
+  bool Authenticated() const override { return true; }  // (AES-GCM records)
 
   // The socket, for poll(); and whether bytes read from it wait here, to be read without it.
   int fd() const { return fd_.get(); }
