@@ -77,7 +77,7 @@ struct Limit {
 absl::StatusOr<std::vector<Limit>> ParseLimits(const std::string& text);
 absl::StatusOr<std::vector<Limit>> ReadLimits(pid_t pid);
 
-// One "Key:\tvalue" line of /proc/PID/status.
+// One "Key:\tvalue" line of /proc/PID/status (or of /proc/PID/fdinfo/N, written alike).
 absl::StatusOr<std::string> StatusField(const std::string& status_text, const std::string& key);
 
 // The madvise advice of each mapping, by start address, as image::Vma::Advice bits, from the

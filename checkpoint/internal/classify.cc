@@ -52,28 +52,22 @@ absl::StatusOr<image::Vma::Kind> ClassifyVma(const MapEntry& e) {
 
 namespace {
 
-// The value of "key:" in fdinfo text, blanks stripped.
-std::optional<absl::string_view> FdInfoField(absl::string_view text, absl::string_view key) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (absl::ConsumePrefix(&line, key) && absl::ConsumePrefix(&line, ":")) return absl::StripAsciiWhitespace(line);
-  }
-  return std::nullopt;
-}
-
-absl::StatusOr<uint64_t> FdInfoNumber(absl::string_view text, absl::string_view key, int base) {
-  auto v = FdInfoField(text, key);
+// A number of fdinfo's "key:" line (StatusField: the same "Key: value" lines as status).
+absl::StatusOr<uint64_t> FdInfoNumber(const std::string& text, const std::string& key, int base) {
+  auto v = StatusField(text, key);
   uint64_t n = 0;
-  bool ok = v && (base == 16 ? absl::SimpleHexAtoi(*v, &n) : absl::SimpleAtoi(*v, &n));
+  bool ok = v.ok() && (base == 16 ? absl::SimpleHexAtoi(*v, &n) : absl::SimpleAtoi(*v, &n));
   if (!ok) return absl::InvalidArgumentError(absl::StrCat("fdinfo has no readable '", key, "'"));
   return n;
 }
 
 // "(seconds, nanoseconds)" of a timerfd's fdinfo, in ns.
-absl::StatusOr<uint64_t> FdInfoTime(absl::string_view text, absl::string_view key) {
-  auto v = FdInfoField(text, key);
+absl::StatusOr<uint64_t> FdInfoTime(const std::string& text, const std::string& key) {
+  auto field = StatusField(text, key);
+  absl::string_view v = field.ok() ? absl::string_view(*field) : absl::string_view();
   uint64_t s = 0, ns = 0;
-  if (v && absl::ConsumePrefix(&*v, "(") && absl::ConsumeSuffix(&*v, ")")) {
-    std::vector<absl::string_view> parts = absl::StrSplit(*v, ',');
+  if (field.ok() && absl::ConsumePrefix(&v, "(") && absl::ConsumeSuffix(&v, ")")) {
+    std::vector<absl::string_view> parts = absl::StrSplit(v, ',');
     if (parts.size() == 2 && absl::SimpleAtoi(absl::StripAsciiWhitespace(parts[0]), &s) &&
         absl::SimpleAtoi(absl::StripAsciiWhitespace(parts[1]), &ns) && s < (1ull << 32)) {
       return s * 1000000000ull + ns;
@@ -171,8 +165,6 @@ absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string&
 
 namespace {
 
-absl::StatusOr<std::string> PathByHandle(pid_t pid, const KernelFdRefs::Handle& h);
-
 // The path of the file (dev, ino) among pid's open files and its cwd, if it is one of them.
 std::optional<std::string> PathAmongOpenFiles(pid_t pid, dev_t dev, uint64_t ino) {
   std::vector<std::string> links = {absl::StrCat("/proc/", pid, "/cwd")};
@@ -188,20 +180,8 @@ std::optional<std::string> PathAmongOpenFiles(pid_t pid, dev_t dev, uint64_t ino
   return std::nullopt;
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> PathOfHandle(pid_t pid, const KernelFdRefs::Handle& h) {
-  auto by_handle = PathByHandle(pid, h);
-  if (by_handle.ok() || absl::IsNotFound(by_handle.status())) return by_handle;
-  if (auto open = PathAmongOpenFiles(pid, makedev(h.kernel_dev >> 20, h.kernel_dev & 0xfffff), h.ino)) return *open;
-  return by_handle.status();
-}
-
-namespace {
-
 // By open_by_handle_at, on a mount of the file's filesystem as pid sees its mounts.
 absl::StatusOr<std::string> PathByHandle(pid_t pid, const KernelFdRefs::Handle& h) {
-  // The filesystem, by its device: a mount of it, as pid sees its mounts.
   std::string mountinfo_path = absl::StrCat("/proc/", pid, "/mountinfo");
   ASSIGN_OR_RETURN(std::string mountinfo, ReadFileToString(mountinfo_path));
   std::string dev = absl::StrCat(h.kernel_dev >> 20, ":", h.kernel_dev & 0xfffff);
@@ -233,6 +213,13 @@ absl::StatusOr<std::string> PathByHandle(pid_t pid, const KernelFdRefs::Handle& 
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> PathOfHandle(pid_t pid, const KernelFdRefs::Handle& h) {
+  auto by_handle = PathByHandle(pid, h);
+  if (by_handle.ok() || absl::IsNotFound(by_handle.status())) return by_handle;
+  if (auto open = PathAmongOpenFiles(pid, makedev(h.kernel_dev >> 20, h.kernel_dev & 0xfffff), h.ino)) return *open;
+  return by_handle.status();
+}
 
 absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, const std::vector<int>& skip,
                                                    FdFate fate) {
