@@ -501,29 +501,28 @@ absl::StatusOr<image::Core> DescribeDeputy(pid_t deputy, const std::vector<int>&
 
 namespace {
 
-absl::Status CheckFromProc(pid_t pid, int channel_fd, internal::FdFate fate) {
+// The fd table as the image would hold it, once the rest is found storable.
+absl::StatusOr<std::vector<image::Fd>> CheckFromProc(pid_t pid, int channel_fd, internal::FdFate fate) {
   RETURN_IF_ERROR(CheckSingleThreaded(pid));
   ASSIGN_OR_RETURN(std::vector<MapEntry> maps, ReadMaps(pid));
   for (const MapEntry& e : maps) RETURN_IF_ERROR(internal::ClassifyVma(e).status());
-  return internal::ReadFdTable(pid, channel_fd, {}, fate).status();
+  return internal::ReadFdTable(pid, channel_fd, {}, fate);
 }
 
 }  // namespace
 
 absl::Status CheckCheckpointable(pid_t pid, int channel_fd) {
-  return CheckFromProc(pid, channel_fd, internal::FdFate::kReopened);
+  return CheckFromProc(pid, channel_fd, internal::FdFate::kReopened).status();
 }
 
 absl::Status CheckMovable(pid_t pid, int channel_fd) {
-  RETURN_IF_ERROR(CheckFromProc(pid, channel_fd, internal::FdFate::kStayHome));
+  ASSIGN_OR_RETURN(std::vector<image::Fd> fds, CheckFromProc(pid, channel_fd, internal::FdFate::kStayHome));
   // A signalfd stays home with the deputy, where a read of it would see the deputy's signals,
   // not the process's (those go to it, away): the program would wait for ever.
-  ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(pid));
-  for (int fd : fds) {
-    auto target = ReadLink(absl::StrCat("/proc/", pid, "/fd/", fd));
-    if (target.ok() && *target == "anon_inode:[signalfd]") {
+  for (const image::Fd& fd : fds) {
+    if (fd.path() == "anon_inode:[signalfd]") {
       return absl::FailedPreconditionError(
-          absl::StrCat("fd ", fd, " is a signalfd: its signals are the process's own and it cannot read them away from home"));
+          absl::StrCat("fd ", fd.fd(), " is a signalfd: its signals are the process's own and it cannot read them away from home"));
     }
   }
   return absl::OkStatus();
