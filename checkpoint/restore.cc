@@ -168,6 +168,12 @@ absl::Status RestoreOrphan(RemoteSyscalls& rs, const image::Fd& e) {
   return PlaceEnd(rs, first ? ends.first : ends.second, e, what);
 }
 
+// v's bytes, to put into the target (rs.PutString) for a call that takes a pointer to it.
+template <typename T>
+std::string BytesOf(const T& v) {
+  return std::string(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
 bool IsKernelObject(const image::Fd& e) {
   return e.kind() == image::Fd::EVENTFD || e.kind() == image::Fd::SIGNALFD || e.kind() == image::Fd::TIMERFD ||
          e.kind() == image::Fd::EPOLL || e.kind() == image::Fd::INOTIFY;
@@ -201,17 +207,17 @@ absl::Status RestoreEpollTargets(RemoteSyscalls& rs, const image::Fd& e) {
       uint32_t events;
       uint64_t data;
     } event{t.events(), t.data()};  // (struct epoll_event, packed on x86-64)
-    ASSIGN_OR_RETURN(uint64_t ev, rs.PutString(std::string(reinterpret_cast<const char*>(&event), sizeof event)));
+    ASSIGN_OR_RETURN(uint64_t ev, rs.PutString(BytesOf(event)));
     RETURN_IF_ERROR(rs.Call("epoll_ctl", what, SYS_epoll_ctl, e.fd(), EPOLL_CTL_ADD, t.fd(), ev).status());
   }
   return absl::OkStatus();
 }
 
-// An eventfd, signalfd or timerfd made again at e's fd, in the state the image tells.
+// An eventfd, signalfd, timerfd, inotify or epoll made again at e's fd, in the state the image
+// tells (an epoll's targets come later: RestoreEpollTargets).
 absl::Status RestoreKernelObject(RemoteSyscalls& rs, const image::Fd& e) {
   std::string what = absl::StrCat("fd ", e.fd(), " (", e.path(), ")");
   const uint64_t nonblock = e.flags() & O_NONBLOCK;
-  auto bytes = [](const auto& v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); };
   long got = -1;
   switch (e.kind()) {
     case image::Fd::EVENTFD: {
@@ -220,13 +226,13 @@ absl::Status RestoreKernelObject(RemoteSyscalls& rs, const image::Fd& e) {
       bool fits = ev.count() <= UINT32_MAX;
       ASSIGN_OR_RETURN(got, rs.Call("eventfd2", what, SYS_eventfd2, fits ? ev.count() : 0, flags));
       if (!fits) {
-        ASSIGN_OR_RETURN(uint64_t count, rs.PutString(bytes(ev.count())));
+        ASSIGN_OR_RETURN(uint64_t count, rs.PutString(BytesOf(ev.count())));
         RETURN_IF_ERROR(rs.Call("write", what, SYS_write, static_cast<uint64_t>(got), count, 8).status());
       }
       break;
     }
     case image::Fd::SIGNALFD: {
-      ASSIGN_OR_RETURN(uint64_t mask, rs.PutString(bytes(e.signalfd().mask())));
+      ASSIGN_OR_RETURN(uint64_t mask, rs.PutString(BytesOf(e.signalfd().mask())));
       ASSIGN_OR_RETURN(got, rs.Call("signalfd4", what, SYS_signalfd4, static_cast<uint64_t>(-1), mask, 8, nonblock));
       break;
     }
@@ -237,22 +243,18 @@ absl::Status RestoreKernelObject(RemoteSyscalls& rs, const image::Fd& e) {
       // (Relative: the clocks of another node do not agree with this one's. A periodic timer
       // that has expired shows no time left until its expirations are read: its next is
       // one interval on.)
+      auto arm = [&](const itimerspec& its) -> absl::Status {
+        ASSIGN_OR_RETURN(uint64_t spec, rs.PutString(BytesOf(its)));
+        return rs.Call("timerfd_settime", what, SYS_timerfd_settime, static_cast<uint64_t>(got), 0, spec, 0).status();
+      };
       uint64_t value = t.value_ns() > 0 ? t.value_ns() : t.interval_ns();
-      itimerspec its{ts(t.interval_ns()), ts(value)};
-      if (value > 0) {
-        ASSIGN_OR_RETURN(uint64_t spec, rs.PutString(bytes(its)));
-        RETURN_IF_ERROR(rs.Call("timerfd_settime", what, SYS_timerfd_settime, static_cast<uint64_t>(got), 0, spec, 0).status());
-      }
+      if (value > 0) RETURN_IF_ERROR(arm(itimerspec{ts(t.interval_ns()), ts(value)}));
       if (t.ticks() > 0) {
         // Expirations not read yet: set as they were (TFD_IOC_SET_TICKS, a kernel with
         // CONFIG_CHECKPOINT_RESTORE), or else one expiry at once, so a read does not block.
-        ASSIGN_OR_RETURN(uint64_t ticks, rs.PutString(bytes(t.ticks())));
+        ASSIGN_OR_RETURN(uint64_t ticks, rs.PutString(BytesOf(t.ticks())));
         auto set = rs.Raw(SYS_ioctl, static_cast<uint64_t>(got), _IOW('T', 0, uint64_t), ticks);
-        if (!set.ok() || *set < 0) {
-          its.it_value = timespec{0, 1};
-          ASSIGN_OR_RETURN(uint64_t spec, rs.PutString(bytes(its)));
-          RETURN_IF_ERROR(rs.Call("timerfd_settime", what, SYS_timerfd_settime, static_cast<uint64_t>(got), 0, spec, 0).status());
-        }
+        if (!set.ok() || *set < 0) RETURN_IF_ERROR(arm(itimerspec{ts(t.interval_ns()), timespec{0, 1}}));
       }
       break;
     }
