@@ -76,18 +76,21 @@ void ProcessTable::FlushRecords(std::chrono::steady_clock::time_point now) {
 absl::Status ProcessTable::Register(ProcessEntry entry) {
   auto start = StartTimeOf(entry.pid);
   if (!start) return absl::NotFoundError(absl::StrCat("no process with pid ", entry.pid));
-  entry.start_time = *start;
-  entry.registered = entry.here_since = std::chrono::steady_clock::now();
-  if (entry.options.checkpoint_interval_s() > 0) {
-    entry.next_checkpoint = std::chrono::steady_clock::now() +
-                            std::chrono::milliseconds(static_cast<int64_t>(entry.options.checkpoint_interval_s() * 1000));
-  }
   absl::MutexLock lock(&mu_);
+  InsertLocked(std::move(entry), *start, std::chrono::steady_clock::now());
+  return absl::OkStatus();
+}
+
+void ProcessTable::InsertLocked(ProcessEntry entry, uint64_t start_time, std::chrono::steady_clock::time_point since) {
+  entry.start_time = start_time;
+  entry.registered = entry.here_since = since;
+  if (entry.options.checkpoint_interval_s() > 0) {
+    entry.next_checkpoint = since + std::chrono::milliseconds(static_cast<int64_t>(entry.options.checkpoint_interval_s() * 1000));
+  }
   auto it = entries_.find(entry.pid);
   if (it != entries_.end() && entry.channel_fd < 0) entry.channel_fd = it->second.channel_fd;
   Save(entry);
   entries_[entry.pid] = std::move(entry);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<ProcessEntry> ProcessTable::Acquire(pid_t pid) {
@@ -191,23 +194,19 @@ void ProcessTable::AdoptNewborns(std::chrono::steady_clock::time_point now) {
   for (pid_t pid : due) AdoptLocked(pid);
 }
 
-bool ProcessTable::AdoptLocked(pid_t pid) {
+void ProcessTable::AdoptLocked(pid_t pid) {
   auto n = newborns_.find(pid);
-  if (n == newborns_.end()) return false;
+  if (n == newborns_.end()) return;
   const Newborn born = n->second;
   newborns_.erase(n);
+  auto start = StartTimeOf(pid);
+  if (!start) return;  // (ended)
+  // It is the cluster's as much as its parent, without its checkpoint options.
   ProcessEntry e;
   e.pid = pid;
   e.channel_fd = born.fd;
-  auto start = StartTimeOf(pid);
-  if (!start) return false;  // (ended)
-  // It is the cluster's as much as its parent, without its checkpoint options.
   if (auto argv = ReadCmdline(pid); argv.ok()) e.argv = *std::move(argv);
-  e.start_time = *start;
-  e.registered = e.here_since = born.since;
-  Save(e);
-  entries_[pid] = std::move(e);
-  return true;
+  InsertLocked(std::move(e), *start, born.since);
 }
 
 void ProcessTable::Reattach(pid_t pid, int fd) {

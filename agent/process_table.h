@@ -55,8 +55,7 @@ struct ProcessEntry {
   int wait_status = 0;
   double cpu_elsewhere = 0;    // CPU seconds its copies used on nodes it has left
   int end_waiter = -1;         // the deputy's channel, waiting to hear how it ended
-  // For the cluster's decisions (decide/): moves so far, since when it runs where it does, and
-  // the node it last left and when (no A->B->A within a short time).
+  // For the cluster's decisions (decide/): moves so far, and since when it runs where it does.
   uint32_t moves = 0;
   std::chrono::steady_clock::time_point here_since{};
   // The nodes it left lately, the newest last (at most kNodesLeftKept, each node once): no
@@ -139,8 +138,11 @@ class ProcessTable {
   // is only marked (FlushRecords writes it once it has run a second): the many short programs
   // of a shell script or a make cost no disk write each.
   void Save(const ProcessEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // entry, with its start time, there since `since` (and its record, see Save).
+  void InsertLocked(ProcessEntry entry, uint64_t start_time, std::chrono::steady_clock::time_point since)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes pid's entry from its newborn note, if it has one and still runs.
-  bool AdoptLocked(pid_t pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AdoptLocked(pid_t pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   struct Newborn {
     int fd;
