@@ -5,6 +5,7 @@
 //
 //   bazel run -c opt //bench:stream_sim                     the table in the README
 //   bazel run -c opt //bench:stream_sim -- --seeds 50 --jobs 60 --pareto
+//   bazel run -c opt //bench:stream_sim -- --makespan     (bench/makespan.sh's twelve jobs, all at 0)
 //
 // Policies, each run on the same streams:
 //  - start only: each job starts on the best node now (the agent's BestNodeForNew), never moves;
@@ -17,7 +18,9 @@
 //    of a young one (the oldest move first, each move costs --move-s): new jobs find fast nodes
 //    emptier, as Harchol-Balter and Downey's migration of old processes does.
 // With no noise, no gossip delay and every node's load known exactly, this is the most any
-// policy of these kinds can gain on this cluster shape.
+// policy of these kinds can gain on this cluster shape. With --makespan, the jobs are the
+// makespan's twelve, all arriving at once, and the agent's rule also runs as plain mosrun does
+// (every job starts on node1); it prints makespan / lower bound.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -46,7 +49,7 @@ constexpr double kDt = 0.005, kStep = 1.0, kPlaceS = 0.1;
 
 struct Options {
   int seeds = 20, jobs = 30;
-  bool pareto = false;
+  bool pareto = false, makespan = false;
   double load = 0.7, move_s = 0.15, old_s = 1.5, old_weight = 0.3;
 };
 
@@ -54,8 +57,17 @@ struct Arrival {
   double at, work;
 };
 
+// bench/makespan.sh's jobs (its units of about 10 ms of a standard CPU).
+constexpr double kMakespanWork[] = {300, 120, 500, 200, 80, 400, 150, 250, 350, 100, 450, 180};
+
 std::vector<Arrival> Stream(const Options& o, uint64_t seed) {
   std::mt19937_64 rng(seed);
+  if (o.makespan) {  // seed 0: the bench's own; others: twelve jobs of 0.8 to 5 s
+    std::vector<Arrival> out;
+    std::uniform_real_distribution<double> work(0.8, 5);
+    for (double w : kMakespanWork) out.push_back({0, seed == 0 ? w * 0.01 : work(rng)});
+    return out;
+  }
   std::uniform_real_distribution<double> u(0, 1);
   std::vector<double> works;
   for (int i = 0; i < o.jobs; ++i) {
@@ -81,7 +93,7 @@ std::vector<Arrival> Stream(const Options& o, uint64_t seed) {
   return out;
 }
 
-enum class Policy { kStartOnly, kAgent, kIdeal, kOldYield };
+enum class Policy { kStartOnly, kAgentAtHome, kAgent, kIdeal, kOldYield };
 
 struct Job {
   double arrived, work, left;
@@ -91,7 +103,7 @@ struct Job {
 };
 
 struct Result {
-  double mean_slowdown = 0, moves_per_job = 0;
+  double mean_slowdown = 0, moves_per_job = 0, end = 0;
 };
 
 std::string Name(int k) { return "node" + std::to_string(k + 1); }
@@ -133,8 +145,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
   };
   while (done < stream.size()) {
     while (next < stream.size() && stream[next].at <= t) {
-      std::string best = BestNodeForNew(view(), 0, settings);
-      int k = Index(best);
+      int k = policy == Policy::kAgentAtHome ? 0 : Index(BestNodeForNew(view(), 0, settings));
       smoothed[k].Bump(LoadOf(1, kQuotas[k], 1));
       double cost = k == 0 ? 0 : kPlaceS;
       active.push_back({t, stream[next].work, stream[next].work, k, t + cost, t + cost, {}});
@@ -160,7 +171,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
       }
     } else if (t >= next_step) {
       next_step += kStep;
-      if (policy == Policy::kAgent) {
+      if (policy == Policy::kAgent || policy == Policy::kAgentAtHome) {
         std::vector<BalanceProcess> procs;
         for (size_t i = 0; i < active.size(); ++i) {
           const Job& j = active[i];
@@ -216,7 +227,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
       it = active.erase(it);
     }
   }
-  return {sum / static_cast<double>(stream.size()), static_cast<double>(moves) / static_cast<double>(stream.size())};
+  return {sum / static_cast<double>(stream.size()), static_cast<double>(moves) / static_cast<double>(stream.size()), t};
 }
 
 }  // namespace
@@ -238,6 +249,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--old-s")) o.old_s = value();
     else if (!strcmp(argv[i], "--old-weight")) o.old_weight = value();
     else if (!strcmp(argv[i], "--pareto")) o.pareto = true;
+    else if (!strcmp(argv[i], "--makespan")) o.makespan = true;
     else {
       fprintf(stderr, "stream_sim: unknown argument '%s'\n", argv[i]);
       return 2;
@@ -251,14 +263,38 @@ int main(int argc, char** argv) {
     Policy policy;
     const char* name;
   } kPolicies[] = {{Policy::kStartOnly, "start only (mosrun -b -L)"},
+                   {Policy::kAgentAtHome, "the agent's rule, all started on node1 (mosrun)"},
                    {Policy::kAgent, "the agent's rule (mosrun -b)"},
                    {Policy::kIdeal, "ideal balancing (free, continuous)"},
                    {Policy::kOldYield, "old jobs yield"}};
+  if (o.makespan) {
+    printf("bench/makespan.sh's %zu jobs at once, and %d other mixes of as many (0.8-5 s each); a move stops a job %.2f s\n\n",
+           std::size(kMakespanWork), o.seeds - 1, o.move_s);
+    printf("| policy | makespan / lower bound, the bench's jobs | mean of all mixes | worst | moves per job |\n|---|---|---|---|---|\n");
+    for (const auto& p : kPolicies) {
+      double own = 0, mean = 0, worst = 0, moves = 0;
+      for (int s = 0; s < o.seeds; ++s) {
+        std::vector<Arrival> jobs = Stream(o, static_cast<uint64_t>(s));
+        double total = 0, longest = 0, capacity = 0, fastest = 0;
+        for (const Arrival& a : jobs) total += a.work, longest = std::max(longest, a.work);
+        for (double q : kQuotas) capacity += q, fastest = std::max(fastest, q);
+        Result r = Run(jobs, p.policy, o);
+        double ratio = r.end / std::max(total / capacity, longest / fastest);
+        if (s == 0) own = ratio;
+        mean += ratio / o.seeds;
+        worst = std::max(worst, ratio);
+        moves += r.moves_per_job / o.seeds;
+      }
+      printf("| %s | %.2fx | %.2fx | %.2fx | %.2f |\n", p.name, own, mean, worst, moves);
+    }
+    return 0;
+  }
   printf("%d streams of %d jobs (%s) at %.0f%% load; a move stops a job %.2f s\n\n", o.seeds, o.jobs,
          o.pareto ? "Pareto work, 0.3-20 s" : "80% 0.5-1.5 s, 20% 4-8 s", o.load * 100, o.move_s);
   printf("| policy | mean slowdown | below start only | moves per job |\n|---|---|---|---|\n");
   double base = 0;
   for (const auto& p : kPolicies) {
+    if (p.policy == Policy::kAgentAtHome) continue;
     double slowdown = 0, moves = 0;
     for (int s = 0; s < o.seeds; ++s) {
       Result r = Run(Stream(o, 4242 + static_cast<uint64_t>(s)), p.policy, o);

@@ -99,6 +99,7 @@ absl::Status ClusterView::Merge(const GossipRequest& message, const std::string&
     if (core_.Merge(k, stamp)) {
       entries_[k] = e;
       entries_[k].clear_age_ms();
+      SettleExpected(k, now);
     }
   }
   if (!bad.empty()) return absl::InvalidArgumentError(absl::StrCat("gossip from ", from.empty() ? "a peer" : from, ": ", bad));
@@ -129,21 +130,49 @@ ClusterView::Known ClusterView::KnownAt(int k, GossipCore::Stamp now) const {
   out.age_s = static_cast<double>(now - stamp) / 1e6;
   out.up = core_.Up(k, now, std::chrono::duration_cast<std::chrono::microseconds>(settings_.down_after).count());
   out.load.set_age_ms(static_cast<uint64_t>(std::max(0.0, out.age_s) * 1000));
+  double expected = 0;
+  for (const Expected& x : expected_) {
+    if (x.node == k) expected += x.load;
+  }
+  if (expected != 0) {
+    out.load.set_load(std::max(0.0, out.load.load() + expected));
+    out.load.set_own_load(std::max(0.0, out.load.own_load() + expected));
+  }
   return out;
+}
+
+void ClusterView::SettleExpected(int k, GossipCore::Stamp now) {
+  // (An entry's stamp here is its maker's time less its age, which leaves out the time it spent
+  // in transit: a little slack for that.)
+  constexpr GossipCore::Stamp kSlack = 50'000;
+  const GossipCore::Stamp at_most = std::chrono::duration_cast<std::chrono::microseconds>(kExpectedAtMost).count();
+  GossipCore::Stamp stamp = core_.StampOf(k);
+  expected_.erase(std::remove_if(expected_.begin(), expected_.end(),
+                                 [&](const Expected& x) {
+                                   bool shown = x.node == k && x.arrived != GossipCore::kNever && stamp != GossipCore::kNever &&
+                                                stamp > x.arrived + kSlack;
+                                   return shown || now - x.made > at_most;
+                                 }),
+                  expected_.end());
 }
 
 std::optional<ClusterView::Known> ClusterView::Get(const std::string& node) {
   int k = IndexOf(node);
   if (k < 0) return std::nullopt;
+  GossipCore::Stamp now = Now();
   absl::MutexLock lock(&mu_);
-  return KnownAt(k, Now());
+  SettleExpected(k, now);
+  return KnownAt(k, now);
 }
 
 std::vector<ClusterView::Known> ClusterView::All() {
   GossipCore::Stamp now = Now();
   absl::MutexLock lock(&mu_);
   std::vector<Known> out;
-  for (size_t k = 0; k < names_.size(); ++k) out.push_back(KnownAt(static_cast<int>(k), now));
+  for (size_t k = 0; k < names_.size(); ++k) {
+    SettleExpected(static_cast<int>(k), now);
+    out.push_back(KnownAt(static_cast<int>(k), now));
+  }
   return out;
 }
 
@@ -178,12 +207,30 @@ void ClusterView::TakesNoGuests(const std::string& node) {
 
 const cluster::Node* ClusterView::NodeOf(const std::string& node) const { return FindNode(map_, node); }
 
-void ClusterView::Bump(const std::string& node, double load) {
+uint64_t ClusterView::Expect(const std::string& node, double load, std::chrono::milliseconds arrives_within) {
   int k = IndexOf(node);
-  if (k < 0) return;
+  if (k < 0) return 0;
+  GossipCore::Stamp now = Now();
   absl::MutexLock lock(&mu_);
-  entries_[k].set_load(std::max(0.0, entries_[k].load() + load));
-  entries_[k].set_own_load(std::max(0.0, entries_[k].own_load() + load));
+  uint64_t ticket = next_ticket_++;
+  GossipCore::Stamp arrived =
+      arrives_within.count() > 0 ? now + std::chrono::duration_cast<std::chrono::microseconds>(arrives_within).count() : GossipCore::kNever;
+  expected_.push_back({ticket, k, load, now, arrived});
+  return ticket;
+}
+
+void ClusterView::Arrived(uint64_t ticket) {
+  GossipCore::Stamp now = Now();
+  absl::MutexLock lock(&mu_);
+  for (Expected& x : expected_) {
+    if (x.ticket == ticket) x.arrived = now;
+  }
+}
+
+void ClusterView::Failed(uint64_t ticket) {
+  absl::MutexLock lock(&mu_);
+  expected_.erase(std::remove_if(expected_.begin(), expected_.end(), [&](const Expected& x) { return x.ticket == ticket; }),
+                  expected_.end());
 }
 
 }  // namespace mosix::agent

@@ -43,7 +43,7 @@ class ClusterView {
   bool NextMessage(std::string* to, GossipRequest* message);
 
   struct Known {
-    NodeLoad load;       // as last heard (with local bumps, below)
+    NodeLoad load;       // as last heard, with the work this node sent there and it does not show yet
     bool up = false;     // heard of within down_after
     double age_s = -1;   // -1: never heard of
   };
@@ -54,13 +54,33 @@ class ClusterView {
   void TakesNoGuests(const std::string& node);
   // The map's node of that name.
   const cluster::Node* NodeOf(const std::string& node) const;
-  // Work sent to `node` just now: its load as seen here rises at once, before gossip says so.
-  void Bump(const std::string& node, double load);
+  // Work sent to `node` just now (a load; negative: work taken from it). Its load as seen here
+  // counts it at once, before the node's own entries can, and keeps counting it until an entry
+  // of `node` made after the work got there arrives (an entry made while a move is on its way
+  // does not show it: the move's bump outlives it). Returns a ticket for Arrived or Failed.
+  // `arrives_within`: when no one will say Arrived (a new process placed there), the time after
+  // which its entries show it. A ticket nobody settles lapses after kExpectedAtMost.
+  uint64_t Expect(const std::string& node, double load, std::chrono::milliseconds arrives_within = std::chrono::milliseconds(0));
+  // The work of `ticket` got there just now: the node's next entries show it.
+  void Arrived(uint64_t ticket);
+  // It will not get there (the move failed).
+  void Failed(uint64_t ticket);
+  static constexpr std::chrono::seconds kExpectedAtMost{60};
 
  private:
   int IndexOf(const std::string& node) const;
   GossipCore::Stamp Now() const;
   Known KnownAt(int k, GossipCore::Stamp now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops expected work that node k's entry now shows, or that lapsed.
+  void SettleExpected(int k, GossipCore::Stamp now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  struct Expected {
+    uint64_t ticket;
+    int node;
+    double load;
+    GossipCore::Stamp made;
+    GossipCore::Stamp arrived;  // kNever until it got there
+  };
 
   GossipSettings settings_;
   std::vector<std::string> names_;
@@ -70,6 +90,8 @@ class ClusterView {
   GossipCore core_ ABSL_GUARDED_BY(mu_);
   std::vector<NodeLoad> entries_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+  std::vector<Expected> expected_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace mosix::agent

@@ -1,7 +1,9 @@
 #include "agent/cluster/cluster_view.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 namespace mosix::agent {
 namespace {
@@ -114,8 +116,6 @@ TEST_CASE("the message carries the newest entries with their ages, to another no
   REQUIRE(out.entries(0).age_ms() < 100);
   REQUIRE(out.entries(1).node() == "node3");
   REQUIRE(out.entries(1).age_ms() >= 1500);
-  v.Bump("node3", 30);
-  REQUIRE(v.Get("node3")->load.load() == 100);
   // node3 sent its guests home: it takes none until a newer entry of it says otherwise.
   v.TakesNoGuests("node3");
   REQUIRE_FALSE(v.Get("node3")->load.takes_guests());
@@ -123,6 +123,63 @@ TEST_CASE("the message carries the newest entries with their ages, to another no
   *fresh.add_entries() = Entry("node3", 0, 0);
   REQUIRE(v.Merge(fresh, "node3").ok());
   REQUIRE(v.Get("node3")->load.takes_guests());
+}
+
+TEST_CASE("work sent to a node counts in its load here until an entry made after it got there") {
+  ClusterView v(Map(3), GossipSettings::FromMap(Map(3)));
+  GossipRequest m;
+  *m.add_entries() = Entry("node3", 70, 20000);
+  REQUIRE(v.Merge(m, "node3").ok());
+  uint64_t to = v.Expect("node3", 30);
+  REQUIRE(v.Get("node3")->load.load() == 100);
+  REQUIRE(v.Get("node3")->load.own_load() == 30);
+  // An entry made while the move is on its way does not show it: the expected work stays.
+  GossipRequest during;
+  *during.add_entries() = Entry("node3", 75, 10000);  // (made 10 s ago, newer than the first)
+  REQUIRE(v.Merge(during, "node3").ok());
+  REQUIRE(v.Get("node3")->load.load() == 105);
+  // What goes out in gossip is the node's own word, without what this node expects.
+  std::string target;
+  GossipRequest out;
+  REQUIRE(v.NextMessage(&target, &out));
+  for (const NodeLoad& e : out.entries()) {
+    if (e.node() == "node3") REQUIRE(e.load() == 75);
+  }
+  v.Arrived(to);
+  // An entry made before the arrival (it was in transit for a while) still leaves it counted...
+  GossipRequest before;
+  *before.add_entries() = Entry("node3", 76, 5000);
+  REQUIRE(v.Merge(before, "node3").ok());
+  REQUIRE(v.Get("node3")->load.load() == 76 + 30);
+  // ... one made after it shows the work itself.
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));  // (past the transit slack)
+  GossipRequest after;
+  *after.add_entries() = Entry("node3", 110);
+  REQUIRE(v.Merge(after, "node3").ok());
+  REQUIRE(v.Get("node3")->load.load() == 110);
+  // A move that failed is not expected any more; work taken away lowers the load, down to 0.
+  uint64_t failed = v.Expect("node3", 50);
+  REQUIRE(v.Get("node3")->load.load() == 160);
+  v.Failed(failed);
+  REQUIRE(v.Get("node3")->load.load() == 110);
+  v.Expect("node3", -500);
+  REQUIRE(v.Get("node3")->load.load() == 0);
+  REQUIRE(v.Expect("node9", 10) == 0);  // (not a node of the map)
+}
+
+TEST_CASE("a placement nobody reports counts until the node's entries can show it") {
+  ClusterView v(Map(2), GossipSettings::FromMap(Map(2)));
+  GossipRequest m;
+  *m.add_entries() = Entry("node2", 10);
+  REQUIRE(v.Merge(m, "node2").ok());
+  v.Expect("node2", 40, std::chrono::milliseconds(20));
+  REQUIRE(v.Get("node2")->load.load() == 50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(v.Get("node2")->load.load() == 50);  // (no newer entry yet)
+  GossipRequest fresh;
+  *fresh.add_entries() = Entry("node2", 45);
+  REQUIRE(v.Merge(fresh, "node2").ok());
+  REQUIRE(v.Get("node2")->load.load() == 45);
 }
 
 }  // namespace

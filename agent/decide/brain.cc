@@ -23,14 +23,26 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 constexpr double kMoveMBps = 500, kMoveFixedS = 0.05;
 // A process whose automatic move failed is left alone this long.
 constexpr auto kAfterFailure = std::chrono::seconds(30);
+// A new process placed on another node (mosrun -b) runs there within this.
+constexpr auto kPlacedWithin = std::chrono::milliseconds(1000);
 
 }  // namespace
 
-// Moves that failed, as the mover's background actions report them (shared with them, so that
-// no action holds the brain itself).
-struct MoveFailures {
+// The moves this brain asked for, as the mover's background actions report them (shared with
+// them, so that no action holds the brain itself).
+struct MovesMade {
   absl::Mutex mu;
-  std::map<pid_t, std::pair<std::string, Clock::time_point>> by_pid ABSL_GUARDED_BY(mu);
+  // Moves that failed: why, and until when the process is left alone.
+  std::map<pid_t, std::pair<std::string, Clock::time_point>> failed ABSL_GUARDED_BY(mu);
+  // Processes on their way out of this node, with their load here: until they are gone they
+  // still run (and count in the node's measure), but they are no longer its work.
+  std::map<pid_t, double> leaving ABSL_GUARDED_BY(mu);
+  double Leaving() ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    double sum = 0;
+    for (const auto& [pid, load] : leaving) sum += load;
+    return sum;
+  }
 };
 
 Brain::Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* mover, NodePolicy* policy, cluster::ClusterMap map)
@@ -40,7 +52,7 @@ Brain::Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* 
       mover_(mover),
       policy_(policy),
       map_(std::move(map)),
-      failures_(std::make_shared<MoveFailures>()) {}
+      moves_(std::make_shared<MovesMade>()) {}
 
 void Brain::Start() {
   if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
@@ -85,7 +97,8 @@ std::vector<BalanceNode> Brain::Nodes() {
     n.mem_total_mb = k.load.mem_total_mb();
     if (n.name == map_.this_node()) {
       n.up = true;
-      n.own_load = gossiper_->OwnLoad();  // (its own view: slow to rise, so no burst sends work away)
+      // Its own view (slow to rise, so no burst sends work away), less what is leaving already.
+      n.own_load = std::max(0.0, gossiper_->OwnLoad() - moves_->Leaving());
     }
     out.push_back(std::move(n));
   }
@@ -96,11 +109,12 @@ std::string Brain::BestNodeForNew(uint64_t mem_mb) {
   std::vector<BalanceNode> nodes = Nodes();
   std::string best = mosix::agent::BestNodeForNew(nodes, mem_mb, Settings());
   // The next new process sees this one where it goes, at once (here too: it is work arriving).
+  // (Nobody reports when it gets there: a start elsewhere takes a fraction of a second.)
   if (best == map_.this_node()) {
     gossiper_->WorkArrived(1);
   } else {
     for (const BalanceNode& n : nodes) {
-      if (n.name == best) view_->Bump(best, ProcessLoadOn(n, 1));
+      if (n.name == best) view_->Expect(best, ProcessLoadOn(n, 1), kPlacedWithin);
     }
   }
   return best;
@@ -130,11 +144,11 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     if (e.state == ProcState::kRemote && !e.where.empty()) nodes_away.insert(e.where);
   }
   auto away = AskGuests(map_, self, nodes_away, std::chrono::seconds(1));
-  std::shared_ptr<MoveFailures> failures = failures_;
+  std::shared_ptr<MovesMade> moves = moves_;
   {
-    absl::MutexLock fl(&failures->mu);
-    for (auto it = failures->by_pid.begin(); it != failures->by_pid.end();) {
-      it = now < it->second.second ? std::next(it) : failures->by_pid.erase(it);
+    absl::MutexLock fl(&moves->mu);
+    for (auto it = moves->failed.begin(); it != moves->failed.end();) {
+      it = now < it->second.second ? std::next(it) : moves->failed.erase(it);
     }
   }
   std::vector<BalanceProcess> procs;
@@ -190,9 +204,9 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     } else if (auto there = view_->Get(where); where != self && there && there->load.keeps_processes()) {
       p.cannot = absl::StrCat(where, " keeps its processes (mosctl stay there)");
     } else {
-      absl::MutexLock fl(&failures->mu);
-      auto f = failures->by_pid.find(e.pid);
-      if (f != failures->by_pid.end() && now < f->second.second) p.cannot = absl::StrCat("cannot move: ", f->second.first);
+      absl::MutexLock fl(&moves->mu);
+      auto f = moves->failed.find(e.pid);
+      if (f != moves->failed.end() && now < f->second.second) p.cannot = absl::StrCat("cannot move: ", f->second.first);
     }
     procs.push_back(std::move(p));
   }
@@ -208,19 +222,28 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
   }
   BalancePlan plan = Balance(nodes, procs, settings);
   for (const BalanceMove& m : plan.moves) {
+    // Both ends' loads as seen here count the move until their entries show it.
+    std::vector<uint64_t> tickets;
     for (const BalanceNode& n : nodes) {
-      if (n.name == m.to) view_->Bump(m.to, ProcessLoadOn(n, demand_[m.pid].demand));
-      if (n.name == m.from && m.from != self) view_->Bump(m.from, -ProcessLoadOn(n, demand_[m.pid].demand));
+      if (n.name == m.to && m.to != self) tickets.push_back(view_->Expect(m.to, ProcessLoadOn(n, demand_[m.pid].demand)));
+      if (n.name == m.from && m.from != self) tickets.push_back(view_->Expect(m.from, -ProcessLoadOn(n, demand_[m.pid].demand)));
     }
-    if (m.from == self) gossiper_->WorkArrived(-1);
+    if (m.from == self) {
+      // (Others see it here until it has gone: it runs here until then.)
+      auto here = std::find_if(nodes.begin(), nodes.end(), [&](const BalanceNode& n) { return n.name == self; });
+      absl::MutexLock fl(&moves->mu);
+      moves->leaving[m.pid] = here == nodes.end() ? 0 : ProcessLoadOn(*here, demand_[m.pid].demand);
+    }
     // (With the time: bench/makespan finds A->B->A moves in these lines.)
     fprintf(stderr, "mosixd: %.3f pid %d goes from %s to %s (%s)\n", absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()), m.pid,
             m.from.c_str(), m.to.c_str(), m.why.c_str());
     pid_t pid = m.pid;
-    mover_->MoveInBackground(pid, m.to == self ? "home" : m.to, [failures, pid](const absl::Status& s) {
-      if (s.ok()) return;
-      absl::MutexLock fl(&failures->mu);
-      failures->by_pid[pid] = {std::string(s.message()), Clock::now() + kAfterFailure};
+    ClusterView* view = view_;  // (outlives the mover's actions: main.cc stops the mover first)
+    mover_->MoveInBackground(pid, m.to == self ? "home" : m.to, [moves, pid, view, tickets](const absl::Status& s) {
+      for (uint64_t t : tickets) s.ok() ? view->Arrived(t) : view->Failed(t);
+      absl::MutexLock fl(&moves->mu);
+      moves->leaving.erase(pid);
+      if (!s.ok()) moves->failed[pid] = {std::string(s.message()), Clock::now() + kAfterFailure};
     });
   }
   absl::MutexLock stays_lock(&mu_);

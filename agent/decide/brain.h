@@ -26,7 +26,7 @@
 
 namespace mosix::agent {
 
-struct MoveFailures;
+struct MovesMade;
 
 class Brain {
  public:
@@ -70,7 +70,7 @@ class Brain {
   std::map<pid_t, Demand> demand_ ABSL_GUARDED_BY(step_mu_);
   absl::Mutex mu_;  // (held briefly: mosps asks while a step waits on the network)
   std::map<pid_t, std::string> stays_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<MoveFailures> failures_;
+  std::shared_ptr<MovesMade> moves_;
   absl::Notification stop_;
   std::thread thread_;
 };
