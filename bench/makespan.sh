@@ -1,8 +1,8 @@
 #!/bin/bash
 # The cluster's decisions, measured (root: an emulated cluster). A mix of uneven CPU-bound jobs
 # (test/programs/cruncher), all started on the slowest node of four (CPU quotas 0.25, 0.25, 0.5,
-# 0.75), three ways: no migration (mosrun -h), placement at start only (mosrun -b -L), and the
-# cluster deciding all the time (plain mosrun). Prints makespan / lower bound, where the lower
+# 0.75), four ways: no migration (mosrun -h), placement at start only (mosrun -b -L), the
+# cluster deciding all the time (plain mosrun), and both (mosrun -b). Prints makespan / lower bound, where the lower
 # bound is max(total work / total capacity, longest job / fastest node) with each job's work
 # measured natively in the same run; and moves per job, and A->B->A moves within 10 s.
 # Then jobs arriving over time at the slowest node (a Poisson stream at 70% of the cluster's
@@ -84,6 +84,7 @@ run() {
 run "no migration (mosrun -h)" -h
 run "placement at start (mosrun -b -L)" -b -L
 run "the cluster decides (mosrun)"
+run "placement at start, then the cluster decides (mosrun -b)" -b
 fi
 [[ " $PARTS " == *" stream "* ]] || exit 0
 

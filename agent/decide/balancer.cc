@@ -38,6 +38,10 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
     return nullptr;
   };
   std::set<pid_t> moved;
+  auto again = [&](double in_s) {
+    in_s = std::max(in_s, 0.01);
+    if (plan.decide_again_in_s == 0 || in_s < plan.decide_again_in_s) plan.decide_again_in_s = in_s;
+  };
   std::vector<std::string> why_not(procs.size());  // the best reason seen for each process
   std::vector<int> why_rank(procs.size(), 0);
   auto note = [&](size_t i, int rank, std::string why) {
@@ -53,12 +57,6 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
       BalanceNode* from = node(p.where);
       if (moved.count(p.pid) || !from) continue;
       bool ushering = Short(*from, s);
-      if (!p.demand_known && !ushering && !s.ignore_age) {
-        // (A process that has just started, or that the agent has just taken back: whether it
-        // computes or waits, a step from now will tell.)
-        note(i, 1, "too young: its CPU use is not measured yet");
-        continue;
-      }
       double here = from->own_load;
       for (BalanceNode& t : nodes) {
         if (&t == from || !t.up || (!t.takes_guests && t.name != s.home)) continue;
@@ -84,6 +82,12 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
           // Out of a node short of memory: to the least loaded with room, busier or not.
           score = 1e12 - after;
           why = absl::StrCat(from->name, " has ", from->mem_free_mb, " MB free");
+        } else if (!p.demand_known && !s.ignore_age) {
+          // (A process that has just started, or that the agent has just taken back: whether it
+          // computes or waits, a measure will tell.)
+          note(i, 1, "too young: its CPU use is not measured yet");
+          again(p.measured_in_s);
+          continue;
         } else {
           double gain = here - after;
           double relative = gain / here;
@@ -91,6 +95,7 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
           if (!s.ignore_age && p.seconds_here < needed) {
             note(i, 1, absl::StrCat("too young: it has run ", absl::StrFormat("%.1f", p.seconds_here), " s here, a move pays after ",
                                     absl::StrFormat("%.1f", needed), " s"));
+            again(needed - p.seconds_here);
             continue;
           }
           score = gain;

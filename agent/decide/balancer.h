@@ -46,6 +46,7 @@ struct BalanceProcess {
   std::string where;        // the node it runs on
   double demand = 1;        // 0..1: the share of the time it wants a CPU, lately
   bool demand_known = true;  // false until measured: it moves only when asked (ignore_age)
+  double measured_in_s = 0;  // (when not known) how soon it will be
   double seconds_here = 0;  // how long it has run where it is
   double move_seconds = 0;  // how long a move of it is expected to take
   uint64_t mem_mb = 0;      // what it needs: resident size, or mosrun -m
@@ -76,6 +77,9 @@ struct BalancePlan {
   std::vector<BalanceMove> moves;
   // For each process that stays although another node is less loaded: why (mosps).
   std::vector<std::pair<pid_t, std::string>> stays;
+  // When a process that would go somewhere better is too young for it, or not measured yet: in
+  // how many seconds the first of them will not be (0: none). Worth deciding again then.
+  double decide_again_in_s = 0;
 };
 
 BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalanceProcess>& procs, const BalanceSettings& s);

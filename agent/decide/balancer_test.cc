@@ -100,12 +100,23 @@ TEST_CASE("a process whose CPU use is not measured yet moves only when asked") {
   std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("fast", 0.75, 0)};
   BalanceProcess fresh = Proc(1, "slow");
   fresh.demand_known = false;
+  fresh.measured_in_s = 0.3;
   BalancePlan plan = Balance(nodes, {fresh}, Settings());
   REQUIRE(plan.moves.empty());
   REQUIRE(plan.stays[0].second == "too young: its CPU use is not measured yet");
+  REQUIRE(plan.decide_again_in_s == Approx(0.3));  // (when it will be measured)
   BalanceSettings asked = Settings();
   asked.ignore_age = true;  // migrate PID balance
   REQUIRE(Balance(nodes, {fresh}, asked).moves.size() == 1);
+}
+
+TEST_CASE("a process too young to move now says when it will not be; none that would stay anyway") {
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("fast", 0.75, 0)};
+  BalancePlan plan = Balance(nodes, {Proc(1, "slow", 0.4), Proc(2, "slow", 0.7)}, Settings());
+  REQUIRE(plan.moves.empty());
+  REQUIRE(plan.decide_again_in_s == Approx(0.3));  // pid 2 is a second old then (min_age)
+  std::vector<BalanceNode> even = {Node("slow", 0.25, 400), Node("fast", 0.75, 400)};
+  REQUIRE(Balance(even, {Proc(1, "slow", 0.4)}, Settings()).decide_again_in_s == 0);
 }
 
 TEST_CASE("a process that hardly runs does not move for load") {

@@ -1,5 +1,8 @@
 #include "agent/decide/brain.h"
 
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <memory>
 #include <set>
@@ -23,6 +26,21 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 constexpr double kMoveMBps = 500, kMoveFixedS = 0.05;
 // A process whose automatic move failed is left alone this long.
 constexpr auto kAfterFailure = std::chrono::seconds(30);
+// Decisions come at most this often (a step, or sooner for a process about to be worth moving).
+constexpr absl::Duration kSoonest = absl::Milliseconds(100);
+// The least time over which a process's CPU demand is measured (s).
+constexpr double kLeastMeasured = 0.5;
+
+// How long ago a process that started at `start_ticks` (/proc/PID/stat's, clock ticks after
+// boot) started; 0 if unknown.
+double SecondsSinceStart(uint64_t start_ticks) {
+  timespec ts;
+  long hz = sysconf(_SC_CLK_TCK);
+  if (start_ticks == 0 || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0) return 0;
+  double since = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9 - static_cast<double>(start_ticks) / hz;
+  return std::max(0.0, since);
+}
+
 // A new process placed on another node (mosrun -b) runs there within this.
 constexpr auto kPlacedWithin = std::chrono::milliseconds(1000);
 
@@ -64,9 +82,14 @@ void Brain::Stop() {
 }
 
 void Brain::Loop() {
-  while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(view_->settings().step))) {
+  absl::Duration step = absl::FromChrono(view_->settings().step), wait = step;
+  while (!stop_.WaitForNotificationWithTimeout(wait)) {
+    wait = step;
     if (policy_->Isolated()) continue;  // (out of the cluster: its processes stay home)
-    (void)Step(/*ignore_age=*/false, /*only=*/0);
+    BalancePlan plan = Step(/*ignore_age=*/false, /*only=*/0);
+    // A process that would gain from a move is too young for it yet: decide again when it is
+    // not, rather than a whole step later (a job started on a busy node waits less).
+    if (plan.decide_again_in_s > 0) wait = std::clamp(absl::Seconds(plan.decide_again_in_s) + absl::Milliseconds(20), kSoonest, step);
   }
 }
 
@@ -176,7 +199,14 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
       d.where = where;  // (a new place: the demand it had is the best guess until measured)
       d.busy_ns = busy_ns;
       d.at = now;
-    } else if (now - d.at >= std::chrono::milliseconds(500)) {
+      // What it did since it started there, when that is known, is a measure at once: a job
+      // started with others on a busy node need not wait another step to be seen as one.
+      double lived = where != self ? Seconds(now - e.here_since) : e.moves == 0 ? SecondsSinceStart(e.start_time) : 0;
+      if (lived >= kLeastMeasured) {
+        d.demand = std::clamp(static_cast<double>(busy_ns) / 1e9 / lived, 0.0, 1.0);
+        d.measured = true;
+      }
+    } else if (Seconds(now - d.at) >= kLeastMeasured) {
       double wanted = static_cast<double>(busy_ns - std::min(busy_ns, d.busy_ns)) / 1e9 / Seconds(now - d.at);
       d.demand = std::clamp(wanted, 0.0, 1.0);
       d.measured = true;
@@ -188,6 +218,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     p.where = where;
     p.demand = d.demand;
     p.demand_known = d.measured;
+    p.measured_in_s = std::max(0.0, kLeastMeasured - Seconds(now - d.at));
     p.seconds_here = Seconds(now - e.here_since);
     double rss_mb = static_cast<double>(rss_kb) / 1024;
     p.move_seconds = kMoveFixedS + rss_mb / kMoveMBps;
