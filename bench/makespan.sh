@@ -2,8 +2,8 @@
 # The cluster's decisions, measured (root: an emulated cluster). A mix of uneven CPU-bound jobs
 # (test/programs/cruncher), all started on the slowest node of four (CPU quotas 0.25, 0.25, 0.5,
 # 0.75), four ways: no migration (mosrun -h), placement at start only (mosrun -b -L), the
-# cluster deciding all the time (plain mosrun), and both (mosrun -b). Prints makespan / lower bound, where the lower
-# bound is max(total work / total capacity, longest job / fastest node) with each job's work
+# cluster deciding all the time (plain mosrun), and both (mosrun -b). Prints makespan / lower
+# bound, where the lower bound is max(total work / total capacity, longest job / fastest node) with each job's work
 # measured natively in the same run; and moves per job, and A->B->A moves within 10 s.
 # Then jobs arriving over time at the slowest node (a Poisson stream at 70% of the cluster's
 # capacity, 20% of them long): mean slowdown (time in the system / work alone on a whole CPU)
