@@ -463,11 +463,10 @@ absl::StatusOr<DumpResult> DumpAttached(Task& task, const DumpOptions& options) 
 
 std::vector<std::string> NotIncluded(const image::Core& core) {
   std::vector<std::string> notes;
-  auto whole = internal::WholePipes(core.files());
+  std::set<int> whole;
+  for (const internal::WholePair& p : internal::WholePairs(core.files())) whole.insert({p.first, p.second});
   for (const image::Fd& fd : core.files().fds()) {
-    if (fd.kind() != image::Fd::ORPHANED) continue;
-    auto pipe = whole.find(fd.path());
-    if (pipe != whole.end() && (pipe->second.first == fd.fd() || pipe->second.second == fd.fd())) continue;
+    if (fd.kind() != image::Fd::ORPHANED || whole.count(fd.fd())) continue;
     notes.push_back(absl::StrCat("fd ", fd.fd(), " (", fd.path(), "): its other end is not in the image; a recovery has it ",
                                  "closed (or give -O ", fd.fd(), "=PATH)"));
   }

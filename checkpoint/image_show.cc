@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "checkpoint/internal/classify.h"
 
 namespace mosix {
 namespace {
@@ -139,12 +140,18 @@ std::string ImageToText(const LoadedImage& img) {
                                           KindName(v.kind()), Size(stored[v.start()] * 4096), v.path()));
   }
   absl::StrAppend(&out, "files: ", c.files().fds_size(), " fds\n");
+  std::map<int, int> whole;  // fd -> the fd of its other end, for pipes and socketpairs held whole
+  for (const internal::WholePair& p : internal::WholePairs(c.files())) whole[p.first] = p.second, whole[p.second] = p.first;
   for (const auto& f : c.files().fds()) {
     absl::StrAppend(&out, absl::StrFormat("  %4d %-9s %s", f.fd(), FdKindName(f.kind()), f.path()));
     if (f.kind() == image::Fd::REGULAR) absl::StrAppend(&out, absl::StrFormat("  offset %d flags %#o", f.pos(), f.flags()));
     if (f.cloexec()) absl::StrAppend(&out, "  cloexec");
     if (f.kind() == image::Fd::STDIO) absl::StrAppend(&out, "  (from the recovering mosrun)");
-    if (f.kind() == image::Fd::ORPHANED) absl::StrAppend(&out, "  (comes back with its other end closed, or -O ", f.fd(), "=PATH)");
+    if (f.kind() == image::Fd::ORPHANED && whole.count(f.fd())) {
+      absl::StrAppend(&out, "  (comes back whole with fd ", whole[f.fd()], ", its other end, empty)");
+    } else if (f.kind() == image::Fd::ORPHANED) {
+      absl::StrAppend(&out, "  (comes back with its other end closed, or -O ", f.fd(), "=PATH)");
+    }
     if (f.kind() == image::Fd::EVENTFD) {
       absl::StrAppend(&out, "  count ", f.eventfd().count(), f.eventfd().semaphore() ? " semaphore" : "");
     }

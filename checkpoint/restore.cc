@@ -132,10 +132,11 @@ absl::Status PlaceEnd(RemoteSyscalls& rs, int got, const image::Fd& e, const std
 }
 
 // A new pipe (or, for a socket, a connected pair of them) in the target: its two fds.
-absl::StatusOr<std::pair<int, int>> MakePair(RemoteSyscalls& rs, bool socket, const std::string& what) {
+// A new pipe (socket_type 0) or Unix socketpair of that type in the target.
+absl::StatusOr<std::pair<int, int>> MakePair(RemoteSyscalls& rs, int socket_type, const std::string& what) {
   ASSIGN_OR_RETURN(uint64_t pair, rs.PutString(std::string(8, '\0')));
-  if (socket) {
-    RETURN_IF_ERROR(rs.Call("socketpair", what, SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, pair).status());
+  if (socket_type != 0) {
+    RETURN_IF_ERROR(rs.Call("socketpair", what, SYS_socketpair, AF_UNIX, socket_type, 0, pair).status());
   } else {
     RETURN_IF_ERROR(rs.Call("pipe2", what, SYS_pipe2, pair, 0).status());
   }
@@ -143,25 +144,33 @@ absl::StatusOr<std::pair<int, int>> MakePair(RemoteSyscalls& rs, bool socket, co
   return std::make_pair(static_cast<int>(both & 0xffffffff), static_cast<int>(both >> 32));
 }
 
-// A pipe whose both ends the process held (the same pipe:[inode]): one new pipe for them.
-absl::Status RestorePipeWithin(RemoteSyscalls& rs, const image::Fd& read_end, const image::Fd& write_end) {
-  std::string what = absl::StrCat("fds ", read_end.fd(), " and ", write_end.fd(), " (", read_end.path(), ")");
-  ASSIGN_OR_RETURN(auto ends, MakePair(rs, /*socket=*/false, what));
-  auto [r, w] = ends;
+// The type of socketpair to make for an image's socket (a stream when the image does not say).
+int SocketType(const image::Fd& e) {
+  int t = e.socket_type();
+  return t == SOCK_STREAM || t == SOCK_DGRAM || t == SOCK_SEQPACKET ? t : SOCK_STREAM;
+}
+
+// A pipe whose both ends the process held (the same pipe:[inode]), or a socketpair (each end the
+// other's peer): one new pipe or socketpair for them (its queued bytes are not in the image).
+absl::Status RestorePairWithin(RemoteSyscalls& rs, const internal::WholePair& p, const image::Fd& first, const image::Fd& second) {
+  std::string what = absl::StrCat("fds ", first.fd(), " and ", second.fd(), " (", first.path(), p.socket ? " and " : "",
+                                  p.socket ? second.path() : "", ")");
+  ASSIGN_OR_RETURN(auto ends, MakePair(rs, p.socket ? SocketType(first) : 0, what));
+  auto [a, b] = ends;
   // (Moved out of the way first, should either number be the other's target.)
-  ASSIGN_OR_RETURN(long r_high, rs.Call("fcntl", what, SYS_fcntl, r, F_DUPFD_CLOEXEC, 4096));
-  ASSIGN_OR_RETURN(long w_high, rs.Call("fcntl", what, SYS_fcntl, w, F_DUPFD_CLOEXEC, 4096));
-  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, r).status());
-  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, w).status());
-  RETURN_IF_ERROR(PlaceEnd(rs, static_cast<int>(r_high), read_end, what));
-  return PlaceEnd(rs, static_cast<int>(w_high), write_end, what);
+  ASSIGN_OR_RETURN(long a_high, rs.Call("fcntl", what, SYS_fcntl, a, F_DUPFD_CLOEXEC, 4096));
+  ASSIGN_OR_RETURN(long b_high, rs.Call("fcntl", what, SYS_fcntl, b, F_DUPFD_CLOEXEC, 4096));
+  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, a).status());
+  RETURN_IF_ERROR(rs.Call("close", what, SYS_close, b).status());
+  RETURN_IF_ERROR(PlaceEnd(rs, static_cast<int>(a_high), first, what));
+  return PlaceEnd(rs, static_cast<int>(b_high), second, what);
 }
 
 // A pipe or socket whose other end stayed behind: a new one at fd, its other end closed.
 absl::Status RestoreOrphan(RemoteSyscalls& rs, const image::Fd& e) {
   bool socket = absl::StartsWith(e.path(), "socket:");
   std::string what = absl::StrCat("fd ", e.fd(), " (", e.path(), ")");
-  ASSIGN_OR_RETURN(auto ends, MakePair(rs, socket, what));
+  ASSIGN_OR_RETURN(auto ends, MakePair(rs, socket ? SocketType(e) : 0, what));
   // Which end it held: a pipe's read end is opened O_RDONLY.
   bool first = socket || (e.flags() & O_ACCMODE) == O_RDONLY;
   RETURN_IF_ERROR(rs.Call("close", what, SYS_close, first ? ends.second : ends.first).status());
@@ -297,14 +306,15 @@ absl::Status RestoreFds(RemoteSyscalls& rs, const image::Core& core, const Resto
     }
     e.set_path(path);
   }
-  // Pipes with both ends here are one pipe again (one end each, by the first fd of each).
+  // Pipes and socketpairs with both ends here are one again (one end each, by the first fd of
+  // each).
   image::Files orphans;
   for (const auto& [fd, e] : wanted) *orphans.add_fds() = e;  // (overrides applied)
   std::set<int> paired;
-  for (const auto& [path, ends] : internal::WholePipes(orphans)) {
-    RETURN_IF_ERROR(RestorePipeWithin(rs, wanted[ends.first], wanted[ends.second]));
-    paired.insert(ends.first);
-    paired.insert(ends.second);
+  for (const internal::WholePair& p : internal::WholePairs(orphans)) {
+    RETURN_IF_ERROR(RestorePairWithin(rs, p, wanted[p.first], wanted[p.second]));
+    paired.insert(p.first);
+    paired.insert(p.second);
   }
   std::vector<const image::Fd*> epolls;
   for (const auto& [fd, e] : wanted) {

@@ -24,6 +24,7 @@
 #include "base/fd.h"
 #include "base/file_util.h"
 #include "base/status.h"
+#include "checkpoint/internal/unix_sockets.h"
 
 namespace mosix::internal {
 
@@ -225,6 +226,7 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
                                                    FdFate fate) {
   ASSIGN_OR_RETURN(std::vector<int> fds, ListFds(pid));
   std::vector<image::Fd> out;
+  std::optional<std::map<uint64_t, UnixSocket>> unix_sockets;
   for (int fd : fds) {
     if (fd == channel_fd || std::find(skip.begin(), skip.end(), fd) != skip.end()) continue;
     std::string link_path = absl::StrCat("/proc/", pid, "/fd/", fd);
@@ -264,8 +266,22 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
     if (!pipe_or_socket && ::stat(link_path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) pipe_or_socket = true;
     if (pipe_or_socket && (fate == FdFate::kReopened || fate == FdFate::kDeputy)) {
       // Its other end stays behind (a job runner's pipe, a peer's socket): it comes back as if
-      // that end had closed (see image::Fd::ORPHANED).
+      // that end had closed (see image::Fd::ORPHANED). Unless the process holds that end too:
+      // a pipe's is the same pipe:[inode]; a Unix socket's peer, sock_diag says.
       e.set_kind(image::Fd::ORPHANED);
+      uint64_t ino = 0;
+      absl::string_view name = *target;
+      if (absl::ConsumePrefix(&name, "socket:[") && absl::ConsumeSuffix(&name, "]") && absl::SimpleAtoi(name, &ino)) {
+        if (!unix_sockets) {
+          auto listed = ListUnixSockets();  // (once, and only for a process holding a socket)
+          unix_sockets = listed.ok() ? std::move(*listed) : std::map<uint64_t, UnixSocket>{};
+        }
+        auto it = unix_sockets->find(ino);
+        if (it != unix_sockets->end()) {
+          e.set_socket_type(it->second.type);
+          if (it->second.peer_ino != 0) e.set_peer(absl::StrCat("socket:[", it->second.peer_ino, "]"));
+        }
+      }
       out.push_back(e);
       continue;
     }
@@ -322,18 +338,29 @@ absl::StatusOr<std::vector<image::Fd>> ReadFdTable(pid_t pid, int channel_fd, co
   return out;
 }
 
-std::map<std::string, std::pair<int, int>> WholePipes(const image::Files& files) {
-  std::map<std::string, std::pair<int, int>> ends;  // path -> read fd, write fd
+std::vector<WholePair> WholePairs(const image::Files& files) {
+  std::map<std::string, std::pair<int, int>> pipes;  // path -> read fd, write fd
+  std::map<std::string, const image::Fd*> sockets;    // path -> its first fd
   for (const image::Fd& e : files.fds()) {
-    if (e.kind() != image::Fd::ORPHANED || !absl::StartsWith(e.path(), "pipe:")) continue;
-    auto& pair = ends.try_emplace(e.path(), -1, -1).first->second;
-    int& slot = (e.flags() & O_ACCMODE) == O_RDONLY ? pair.first : pair.second;
-    if (slot < 0) slot = e.fd();
+    if (e.kind() != image::Fd::ORPHANED) continue;
+    if (absl::StartsWith(e.path(), "pipe:")) {
+      auto& pair = pipes.try_emplace(e.path(), -1, -1).first->second;
+      int& slot = (e.flags() & O_ACCMODE) == O_RDONLY ? pair.first : pair.second;
+      if (slot < 0) slot = e.fd();
+    } else if (absl::StartsWith(e.path(), "socket:") && !e.peer().empty()) {
+      sockets.try_emplace(e.path(), &e);
+    }
   }
-  for (auto it = ends.begin(); it != ends.end();) {
-    it = it->second.first < 0 || it->second.second < 0 ? ends.erase(it) : std::next(it);
+  std::vector<WholePair> out;
+  for (const auto& [path, ends] : pipes) {
+    if (ends.first >= 0 && ends.second >= 0) out.push_back({ends.first, ends.second, false, 0});
   }
-  return ends;
+  for (const auto& [path, e] : sockets) {
+    auto peer = sockets.find(e->peer());
+    if (peer == sockets.end() || peer->second->peer() != path || e->fd() > peer->second->fd()) continue;
+    out.push_back({e->fd(), peer->second->fd(), true, e->socket_type()});
+  }
+  return out;
 }
 
 absl::StatusOr<int> CountThreads(pid_t pid) {

@@ -57,10 +57,16 @@ absl::StatusOr<bool> ParseKernelFd(const std::string& target, const std::string&
 // watches open); an error if it is gone or cannot be found.
 absl::StatusOr<std::string> PathOfHandle(pid_t pid, const KernelFdRefs::Handle& h);
 
-// The pipes among an image's ORPHANED fds whose both ends the process held: by path, the first
-// fd of its read end and the first of its write end. A recovery makes each one pipe again, and
-// neither end is "not in the image".
-std::map<std::string, std::pair<int, int>> WholePipes(const image::Files& files);
+// The pipes and socketpairs among an image's ORPHANED fds whose both ends the process held: a
+// pipe by its path (the first fd of its read end, then the first of its write end), a socketpair
+// by its two sockets naming each other as peer (the lower fd first). A recovery makes each one
+// pipe or socketpair again, and neither end is "not in the image".
+struct WholePair {
+  int first, second;
+  bool socket;
+  int socket_type;  // (sockets)
+};
+std::vector<WholePair> WholePairs(const image::Files& files);
 
 // Number of threads, from /proc/PID/task.
 absl::StatusOr<int> CountThreads(pid_t pid);

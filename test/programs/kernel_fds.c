@@ -1,9 +1,10 @@
 // Holds an eventfd (count 5, semaphore), a signalfd (SIGUSR1, SIGUSR2 blocked), a periodic
-// timerfd (every 50 ms) and an epoll watching the eventfd and a pipe across a checkpoint and a
-// recovery, then checks each works as before.
+// timerfd (every 50 ms), an epoll watching the eventfd and a pipe, and a SOCK_SEQPACKET
+// socketpair across a checkpoint and a recovery, then checks each works as before.
 // usage: kernel_fds GO_FILE [nosignalfd]    prints "ready", waits until GO_FILE exists, then
 // checks and prints "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd SIGUSR2 / timerfd
-// ticking" and "VERDICT OK" (with nosignalfd: "signalfd none", for a process to move).
+// ticking / socketpair seqpacket" and "VERDICT OK" (with nosignalfd: "signalfd none", for a
+// process to move).
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -33,7 +35,11 @@ int main(int argc, char** argv) {
     perror("kernel_fds: setup");
     return 1;
   }
-  int pipefd[2];
+  int pipefd[2], pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) != 0) {
+    perror("kernel_fds: socketpair");
+    return 1;
+  }
   int ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event a = {EPOLLIN, {.u64 = 0xabc}}, b = {EPOLLIN | EPOLLET, {.u64 = 0xdef}};
   if (pipe(pipefd) != 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev, &a) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pipefd[0], &b) != 0) {
@@ -78,7 +84,16 @@ int main(int argc, char** argv) {
   ok &= n == 8 && ticks >= 1;
   n = read(tim, &more, 8);  // (it goes on expiring)
   ok &= n == 8 && more >= 1;
-  printf(" / timerfd %s\n", ok ? "ticking" : "stopped");
+  printf(" / timerfd %s", ok ? "ticking" : "stopped");
+  // Both ends of one socketpair, of its type: two messages keep their bounds, and each way works.
+  char buf[16] = {0};
+  int type = 0;
+  socklen_t len = sizeof type;
+  int pair_ok = getsockopt(pair[0], SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET;
+  pair_ok &= write(pair[0], "ab", 2) == 2 && write(pair[0], "c", 1) == 1 && read(pair[1], buf, sizeof buf) == 2;
+  pair_ok &= write(pair[1], "d", 1) == 1 && read(pair[0], buf + 2, sizeof buf - 2) == 1 && buf[0] == 'a' && buf[2] == 'd';
+  printf(" / socketpair %s\n", pair_ok ? "seqpacket" : "broken");
+  ok &= pair_ok;
   printf("%s\n", ok ? "VERDICT OK" : "VERDICT BAD");
   return ok ? 0 : 1;
 }

@@ -257,7 +257,7 @@ out=$(on node1 -- "$MIGRATE" "$pid" home 2>&1) || fail "migrate node2->home with
 out=$(on node1 -- "$MIGRATE" "$pid" node2 2>&1) || fail "migrate home->node2 again with kernel objects: $out"
 touch "$LC/node1/tmp/k1/go"
 wait "$pid" || fail "kernel_fds after moves: $(cat "$T/k1.out")"
-grep -q "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd none / timerfd ticking" "$T/k1.out" || fail "kernel_fds: $(cat "$T/k1.out")"
+grep -q "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd none / timerfd ticking / socketpair seqpacket" "$T/k1.out" || fail "kernel_fds: $(cat "$T/k1.out")"
 start_home /dev/null "$T/k2.out" -L "$PROGS/kernel_fds" /tmp/k2/go
 wait_for_text "$T/k2.out" ready
 if out=$(on node1 -- "$MIGRATE" "$pid" node2 2>&1); then fail "a process with a signalfd moved: $out"; fi

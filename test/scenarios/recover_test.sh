@@ -185,19 +185,22 @@ pass "inherited pipes and a socket: checkpoint notes fds $(grep -o 'note: fd [0-
 # An eventfd, a signalfd, a periodic timerfd and an epoll (watching the eventfd and a pipe) held
 # at checkpoint time are made again by the recovery, in their state: the epoll reports both
 # with their data, the eventfd keeps its count (a semaphore: five reads of 1, then empty), the
-# signalfd its mask (a SIGUSR2 raised after recovery is read from it), the timer ticks on.
+# signalfd its mask (a SIGUSR2 raised after recovery is read from it), the timer ticks on, and
+# a socketpair whose both ends it holds is one socketpair again, of its type (SOCK_SEQPACKET):
+# the checkpoint notes neither end as lost.
 rm -f "$W/kf.go"
 bg_clean "$T/kf.out" "$MOSRUN" "$PROGS/kernel_fds" "$W/kf.go"
 pid=$BG
 wait_for_text "$T/kf.out" ready
 img=$("$MIGRATE" "$pid" checkpoint 2>"$T/kf.notes") || fail "checkpoint with kernel object fds: $(cat "$T/kf.notes")"
 shown=$("$MOSCTL" image show "$img")
-for kind in EVENTFD SIGNALFD TIMERFD EPOLL; do grep -qi "$kind" <<<"$shown" || fail "image does not show $kind: $shown"; done
+for kind in EVENTFD SIGNALFD TIMERFD EPOLL "comes back whole"; do grep -qi "$kind" <<<"$shown" || fail "image does not show $kind: $shown"; done
+grep -q "socket" "$T/kf.notes" && fail "the checkpoint notes a socketpair end as lost: $(cat "$T/kf.notes")"
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 touch "$W/kf.go"
 bg_clean "$T/kf2.out" "$MOSRUN" -R "$img"
 wait "$BG" || fail "recovered kernel_fds: exit $?: $(cat "$T/kf2.out")"
-grep -qx "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd SIGUSR2 / timerfd ticking" "$T/kf2.out" || fail "recovered kernel_fds: $(cat "$T/kf2.out")"
+grep -qx "epoll abc def / eventfd 1 1 1 1 1 empty / signalfd SIGUSR2 / timerfd ticking / socketpair seqpacket" "$T/kf2.out" || fail "recovered kernel_fds: $(cat "$T/kf2.out")"
 pass "eventfd, signalfd, timerfd and epoll recovered: $(head -1 "$T/kf2.out")"
 
 # tail -f (GNU coreutils: a regular file and an inotify watching it) checkpointed, killed, and
