@@ -20,3 +20,15 @@ use_local_cluster() {  # use_local_cluster NAME
   LC="$MOSIX_LOCALCLUSTER_DIR"
   trap '"$MOSCTL" localcluster down >/dev/null 2>&1 || true' EXIT
 }
+
+# Waits until node1 of the emulated cluster sees all its n nodes up (gossip), at most 30 s.
+wait_all_up() {  # wait_all_up N
+  for _ in $(seq 1 300); do
+    local up
+    up=$(MOSIX_SOCKET="$LC/node1/mosixd.sock" "$MOSCTL" status 2>/dev/null | awk '$2 == "up"' | wc -l)
+    ((up >= $1)) && return 0
+    sleep 0.1
+  done
+  echo "the nodes did not all hear of each other within 30 s" >&2
+  return 1
+}

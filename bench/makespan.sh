@@ -55,7 +55,7 @@ echo "|---|---|---|---|---|"
 run() {
   local name=$1; shift
   "$MOSCTL" localcluster up --nodes 4 --cpu-quota "$(IFS=,; echo "${QUOTAS[*]}")" --port $((30000 + RANDOM % 20000)) >/dev/null
-  sleep 3  # (the nodes hear of each other)
+  wait_all_up 4
   local t0 pids=() out="$LC/out"
   mkdir -p "$out"
   t0=$(now)
@@ -110,7 +110,7 @@ echo "|---|---|---|---|"
 stream() {
   local name=$1; shift
   "$MOSCTL" localcluster up --nodes 4 --cpu-quota "$(IFS=,; echo "${QUOTAS[*]}")" --port $((30000 + RANDOM % 20000)) >/dev/null
-  sleep 3
+  wait_all_up 4
   local out="$LC/stream" pids=()
   mkdir -p "$out"
   for i in $(seq 0 $((STREAM_JOBS - 1))); do
