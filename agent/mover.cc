@@ -235,6 +235,9 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   ASSIGN_OR_RETURN(Task task, Task::Seize(pid));
   auto caught = std::chrono::steady_clock::now();
   lap("seize");
+  // Again, now that it is still: since the first look it may have opened a signalfd or started a
+  // thread. (The first look spares the target a stub for a process that cannot move at all.)
+  RETURN_IF_ERROR(Annotate(CheckMovable(pid, entry.ChannelFdInProcess()), absl::StrCat("pid ", pid, " cannot move")));
   // Where its shim is, now that it is still (it may have exec'd since it was last found).
   ASSIGN_OR_RETURN(ShimLocation shim_here, ShimOf(task, entry));
   const ShimLocation* shim = &shim_here;
