@@ -20,7 +20,10 @@ void NodeWatch::Loop() {
   while (!stop_.WaitForNotificationWithTimeout(absl::FromChrono(period_))) {
     std::map<std::string, std::vector<pid_t>> away;  // node -> its processes there
     for (const ProcessEntry& e : table_->Snapshot()) {
-      if (e.state == ProcState::kRemote && !e.busy && !e.ended && !e.where.empty()) away[e.where].push_back(e.pid);
+      // (Busy ones too: a periodic checkpoint retried against a dead node kept a process busy
+      // most of the time, and the node's misses were forgotten whenever it was. NodeDown waits
+      // for the action in hand and checks where the process is then.)
+      if (e.state == ProcState::kRemote && !e.ended && !e.where.empty()) away[e.where].push_back(e.pid);
     }
     for (auto it = missed_.begin(); it != missed_.end();) {  // (nodes no process runs on any more)
       it = away.count(it->first) ? std::next(it) : missed_.erase(it);
