@@ -37,6 +37,17 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
     }
     return nullptr;
   };
+  // A node's own load rises slowly, so that a moment's burst sends nothing away; but the
+  // processes this home has measured on it (over half a second at least) are no burst: the
+  // node's own load is at least theirs. (Twelve jobs started together on a quarter-CPU node
+  // showed 76% of their load after a second, and the first step left three of them there.)
+  for (BalanceNode& n : nodes) {
+    double measured = 0;
+    for (const BalanceProcess& p : procs) {
+      if (p.where == n.name && p.demand_known) measured += ProcessLoadOn(n, p.demand);
+    }
+    n.own_load = std::max(n.own_load, measured);
+  }
   std::set<pid_t> moved;
   auto again = [&](double in_s) {
     in_s = std::max(in_s, 0.01);

@@ -119,6 +119,20 @@ TEST_CASE("a process too young to move now says when it will not be; none that w
   REQUIRE(Balance(even, {Proc(1, "slow", 0.4)}, Settings()).decide_again_in_s == 0);
 }
 
+TEST_CASE("a node's own load is at least what its measured processes make, however slowly it rose") {
+  // Twelve jobs on a quarter CPU (4800), whose smoothed own load shows 3600 so far: one step
+  // leaves as few there as their true load asks, not three.
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 3600), Node("mid", 0.5, 0), Node("fast", 0.75, 0)};
+  std::vector<BalanceProcess> procs;
+  for (pid_t pid = 1; pid <= 12; ++pid) procs.push_back(Proc(pid, "slow"));
+  BalanceSettings s = Settings();
+  s.max_moves = 12;
+  size_t moved = Balance(nodes, procs, s).moves.size();
+  nodes[0].own_load = 4800;
+  REQUIRE(moved == Balance(nodes, procs, s).moves.size());
+  REQUIRE(moved >= 10);
+}
+
 TEST_CASE("a process that hardly runs does not move for load") {
   std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("fast", 0.75, 0)};
   BalanceProcess idle = Proc(1, "slow");

@@ -55,6 +55,9 @@ struct MovesMade {
   // Processes on their way out of this node, with their load here: until they are gone they
   // still run (and count in the node's measure), but they are no longer its work.
   std::map<pid_t, double> leaving ABSL_GUARDED_BY(mu);
+  // Every process with a move asked for and not done: decided for already (its move waits its
+  // turn among the process's actions; deciding again would send it twice).
+  std::set<pid_t> moving ABSL_GUARDED_BY(mu);
   double Leaving() ABSL_LOCKS_EXCLUDED(mu) {
     absl::MutexLock lock(&mu);
     double sum = 0;
@@ -181,6 +184,10 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     // Only programs that run (their shim said hello), not frozen, not held by a move or a
     // checkpoint, not about to go somewhere already.
     if (e.ended || e.busy || e.channel_fd < 0 || e.state == ProcState::kFrozen || !e.start_on.empty()) continue;
+    {
+      absl::MutexLock fl(&moves->mu);
+      if (moves->moving.count(e.pid)) continue;
+    }
     std::string where = e.state == ProcState::kRemote ? e.where : self;
     uint64_t busy_ns = 0, rss_kb = 0;
     if (where == self) {
@@ -259,11 +266,14 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
       if (n.name == m.to && m.to != self) tickets.push_back(view_->Expect(m.to, ProcessLoadOn(n, demand_[m.pid].demand)));
       if (n.name == m.from && m.from != self) tickets.push_back(view_->Expect(m.from, -ProcessLoadOn(n, demand_[m.pid].demand)));
     }
-    if (m.from == self) {
-      // (Others see it here until it has gone: it runs here until then.)
-      auto here = std::find_if(nodes.begin(), nodes.end(), [&](const BalanceNode& n) { return n.name == self; });
+    {
       absl::MutexLock fl(&moves->mu);
-      moves->leaving[m.pid] = here == nodes.end() ? 0 : ProcessLoadOn(*here, demand_[m.pid].demand);
+      moves->moving.insert(m.pid);
+      if (m.from == self) {
+        // (Others see it here until it has gone: it runs here until then.)
+        auto here = std::find_if(nodes.begin(), nodes.end(), [&](const BalanceNode& n) { return n.name == self; });
+        moves->leaving[m.pid] = here == nodes.end() ? 0 : ProcessLoadOn(*here, demand_[m.pid].demand);
+      }
     }
     // (With the time: bench/makespan finds A->B->A moves in these lines.)
     fprintf(stderr, "mosixd: %.3f pid %d goes from %s to %s (%s)\n", absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()), m.pid,
@@ -274,6 +284,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
       for (uint64_t t : tickets) s.ok() ? view->Arrived(t) : view->Failed(t);
       absl::MutexLock fl(&moves->mu);
       moves->leaving.erase(pid);
+      moves->moving.erase(pid);
       if (!s.ok()) moves->failed[pid] = {std::string(s.message()), Clock::now() + kAfterFailure};
     });
   }
