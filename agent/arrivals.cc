@@ -21,6 +21,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/numbers.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
 #include "base/net.h"
@@ -77,6 +78,7 @@ absl::StatusOr<PrepareArrivalReply> Arrivals::Prepare(const PrepareArrivalReques
   reply.set_tls(tls_ != nullptr);
   for (std::string& path : digests_->SameHere(req.mapped_files())) reply.add_files_here(std::move(path));
   absl::MutexLock lock(&mu_);
+  if (closed_) return absl::UnavailableError(absl::StrCat("node ", map_.this_node(), " is stopping: it takes no arrivals"));
   std::string token = absl::StrCat(req.home_node(), "-", req.home_pid(), "-", next_token_++);
   reply.set_token(token);
   Guest guest;
@@ -271,7 +273,13 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     }
     pending = std::move(it->second);
     pending_.erase(it);
+    if (closed_) return absl::UnavailableError(absl::StrCat("node ", map_.this_node(), " is stopping: it takes no arrivals"));
+    ++arriving_;
   }
+  absl::Cleanup arrived = [this] {
+    absl::MutexLock lock(&mu_);
+    --arriving_;
+  };
   auto t0 = std::chrono::steady_clock::now();
   RestoreOptions options;
   options.keep_fds = {MOSIX_CHANNEL_FD, MOSIX_DIAG_FD, MOSIX_LIFELINE_FD};
@@ -490,6 +498,16 @@ absl::Status Arrivals::FinishDeparture(pid_t local_pid, bool arrived, const std:
   }
   ::kill(local_pid, arrived ? SIGKILL : SIGCONT);
   return absl::OkStatus();
+}
+
+void Arrivals::CloseArrivals(int seconds) {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+  pending_.clear();  // (prepared and not begun: their home hears "no prepared arrival")
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return arriving_ == 0; };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&none), absl::Seconds(seconds))) {
+    fprintf(stderr, "mosixd: stopping: %d arrivals still under way after %d s\n", arriving_, seconds);
+  }
 }
 
 void Arrivals::SendGuestsHome(int seconds, const std::string& why) {

@@ -85,6 +85,10 @@ class Arrivals {
   // back, all at once, and waits (up to `seconds`). When the agent stops, those still here after
   // that die with it (their lifelines).
   void SendGuestsHome(int seconds, const std::string& why = "stopping");
+  // This agent stops: no arrival is taken from now on ("stopping"), and those under way are
+  // waited for (up to `seconds`), so that SendGuestsHome finds them as guests rather than
+  // leaving them to run here with no agent.
+  void CloseArrivals(int seconds);
 
   // A restarted home agent relinks its guest (arrivals_relink.cc; link_invariants.h, I5).
   absl::StatusOr<PrepareRelinkReply> PrepareRelink(const PrepareRelinkRequest& req, const std::string& from);
@@ -127,6 +131,8 @@ class Arrivals {
   std::map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, Guest> guests_ ABSL_GUARDED_BY(mu_);
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // CloseArrivals
+  int arriving_ ABSL_GUARDED_BY(mu_) = 0;     // Arrive calls under way
   struct PendingRelink {
     MoveListener listener;
     pid_t local_pid = 0;

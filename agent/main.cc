@@ -278,6 +278,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   fprintf(stderr, "mosixd: %s, stopping\n", strsignal(sig));
+  arrivals.CloseArrivals(30);    // (a guest arriving now would be left here with no agent)
   arrivals.SendGuestsHome(60);  // (while this agent still serves their departures)
   brain.Stop();
   door.Stop();

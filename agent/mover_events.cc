@@ -237,23 +237,35 @@ void Mover::LoseRemote(pid_t pid, int fd, const std::string& where, const std::s
 }
 
 absl::Status Mover::TakeBack(pid_t pid, int32_t local_pid, const std::string& from) {
-  auto e = table_->Get(pid);
-  if (!e || e->state != ProcState::kRemote || e->remote_pid != local_pid || (!from.empty() && e->where != from)) {
-    return absl::NotFoundError(absl::StrCat("pid ", pid, " of this node does not run as pid ", local_pid, " there"));
-  }
+  auto not_there = [pid, local_pid] { return absl::NotFoundError(absl::StrCat("pid ", pid, " of this node does not run as pid ", local_pid, " there")); };
+  if (!table_->Knows(pid)) return not_there();
   struct Outcome {
     absl::Notification done;
     absl::Status status;
+    std::string where;
   };
   auto outcome = std::make_shared<Outcome>();  // (the action may outlive this call's wait)
-  actions_.Post(pid, [this, pid, outcome] {
-    outcome->status = MoveWhenFree(pid, "home").status();
+  actions_.Post(pid, [this, pid, local_pid, from, outcome, not_there] {
+    // Its move to that node may still be finishing: the copy there runs (and may be sent back)
+    // before this side has made the deputy and written down where it went. Once the move is
+    // over (an action before this one, or a move asked by hand), the entry says.
+    auto e = table_->Get(pid);
+    for (int i = 0; e && e->busy && i < 3000; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      e = table_->Get(pid);
+    }
+    if (!e || e->state != ProcState::kRemote || e->remote_pid != local_pid || (!from.empty() && e->where != from)) {
+      outcome->status = not_there();
+    } else {
+      outcome->where = e->where;
+      outcome->status = MoveWhenFree(pid, "home").status();
+    }
     outcome->done.Notify();
   });
-  if (!outcome->done.WaitForNotificationWithTimeout(absl::Seconds(120))) {
-    return absl::DeadlineExceededError(absl::StrCat("pid ", pid, " did not come home within 120 s"));
+  if (!outcome->done.WaitForNotificationWithTimeout(absl::Seconds(180))) {
+    return absl::DeadlineExceededError(absl::StrCat("pid ", pid, " did not come home within 180 s"));
   }
-  if (outcome->status.ok()) fprintf(stderr, "mosixd: pid %d is back home: %s sent it back\n", pid, e->where.c_str());
+  if (outcome->status.ok()) fprintf(stderr, "mosixd: pid %d is back home: %s sent it back\n", pid, outcome->where.c_str());
   return outcome->status;
 }
 
