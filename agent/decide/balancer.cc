@@ -104,8 +104,9 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
           double relative = gain / here;
           double needed = std::max(s.min_age_s, s.worth_factor * p.move_seconds / relative);
           if (!s.ignore_age && p.seconds_here < needed) {
-            note(i, 1, absl::StrCat("too young: it has run ", absl::StrFormat("%.1f", p.seconds_here), " s here, a move pays after ",
-                                    absl::StrFormat("%.1f", needed), " s"));
+            // (With the gain: "pays after 180 s" alone reads as a bug when the gain is 1%.)
+            note(i, 1, absl::StrCat("too young: it has run ", absl::StrFormat("%.1f", p.seconds_here), " s here; a move to ", t.name,
+                                    " gains ", std::lround(100 * relative), "% and pays after ", absl::StrFormat("%.1f", needed), " s"));
             again(needed - p.seconds_here);
             continue;
           }

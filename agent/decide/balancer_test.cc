@@ -69,6 +69,8 @@ TEST_CASE("too young, locked, just left, or short of memory: it stays and says w
   REQUIRE(plan.moves.empty());
   REQUIRE(plan.stays.size() == 1);
   REQUIRE(plan.stays[0].second.find("too young") == 0);
+  // (800 here; 1.3 x 133 = 173 on fast with it: 78% less.)
+  REQUIRE(plan.stays[0].second.find("a move to fast gains 78% and pays after 1.0 s") != std::string::npos);
 
   BalanceProcess locked = Proc(2, "slow");
   locked.cannot = "locked (mosrun -L)";
