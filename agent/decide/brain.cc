@@ -57,7 +57,7 @@ struct MovesMade {
   std::map<pid_t, double> leaving ABSL_GUARDED_BY(mu);
   // Every process with a move asked for and not done: decided for already (its move waits its
   // turn among the process's actions; deciding again would send it twice).
-  std::set<pid_t> moving ABSL_GUARDED_BY(mu);
+  std::map<pid_t, std::string> moving ABSL_GUARDED_BY(mu);  // -> where to
   double Leaving() ABSL_LOCKS_EXCLUDED(mu) {
     absl::MutexLock lock(&mu);
     double sum = 0;
@@ -148,6 +148,13 @@ std::string Brain::BestNodeForNew(uint64_t mem_mb) {
 
 absl::StatusOr<std::string> Brain::BalanceNow(pid_t pid) {
   if (!table_->Knows(pid)) return absl::NotFoundError(absl::StrCat("pid ", pid, " is not a process running under mosrun on this node"));
+  {
+    absl::MutexLock fl(&moves_->mu);
+    auto on_its_way = moves_->moving.find(pid);
+    if (on_its_way != moves_->moving.end()) {
+      return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is on its way to ", on_its_way->second, " already"));
+    }
+  }
   BalancePlan plan = Step(/*ignore_age=*/true, pid);
   for (const BalanceMove& m : plan.moves) {
     if (m.pid == pid) return m.to;
@@ -268,7 +275,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     }
     {
       absl::MutexLock fl(&moves->mu);
-      moves->moving.insert(m.pid);
+      moves->moving[m.pid] = m.to;
       if (m.from == self) {
         // (Others see it here until it has gone: it runs here until then.)
         auto here = std::find_if(nodes.begin(), nodes.end(), [&](const BalanceNode& n) { return n.name == self; });
