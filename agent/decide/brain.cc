@@ -52,16 +52,19 @@ struct MovesMade {
   absl::Mutex mu;
   // Moves that failed: why, and until when the process is left alone.
   std::map<pid_t, std::pair<std::string, Clock::time_point>> failed ABSL_GUARDED_BY(mu);
-  // Processes on their way out of this node, with their load here: until they are gone they
-  // still run (and count in the node's measure), but they are no longer its work.
-  std::map<pid_t, double> leaving ABSL_GUARDED_BY(mu);
   // Every process with a move asked for and not done: decided for already (its move waits its
-  // turn among the process's actions; deciding again would send it twice).
-  std::map<pid_t, std::string> moving ABSL_GUARDED_BY(mu);  // -> where to
+  // turn among the process's actions; deciding again would send it twice). With where it goes,
+  // and its load here when it leaves this node: until it has gone it still runs (and counts in
+  // the node's measure), but it is no longer this node's work.
+  struct Underway {
+    std::string to;
+    double leaving_here = 0;
+  };
+  std::map<pid_t, Underway> moving ABSL_GUARDED_BY(mu);
   double Leaving() ABSL_LOCKS_EXCLUDED(mu) {
     absl::MutexLock lock(&mu);
     double sum = 0;
-    for (const auto& [pid, load] : leaving) sum += load;
+    for (const auto& [pid, u] : moving) sum += u.leaving_here;
     return sum;
   }
 };
@@ -152,7 +155,7 @@ absl::StatusOr<std::string> Brain::BalanceNow(pid_t pid) {
     absl::MutexLock fl(&moves_->mu);
     auto on_its_way = moves_->moving.find(pid);
     if (on_its_way != moves_->moving.end()) {
-      return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is on its way to ", on_its_way->second, " already"));
+      return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is on its way to ", on_its_way->second.to, " already"));
     }
   }
   BalancePlan plan = Step(/*ignore_age=*/true, pid);
@@ -267,20 +270,18 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
   }
   BalancePlan plan = Balance(nodes, procs, settings);
   for (const BalanceMove& m : plan.moves) {
-    // Both ends' loads as seen here count the move until their entries show it.
+    // Both ends' loads as seen here count the move until their entries show it; this node's
+    // own, until the process has gone (others see it here until then: it runs here).
+    double demand = demand_[m.pid].demand, leaving_here = 0;
     std::vector<uint64_t> tickets;
     for (const BalanceNode& n : nodes) {
-      if (n.name == m.to && m.to != self) tickets.push_back(view_->Expect(m.to, ProcessLoadOn(n, demand_[m.pid].demand)));
-      if (n.name == m.from && m.from != self) tickets.push_back(view_->Expect(m.from, -ProcessLoadOn(n, demand_[m.pid].demand)));
+      if (n.name == m.to && m.to != self) tickets.push_back(view_->Expect(m.to, ProcessLoadOn(n, demand)));
+      if (n.name == m.from && m.from == self) leaving_here = ProcessLoadOn(n, demand);
+      if (n.name == m.from && m.from != self) tickets.push_back(view_->Expect(m.from, -ProcessLoadOn(n, demand)));
     }
     {
       absl::MutexLock fl(&moves->mu);
-      moves->moving[m.pid] = m.to;
-      if (m.from == self) {
-        // (Others see it here until it has gone: it runs here until then.)
-        auto here = std::find_if(nodes.begin(), nodes.end(), [&](const BalanceNode& n) { return n.name == self; });
-        moves->leaving[m.pid] = here == nodes.end() ? 0 : ProcessLoadOn(*here, demand_[m.pid].demand);
-      }
+      moves->moving[m.pid] = {m.to, leaving_here};
     }
     // (With the time: bench/makespan finds A->B->A moves in these lines.)
     fprintf(stderr, "mosixd: %.3f pid %d goes from %s to %s (%s)\n", absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()), m.pid,
@@ -290,7 +291,6 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     mover_->MoveInBackground(pid, m.to == self ? "home" : m.to, [moves, pid, view, tickets](const absl::Status& s) {
       for (uint64_t t : tickets) s.ok() ? view->Arrived(t) : view->Failed(t);
       absl::MutexLock fl(&moves->mu);
-      moves->leaving.erase(pid);
       moves->moving.erase(pid);
       if (!s.ok()) moves->failed[pid] = {std::string(s.message()), Clock::now() + kAfterFailure};
     });
