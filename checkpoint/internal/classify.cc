@@ -353,12 +353,12 @@ std::vector<WholePair> WholePairs(const image::Files& files) {
   }
   std::vector<WholePair> out;
   for (const auto& [path, ends] : pipes) {
-    if (ends.first >= 0 && ends.second >= 0) out.push_back({ends.first, ends.second, false, 0});
+    if (ends.first >= 0 && ends.second >= 0) out.push_back({ends.first, ends.second, false});
   }
   for (const auto& [path, e] : sockets) {
     auto peer = sockets.find(e->peer());
     if (peer == sockets.end() || peer->second->peer() != path || e->fd() > peer->second->fd()) continue;
-    out.push_back({e->fd(), peer->second->fd(), true, e->socket_type()});
+    out.push_back({e->fd(), peer->second->fd(), true});
   }
   return out;
 }

@@ -63,8 +63,7 @@ absl::StatusOr<std::string> PathOfHandle(pid_t pid, const KernelFdRefs::Handle& 
 // pipe or socketpair again, and neither end is "not in the image".
 struct WholePair {
   int first, second;
-  bool socket;
-  int socket_type;  // (sockets)
+  bool socket;  // (its type is the fds')
 };
 std::vector<WholePair> WholePairs(const image::Files& files);
 
