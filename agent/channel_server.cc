@@ -89,6 +89,11 @@ absl::Status ChannelServer::Listen(const std::string& path) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return ErrnoStatus("bind", path);
   // Every user's shims and recoveries come here; each is known by what the kernel says of it.
   if (::chmod(path.c_str(), 0666) != 0) return ErrnoStatus("chmod", path);
+  // Every message carries its sender's credentials, as the kernel says: a child forked under
+  // mosrun greets on the channel it inherited from its parent (the connection's own credentials
+  // are the parent's). Set on the listener, it holds for connections not yet accepted too.
+  int on = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return ErrnoStatus("setsockopt SO_PASSCRED", path);
   if (::listen(fd, 64) != 0) return ErrnoStatus("listen", path);
   int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake < 0) return ErrnoStatus("eventfd", "");
@@ -145,11 +150,25 @@ bool ChannelServer::Handle(int fd) {
   buf.resize(MOSIX_CHANNEL_MAX_MSG);
   // A message may carry one fd (a recovery's image, opened by the recovering user herself).
   UniqueFd passed;
-  ssize_t n = ReceiveWithFd(fd, buf.data(), buf.size(), &passed);
+  ucred sender{};
+  ssize_t n = ReceiveWithFd(fd, buf.data(), buf.size(), &passed, &sender);
   if (n <= 0) return false;  // the process is gone
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  if (sender.pid != 0 && sender.pid != cred.pid) {
+    // A child forked by the connection's process, greeting on the channel it inherited (it
+    // makes no connection of its own: most children exec at once, and the new program
+    // connects). It is noted; the agent gives it a channel of its own before it ever needs
+    // one (its first move). Nothing else is taken on a channel that is not the sender's own,
+    // and nothing is answered there: its other holder would read it.
+    mosix_msg_header h;
+    if (static_cast<size_t>(n) == sizeof h + sizeof(mosix_hello)) {
+      memcpy(&h, buf.data(), sizeof h);
+      if (h.type == MOSIX_MSG_HELLO && h.len == sizeof(mosix_hello)) table_->Greet(sender.pid, -1);
+    }
+    return true;
+  }
   mosix_msg_header h;
   if (static_cast<size_t>(n) < sizeof h) {
     (void)SendMessage(fd, MOSIX_MSG_ERROR, "malformed message: shorter than its header");

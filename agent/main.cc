@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
   mosix::agent::FileDigests digests;  // of mapped files, for moves in both directions
   mosix::agent::LinkRelays relays;
   mosix::agent::internal::MoveTransport transport{tls.get(), &relays};
-  mosix::agent::Mover mover(&table, state, map, &digests, transport);
+  mosix::agent::Mover mover(&table, state, map, &digests, transport, channel);
   mover_ptr = &mover;
   checkpointer.SetMover(&mover);
   mosix::agent::Arrivals arrivals(state, address, map, &digests, tls.get(), &relays);
@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
   auto describe = [&table, &arrivals, &policy](mosix::agent::NodeLoad* e) {
     uint32_t here = 0, frozen = 0;
     for (const mosix::agent::ProcessEntry& p : table.Snapshot()) {
-      if (p.state == mosix::agent::ProcState::kHome && p.channel_fd >= 0) ++here;
+      if (p.state == mosix::agent::ProcState::kHome && p.HasChannel()) ++here;
       if (p.state == mosix::agent::ProcState::kFrozen) ++frozen;
     }
     uint32_t guests = static_cast<uint32_t>(arrivals.Guests().size());

@@ -241,6 +241,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   // Where its shim is, now that it is still (it may have exec'd since it was last found).
   ASSIGN_OR_RETURN(ShimLocation shim_here, ShimOf(task, entry));
   const ShimLocation* shim = &shim_here;
+  if (entry.channel_borrowed) RETURN_IF_ERROR(Annotate(GiveOwnChannel(task, entry), absl::StrCat("pid ", pid, " stays home")));
   auto stay_home = [&](const absl::Status& why) {
     if (auto rs = RemoteSyscalls::Create(&task); rs.ok()) (void)rs->Raw(SYS_close, MOSIX_LINK_FD);
     return Annotate(why, absl::StrCat("pid ", pid, " stays home"));

@@ -31,9 +31,15 @@ struct MoveResult {
 
 class Mover {
  public:
+  // channel_path: this agent's channel socket (a process that has none of its own gets one there).
   Mover(ProcessTable* table, std::string state_dir, cluster::ClusterMap map, FileDigests* digests,
-        internal::MoveTransport transport)
-      : table_(table), state_dir_(std::move(state_dir)), map_(std::move(map)), digests_(digests), transport_(transport) {}
+        internal::MoveTransport transport, std::string channel_path)
+      : table_(table),
+        state_dir_(std::move(state_dir)),
+        map_(std::move(map)),
+        digests_(digests),
+        transport_(transport),
+        channel_path_(std::move(channel_path)) {}
 
   // target: "freeze", "continue", "home", or a node name.
   absl::StatusOr<MoveResult> Move(pid_t pid, const std::string& target);
@@ -101,6 +107,10 @@ class Mover {
   // The copy's CPU time over there goes to *cpu_seconds where given.
   absl::StatusOr<uint64_t> ReceiveImage(Reader* reader, const std::string& path, const FsIdentity* owner = nullptr,
                                         double* cpu_seconds = nullptr);
+  // A child forked under mosrun greets on its parent's channel and keeps it (ProcessEntry::
+  // channel_borrowed); before it first leaves home the held, seized process gets one of its own
+  // (its deputy will read answers there that no other process may take).
+  absl::Status GiveOwnChannel(Task& task, ProcessEntry& entry);
   // Gives the held entry's process (and its remote part) new channels and links.
   absl::Status Readopt(ProcessEntry& entry, const std::string& channel_path);
   // Through TLS: a new link between the held entry's deputy and its remote part on `node`
@@ -127,6 +137,7 @@ class Mover {
   cluster::ClusterMap map_;
   FileDigests* digests_;
   internal::MoveTransport transport_;
+  std::string channel_path_;
   // Nodes the node watch found silent, and when (NodeDown).
   absl::Mutex down_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> found_down_ ABSL_GUARDED_BY(down_mu_);

@@ -6,17 +6,21 @@
 //    node puts the other end into the remote part (PrepareRelink, Relink); both sides had
 //    waited for it, and the remote part sends the call it waits on again.
 //  - frozen: nothing; its image is where it was.
+// A forked child that still holds its parent's channel gets its own the same way before its
+// first move (GiveOwnChannel).
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <csignal>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "agent/cluster_config.h"
 #include "agent/internal/arrival_client.h"
 #include "agent/mover.h"
@@ -44,6 +48,16 @@ absl::Status GiveChannel(Task& task, const std::string& channel_path) {
 }
 
 }  // namespace
+
+absl::Status Mover::GiveOwnChannel(Task& task, ProcessEntry& entry) {
+  RETURN_IF_ERROR(Annotate(GiveChannel(task, channel_path_), absl::StrCat("pid ", entry.pid, ": a channel of its own")));
+  // (The channel server learns it from the channel's first message, REATTACH.)
+  std::optional<int> fd = table_->AwaitOwnChannel(entry.pid, absl::Seconds(10));
+  if (!fd) return absl::UnavailableError(absl::StrCat("pid ", entry.pid, ": this agent did not take the channel it was given"));
+  entry.channel_fd = *fd;
+  entry.channel_borrowed = false;
+  return absl::OkStatus();
+}
 
 void Mover::TakeBackAfterRestart(const std::vector<ProcessEntry>& entries, const std::string& channel_path) {
   for (const ProcessEntry& e : entries) {

@@ -119,7 +119,8 @@ void ProcessTable::Release(const ProcessEntry& entry) {
     return;
   }
   it->second = entry;
-  it->second.channel_fd = now.channel_fd;
+  it->second.channel_fd = now.channel_fd;  // (the channel server's to know)
+  it->second.channel_borrowed = now.channel_borrowed;
   it->second.busy = false;
   if (entry.start_on.empty()) it->second.start_on = std::move(now.start_on);  // set meanwhile
   if (now.ended && !entry.ended) {  // its remote part ended meanwhile (or a copy, see ended_part)
@@ -205,6 +206,7 @@ void ProcessTable::AdoptLocked(pid_t pid) {
   ProcessEntry e;
   e.pid = pid;
   e.channel_fd = born.fd;
+  e.channel_borrowed = born.fd < 0;
   if (auto argv = ReadCmdline(pid); argv.ok()) e.argv = *std::move(argv);
   InsertLocked(std::move(e), *start, born.since);
 }
@@ -212,7 +214,22 @@ void ProcessTable::AdoptLocked(pid_t pid) {
 void ProcessTable::Reattach(pid_t pid, int fd) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);
-  if (it != entries_.end()) it->second.channel_fd = fd;
+  if (it != entries_.end()) {
+    it->second.channel_fd = fd;
+    it->second.channel_borrowed = false;
+  }
+}
+
+std::optional<int> ProcessTable::AwaitOwnChannel(pid_t pid, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto known = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = entries_.find(pid);
+    return it == entries_.end() || it->second.channel_fd >= 0;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&known), timeout);
+  auto it = entries_.find(pid);
+  if (it == entries_.end() || it->second.channel_fd < 0) return std::nullopt;
+  return it->second.channel_fd;
 }
 
 std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string> argv) {
@@ -220,7 +237,7 @@ std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string>
   auto it = entries_.find(pid);
   if (it == entries_.end()) return "";
   ProcessEntry& e = it->second;
-  if (e.channel_fd >= 0) {  // (its old channel closed at exec: the number may even be the same)
+  if (e.HasChannel()) {  // (its old channel closed at exec: the number may even be the same)
     ++e.program;
     e.shim_info = e.shim_text_start = e.shim_text_end = 0;
     e.shim_ranges.clear();
@@ -228,6 +245,7 @@ std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string>
     if (!argv.empty()) e.argv = std::move(argv);
   }
   e.channel_fd = fd;
+  e.channel_borrowed = false;
   Save(e);
   std::string go = std::exchange(e.start_on, "");
   if (go.empty() && e.state == ProcState::kHome && !e.busy) go = e.run_on;

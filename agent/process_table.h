@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "agent/process/process_state.h"
 #include "agent/process/table_store.h"
 #include "interceptor/channel_protocol.h"
@@ -28,6 +29,9 @@ struct ProcessEntry {
   std::vector<std::string> argv;
   image::MosixOptions options;
   int channel_fd = -1;  // the agent's end of the process's channel, if it has a shim
+  // A child forked under mosrun, until the agent gives it a channel of its own (its first
+  // move): its MOSIX_CHANNEL_FD is still its parent's connection, and channel_fd is -1.
+  bool channel_borrowed = false;
   std::string last_checkpoint;
   std::chrono::steady_clock::time_point next_checkpoint{};
   std::chrono::steady_clock::time_point registered{};  // when this agent learnt of it
@@ -67,8 +71,10 @@ struct ProcessEntry {
   std::vector<Left> left;
   void RememberLeft(const std::string& node, std::chrono::steady_clock::time_point at);
 
+  // Whether it has a shim that greeted (its channel its own or borrowed).
+  bool HasChannel() const { return channel_fd >= 0 || channel_borrowed; }
   // The fd its channel has inside the process (mosix's own, not the program's), or -1.
-  int ChannelFdInProcess() const { return channel_fd >= 0 ? MOSIX_CHANNEL_FD : -1; }
+  int ChannelFdInProcess() const { return HasChannel() ? MOSIX_CHANNEL_FD : -1; }
 };
 
 class ProcessTable {
@@ -90,13 +96,15 @@ class ProcessTable {
   // A second hello is a new program (exec): what was learnt of the old one's memory (where
   // its shim is, the files it mapped) is forgotten, and argv is the new one's.
   std::string SetChannel(pid_t pid, int fd, std::vector<std::string> argv = {});
-  // pid's channel is now fd (a restarted agent gave the running program a new one): nothing
-  // else changes.
+  // pid's channel is now fd (a restarted agent, or a first move, gave the running program a new
+  // one of its own): nothing else changes.
   void Reattach(pid_t pid, int fd);
+  // Waits up to `timeout` for pid's channel of its own to be known (Reattach); returns its fd.
+  std::optional<int> AwaitOwnChannel(pid_t pid, absl::Duration timeout);
   // Whether pid (this very process, not an earlier one with its number) has an entry (a
   // newborn is given one now).
   bool Knows(pid_t pid);
-  // A hello on channel fd from pid. If pid has no entry, it is a child under mosrun (a fork, or
+  // A hello on channel fd from pid (fd -1: on its parent's channel, inherited at fork). If pid has no entry, it is a child under mosrun (a fork, or
   // a program one ran) and is noted as a newborn (returns true): it becomes an entry once it
   // has lived kNewbornAge (AdoptNewborns), or at once when anything asks for it (Acquire,
   // Knows, Get). Most children of a shell or a make end sooner and cost the agent nothing but
@@ -145,7 +153,7 @@ class ProcessTable {
   void AdoptLocked(pid_t pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   struct Newborn {
-    int fd;
+    int fd;  // -1: it greeted on its parent's channel (borrowed)
     std::chrono::steady_clock::time_point since;
   };
 

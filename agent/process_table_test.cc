@@ -3,6 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 namespace mosix::agent {
@@ -220,6 +223,58 @@ TEST_CASE("a child's hello makes an entry only once it has lived a while, or whe
     kill(p, SIGKILL);
     waitpid(p, nullptr, 0);
   }
+}
+
+TEST_CASE("a forked child greets on its parent's channel: it borrows it until it is given its own") {
+  ProcessTable table;
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  REQUIRE(table.Greet(child, -1));  // (on the channel it inherited)
+  REQUIRE(table.Knows(child));
+  ProcessEntry e = *table.Get(child);
+  REQUIRE(e.channel_fd == -1);
+  REQUIRE(e.channel_borrowed);
+  REQUIRE(e.HasChannel());  // it has a shim: it may be moved and checkpointed
+  REQUIRE(e.ChannelFdInProcess() == MOSIX_CHANNEL_FD);  // (never part of an image)
+  // Its first move gives it one of its own; the mover waits until the channel server has it.
+  REQUIRE_FALSE(table.AwaitOwnChannel(child, absl::Milliseconds(10)));
+  auto held = table.Acquire(child);
+  REQUIRE(held.ok());
+  std::thread server([&] { table.Reattach(child, 50); });
+  REQUIRE(table.AwaitOwnChannel(child, absl::Seconds(30)) == 50);
+  server.join();
+  table.Release(*held);  // (the held copy still says borrowed: the table's word stands)
+  e = *table.Get(child);
+  REQUIRE(e.channel_fd == 50);
+  REQUIRE_FALSE(e.channel_borrowed);
+  // A program it execs greets on a channel of its own: a new program.
+  uint32_t program = e.program;
+  (void)table.SetChannel(child, 51);
+  REQUIRE(table.Get(child)->program == program + 1);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+}
+
+TEST_CASE("a borrowed channel's next program is a new program too") {
+  ProcessTable table;
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  REQUIRE(table.Greet(child, -1));
+  REQUIRE(table.Knows(child));
+  uint32_t program = table.Get(child)->program;
+  (void)table.SetChannel(child, 52);
+  ProcessEntry e = *table.Get(child);
+  REQUIRE(e.program == program + 1);
+  REQUIRE(e.channel_fd == 52);
+  REQUIRE_FALSE(e.channel_borrowed);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
 }
 
 }  // namespace mosix::agent

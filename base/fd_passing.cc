@@ -24,9 +24,11 @@ ssize_t SendWithFd(int sock, const void* data, size_t len, int fd) {
   return ::sendmsg(sock, &mh, MSG_NOSIGNAL);
 }
 
-ssize_t ReceiveWithFd(int sock, void* data, size_t len, UniqueFd* fd) {
+ssize_t ReceiveWithFd(int sock, void* data, size_t len, UniqueFd* fd, ucred* sender) {
   iovec iov{data, len};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  // Room for both an fd and the sender's credentials (a truncated SCM_RIGHTS loses its fd).
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))];
+  if (sender) *sender = ucred{};
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
@@ -39,6 +41,9 @@ ssize_t ReceiveWithFd(int sock, void* data, size_t len, UniqueFd* fd) {
       int got;
       memcpy(&got, CMSG_DATA(c), sizeof got);
       fd->reset(got);
+    } else if (sender && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+               c->cmsg_len == CMSG_LEN(sizeof(ucred))) {
+      memcpy(sender, CMSG_DATA(c), sizeof *sender);
     }
   }
   return n;

@@ -16,7 +16,9 @@
 #define MOSIX_CHANNEL_MAX_MSG 65536
 
 enum mosix_msg_type {
-  MOSIX_MSG_HELLO = 1,   /* shim -> agent: this process runs under mosrun (payload: hello) */
+  MOSIX_MSG_HELLO = 1,   /* shim -> agent: this process runs under mosrun (payload: hello); a
+                          * forked child sends it on the channel it inherited from its parent:
+                          * the agent knows the sender by SCM_CREDENTIALS */
   MOSIX_MSG_RESTORE = 2, /* stub -> agent: make me the process of this image (payload: text) */
   MOSIX_MSG_ERROR = 3,   /* agent -> stub/shim: a one-line error (payload: text) */
   MOSIX_MSG_OK = 4,      /* agent -> shim: acknowledged */

@@ -78,13 +78,24 @@ const char* GetEnv(char** envp, const char* name) {
   return nullptr;
 }
 
-// The agent's channel socket, from the environment at start (a child forked later connects to
-// it again: the environment may have changed by then).
+
+// The agent's channel socket, from the environment at start.
 char g_channel_path[sizeof(sockaddr_un::sun_path)];
 
+// HELLO on the channel: this process runs under mosrun. Whether it went.
+bool SayHello(int flags) {
+  struct {
+    mosix_msg_header h;
+    mosix_hello hello;
+  } msg = {{MOSIX_MSG_HELLO, sizeof(mosix_hello)},
+           {static_cast<int32_t>(Syscall(SYS_getpid)), MOSIX_CHANNEL_VERSION}};
+  return Syscall(SYS_sendto, MOSIX_CHANNEL_FD, reinterpret_cast<long>(&msg), sizeof msg, MSG_NOSIGNAL | flags, 0, 0) ==
+         static_cast<long>(sizeof msg);
+}
+
+// Connects to the agent's channel socket on MOSIX_CHANNEL_FD and greets.
 void ConnectChannel() {
   const char* path = g_channel_path;
-  if (!*path) return;
   long fd = Syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   sockaddr_un addr;
@@ -102,21 +113,21 @@ void ConnectChannel() {
     return;
   }
   Syscall(SYS_close, fd);
-  struct {
-    mosix_msg_header h;
-    mosix_hello hello;
-  } msg = {{MOSIX_MSG_HELLO, sizeof(mosix_hello)},
-           {static_cast<int32_t>(Syscall(SYS_getpid)), MOSIX_CHANNEL_VERSION}};
-  Syscall(SYS_sendto, MOSIX_CHANNEL_FD, reinterpret_cast<long>(&msg), sizeof msg, MSG_NOSIGNAL, 0, 0);
   g_channel = MOSIX_CHANNEL_FD;
+  SayHello(0);
 }
 
 // A child forked by the program (fork, not exec: a program it execs starts its own shim) is a
-// process of its own under mosix: its own home pid, its own channel, registered with the
-// agent. It inherited its parent's channel; it replaces it in itself.
+// process of its own under mosix, with its own home pid. It greets the agent on the channel it
+// inherited from its parent (the kernel tells the agent who sends each message) and keeps that
+// channel: most children exec at once, and a connection of their own would cost every program
+// of a shell or a make a connect and the agent an accept, for nothing. The agent gives a child
+// a channel of its own before it first leaves home (the deputy needs one no other process reads).
+// A child never waits on that channel: if it is full (an agent slow to read, many children at
+// once) or dead (the agent restarted), the child connects on its own, as a program does.
 void AfterForkInChild() {
   mosix_shim_info.home_pid = static_cast<int32_t>(Syscall(SYS_getpid));
-  if (g_channel >= 0) ConnectChannel();
+  if (g_channel >= 0 && !SayHello(MSG_DONTWAIT)) ConnectChannel();
 }
 
 // Runs before main, with the process's argc/argv/envp (glibc passes them to init functions).

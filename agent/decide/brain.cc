@@ -193,7 +193,7 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     if (only && e.pid != only) continue;
     // Only programs that run (their shim said hello), not frozen, not held by a move or a
     // checkpoint, not about to go somewhere already.
-    if (e.ended || e.busy || e.channel_fd < 0 || e.state == ProcState::kFrozen || !e.start_on.empty()) continue;
+    if (e.ended || e.busy || !e.HasChannel() || e.state == ProcState::kFrozen || !e.start_on.empty()) continue;
     {
       absl::MutexLock fl(&moves->mu);
       if (moves->moving.count(e.pid)) continue;

@@ -96,3 +96,37 @@ touch "$LC/node1/tmp/k4/go"
 set +e; wait "$pid"; st=$?; set -e
 [[ $st -eq 7 ]] && grep -q "after the move: pid $pid" "$T/k4.out" || fail "mosrun -r through a wrapper: $st $(cat "$T/k4.out")"
 pass "mosrun -r node2 through a wrapper that forks, then execs: the program ran on node2 (pid $pid, status 7)"
+
+# 5. A child forked under mosrun greets on the channel it inherited from its parent and is given
+# one of its own only when it first moves. A grandchild (forked by such a child) whose parent and
+# grandparent have both ended moves, is signalled over there, and ends with its own status.
+mkdir -p "$LC/node1/tmp/k5"
+( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c '
+import os, signal
+if os.fork() == 0:
+    if os.fork() == 0:
+        got = []
+        signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))
+        me = os.getpid()
+        print("grandchild ready", me, flush=True)
+        while not (got and os.path.exists("/tmp/k5/go")):
+            pass
+        print("grandchild done: getpid", os.getpid(), "was", me, "signals", got, flush=True)
+        os._exit(6)
+    os._exit(0)
+os.wait()
+' ) >"$T/k5.out" 2>&1 &
+top=$!
+track $top
+wait_for_text "$T/k5.out" "grandchild ready"
+gc=$(awk '/grandchild ready/ {print $3}' "$T/k5.out")
+wait "$top" || fail "the top process ended with $?: $(cat "$T/k5.out")"
+wait_until "mosps to list the grandchild $gc" listed "$gc"
+said=$(on node1 -- "$MIGRATE" "$gc" node2) || fail "migrate the grandchild: $said"
+[[ -n "$(on_node2 "python3 -c")" ]] || fail "the grandchild is not on node2"
+kill -USR1 "$gc"
+touch "$LC/node1/tmp/k5/go"
+wait_for_text "$T/k5.out" "grandchild done"
+grep -q "grandchild done: getpid $gc was $gc signals \[10\]" "$T/k5.out" || fail "the grandchild over there: $(cat "$T/k5.out")"
+wait_until "the grandchild $gc to end" sh -c "! kill -0 $gc 2>/dev/null"
+pass "a grandchild forked under mosrun, its parents gone, moved to node2 (pid $gc there too), got SIGUSR1 there and ended"
