@@ -315,7 +315,8 @@ absl::StatusOr<ArrivalReply> Arrivals::Arrive(grpc::ServerReaderInterface<Arriva
     Reap(stub);
     return why;
   };
-  auto data = pending.data.AcceptProven(tls_, pending.image_from, 10000, absl::StrCat("image stream from ", pending.image_from));
+  auto data = pending.data.AcceptProven(tls_, pending.image_from, 10000, absl::StrCat("image stream from ", pending.image_from),
+                                        security::TlsTraffic::kBulk);
   if (!data.ok()) return drop_stub(data.status());
   auto image = StreamImageReader::Open(data->stream());
   if (!image.ok()) return drop_stub(image.status());
@@ -434,7 +435,8 @@ absl::Status Arrivals::Depart(const DepartRequest& req, grpc::ServerWriterInterf
       first.set_cpu_seconds(cpu_seconds);
       if (!writer->Write(first)) return absl::UnavailableError("the home node stopped waiting for the image");
       std::string what = absl::StrCat("image of pid ", local_pid, " to ", req.data_node());
-      ASSIGN_OR_RETURN(MoveConnection out, ConnectProven(to, tls_, req.data_node(), req.data_secret(), what));
+      ASSIGN_OR_RETURN(MoveConnection out,
+                       ConnectProven(to, tls_, req.data_node(), req.data_secret(), what, security::TlsTraffic::kBulk));
       StreamImageWriter sink(out.stream());
       options.sink = &sink;
       dumped = DumpAttached(task, options);

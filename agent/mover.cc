@@ -342,7 +342,7 @@ absl::StatusOr<MoveResult> Mover::BackHome(ProcessEntry& entry) {
     if (caught) {  // the node caught it, and connects
       left_cpu = chunk.cpu_seconds();
       std::string what = absl::StrCat("image of pid ", pid, " from ", node->name());
-      auto in = listener.AcceptProven(transport_.tls, node->name(), 10000, what);
+      auto in = listener.AcceptProven(transport_.tls, node->name(), 10000, what, security::TlsTraffic::kBulk);
       s = in.ok() ? RestoreIntoDeputy(deputy, entry.shim_info, *in->stream()) : in.status();
       if (!s.ok()) ctx.TryCancel();
       while (reader->Read(&chunk)) {

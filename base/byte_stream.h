@@ -23,6 +23,12 @@ class ByteStream {
   // writer's own adds nothing there.
   virtual bool Authenticated() const { return false; }
 
+  // A large payload whose length the reader learns first (from a frame header), read back with
+  // ReadBulk of that length. A stream may seal it in place (its bytes are then garbage) and
+  // carry it apart from its other bytes (TlsConnection); others write and read it as any bytes.
+  virtual absl::Status WriteBulk(char* data, size_t len) { return Write(data, len); }
+  virtual absl::Status ReadBulk(char* data, size_t len) { return Read(data, len); }
+
   // Exactly len bytes, or an error (DataLoss if the stream ends first).
   absl::Status Read(void* data, size_t len);
 };

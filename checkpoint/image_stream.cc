@@ -82,7 +82,7 @@ absl::Status StreamImageWriter::WritePageBatches(const std::vector<image::PageBa
     status = s.status;
     if (status.ok()) status = SendMessage(FrameKind::kPageMap, batches[i]);
     if (status.ok()) status = out_->Write(s.header, sizeof s.header);
-    if (status.ok()) status = out_->Write(s.data.data(), s.data.size());
+    if (status.ok()) status = out_->WriteBulk(s.data.data(), s.data.size());  // (sealed in place: sent)
     if (status.ok()) {
       bytes_ += sizeof s.header + s.data.size();
       ++frames_;
@@ -112,7 +112,12 @@ absl::StatusOr<uint32_t> StreamImageReader::ReadFrame(std::string* payload) {
   }
   if (h.length > kMaxFrame) return absl::DataLossError(absl::StrCat(what_, ": image frame too large"));
   payload->resize(h.length);
-  RETURN_IF_ERROR(Annotate(in_->Read(payload->data(), h.length), "image stream"));
+  // (Pages come as the writer sent them: a bulk record where the stream has those.)
+  if (static_cast<FrameKind>(h.kind) == FrameKind::kPages) {
+    RETURN_IF_ERROR(Annotate(in_->ReadBulk(payload->data(), h.length), "image stream"));
+  } else {
+    RETURN_IF_ERROR(Annotate(in_->Read(payload->data(), h.length), "image stream"));
+  }
   bool unchecked = in_->Authenticated() && static_cast<FrameKind>(h.kind) == FrameKind::kPages;
   if (!unchecked && Crc32c(0, payload->data(), payload->size()) != h.payload_crc) {
     return absl::DataLossError(absl::StrCat(what_, ": corrupted image stream (checksum mismatch in a ", FrameKindName(h.kind), " frame)"));

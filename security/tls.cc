@@ -4,10 +4,15 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "base/net.h"
 #include "base/status.h"
+#include "security/internal/bulk_cipher.h"
 #include "security/internal/openssl_util.h"
 
 namespace mosix::security {
@@ -76,19 +81,20 @@ TlsConnection::~TlsConnection() { SSL_free(S(ssl_)); }
 
 absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Accept(const TlsContext& ctx, UniqueFd fd,
                                                                      const std::string& peer_node, int timeout_ms,
-                                                                     std::string what) {
-  return Handshake(ctx, std::move(fd), peer_node, /*server=*/true, timeout_ms, std::move(what));
+                                                                     std::string what, TlsTraffic traffic) {
+  return Handshake(ctx, std::move(fd), peer_node, /*server=*/true, timeout_ms, std::move(what), traffic);
 }
 
 absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Connect(const TlsContext& ctx, UniqueFd fd,
                                                                       const std::string& server_node, int timeout_ms,
-                                                                      std::string what) {
-  return Handshake(ctx, std::move(fd), server_node, /*server=*/false, timeout_ms, std::move(what));
+                                                                      std::string what, TlsTraffic traffic) {
+  return Handshake(ctx, std::move(fd), server_node, /*server=*/false, timeout_ms, std::move(what), traffic);
 }
 
 absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Handshake(const TlsContext& ctx, UniqueFd fd,
                                                                         const std::string& peer, bool server,
-                                                                        int timeout_ms, std::string what) {
+                                                                        int timeout_ms, std::string what,
+                                                                        TlsTraffic traffic) {
   auto c = std::unique_ptr<TlsConnection>(new TlsConnection(std::move(fd), std::move(what)));
   SSL* ssl = SSL_new(static_cast<SSL_CTX*>(ctx.ctx_));
   if (!ssl) return OpenSslError("SSL_new");
@@ -96,9 +102,12 @@ absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Handshake(const Tl
   if (SSL_set_fd(ssl, c->fd_.get()) != 1) return OpenSslError("SSL_set_fd");
   // Records are at most 16 KB: read ahead into a big buffer, so that a stream costs one read
   // per 256 KB, not two per record (header, then body). (Writes go out a record at a time:
-  // gathering them would cost a copy of every byte, dearer here than the system calls.)
-  SSL_set_read_ahead(ssl, 1);
-  SSL_set_default_read_buffer_len(ssl, kIoBuffer);
+  // gathering them would cost a copy of every byte, dearer here than the system calls.) Not
+  // where bulk records follow TLS records: their bytes must stay on the socket.
+  if (traffic == TlsTraffic::kMessages) {
+    SSL_set_read_ahead(ssl, 1);
+    SSL_set_default_read_buffer_len(ssl, kIoBuffer);
+  }
   if (!server) SSL_set1_host(ssl, peer.c_str());  // the server's certificate must name it
   SetIoTimeouts(c->fd_.get(), timeout_ms);
   int r = server ? SSL_accept(ssl) : SSL_connect(ssl);
@@ -114,7 +123,63 @@ absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Handshake(const Tl
   if (name != peer) {
     return absl::PermissionDeniedError(absl::StrCat(c->what_, ": the peer is node ", name, ", not ", peer));
   }
+  if (traffic == TlsTraffic::kBulk) {
+    ASSIGN_OR_RETURN(internal::BulkKeys keys, internal::ExportBulkKeys(ssl));
+    auto seal = internal::BulkCipher::Create(keys.seal, internal::BulkCipher::Direction::kSeal);
+    auto open = internal::BulkCipher::Create(keys.open, internal::BulkCipher::Direction::kOpen);
+    OPENSSL_cleanse(&keys, sizeof keys);
+    if (!seal.ok()) return seal.status();
+    if (!open.ok()) return open.status();
+    c->seal_ = std::make_unique<internal::BulkCipher>(*std::move(seal));
+    c->open_ = std::make_unique<internal::BulkCipher>(*std::move(open));
+  }
   return c;
+}
+
+namespace {
+
+// All of iov's bytes through fd (readv or writev, again after a short one).
+absl::Status WholeIov(int fd, iovec* iov, int n, bool write, const std::string& what) {
+  while (n > 0) {
+    ssize_t done = write ? ::writev(fd, iov, n) : ::readv(fd, iov, n);
+    if (done < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat(what, ": ", write ? "writev" : "readv", ": ", strerror(errno)));
+    }
+    if (done == 0 && !write) return absl::DataLossError(absl::StrCat(what, ": ended inside a bulk record"));
+    size_t left = static_cast<size_t>(done);
+    while (n > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --n;
+    }
+    if (n > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status TlsConnection::WriteBulk(char* data, size_t len) {
+  if (!seal_) return Write(data, len);
+  unsigned char tag[internal::kBulkTagSize];
+  RETURN_IF_ERROR(Annotate(seal_->Seal(data, len, tag), what_));
+  iovec iov[2] = {{data, len}, {tag, sizeof tag}};
+  return WholeIov(fd_.get(), iov, 2, /*write=*/true, what_);
+}
+
+absl::Status TlsConnection::ReadBulk(char* data, size_t len) {
+  if (!open_) return Read(data, len);
+  if (SSL_has_pending(S(ssl_))) {
+    return absl::DataLossError(absl::StrCat(what_, ": a bulk record where the rest of a TLS record was expected"));
+  }
+  unsigned char tag[internal::kBulkTagSize];
+  iovec iov[2] = {{data, len}, {tag, sizeof tag}};
+  RETURN_IF_ERROR(WholeIov(fd_.get(), iov, 2, /*write=*/false, what_));
+  return Annotate(open_->Open(data, len, tag), what_);
 }
 
 absl::Status TlsConnection::Write(const void* data, size_t len) {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "security/certs.h"
 
@@ -132,6 +134,135 @@ TEST_CASE("credentials on disk are checked: the CA, the name, the key") {
   REQUIRE(absl::StrContains(garbage.status().message(), "node.crt"));
   std::string rm = "rm -rf " + dir;
   REQUIRE(system(rm.c_str()) == 0);
+}
+
+// A bulk pair over a socketpair: server (node1) and client (node2), both handshaken.
+struct BulkPair {
+  std::unique_ptr<TlsConnection> server, client;
+  UniqueFd client_raw;  // a second reference to the client's socket, to write raw bytes
+};
+
+BulkPair Bulk(TlsTraffic server_traffic, TlsTraffic client_traffic) {
+  auto ca = MakeCa("test");
+  REQUIRE(ca.ok());
+  auto sctx = TlsContext::Create(Creds(*ca, "node1"));
+  auto cctx = TlsContext::Create(Creds(*ca, "node2"));
+  REQUIRE(sctx.ok());
+  REQUIRE(cctx.ok());
+  Pair p = Connected();
+  BulkPair out;
+  out.client_raw = UniqueFd(dup(p.b.get()));
+  absl::Status accepted;
+  std::thread srv([&] {
+    auto c = TlsConnection::Accept(**sctx, std::move(p.a), "node2", 5000, "bulk server", server_traffic);
+    accepted = c.status();
+    if (c.ok()) out.server = std::move(*c);
+  });
+  auto c = TlsConnection::Connect(**cctx, std::move(p.b), "node1", 5000, "bulk client", client_traffic);
+  srv.join();
+  REQUIRE(accepted.ok());
+  REQUIRE(c.ok());
+  out.client = std::move(*c);
+  return out;
+}
+
+std::string Pattern(size_t n, int seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7) >> 3);
+  return s;
+}
+
+TEST_CASE("bulk records carry large payloads between TLS messages, sealed, in both directions") {
+  BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
+  const std::string big = Pattern(3 << 20, 1), small = Pattern(1000, 2);
+  std::thread writer([&] {
+    std::string a = big, c = small;
+    REQUIRE(b.client->Write("head", 4).ok());
+    REQUIRE(b.client->WriteBulk(a.data(), a.size()).ok());
+    REQUIRE(a != big);  // sealed in place: what crossed was not the plain bytes
+    REQUIRE(b.client->Write("mid", 3).ok());
+    REQUIRE(b.client->WriteBulk(c.data(), c.size()).ok());
+    REQUIRE(b.client->Write("tail", 4).ok());
+  });
+  char word[4];
+  std::string got(big.size(), '\0');
+  REQUIRE(b.server->Read(word, 4).ok());
+  REQUIRE(std::string(word, 4) == "head");
+  REQUIRE(b.server->ReadBulk(got.data(), got.size()).ok());
+  REQUIRE(got == big);
+  REQUIRE(b.server->Read(word, 3).ok());
+  REQUIRE(std::string(word, 3) == "mid");
+  got.resize(small.size());
+  REQUIRE(b.server->ReadBulk(got.data(), got.size()).ok());
+  REQUIRE(got == small);
+  REQUIRE(b.server->Read(word, 4).ok());
+  REQUIRE(std::string(word, 4) == "tail");
+  writer.join();
+  // And back: the other direction has keys of its own.
+  std::string back = Pattern(70000, 3), copy = back;
+  std::thread w2([&] { REQUIRE(b.server->WriteBulk(copy.data(), copy.size()).ok()); });
+  std::string got2(back.size(), '\0');
+  REQUIRE(b.client->ReadBulk(got2.data(), got2.size()).ok());
+  w2.join();
+  REQUIRE(got2 == back);
+}
+
+TEST_CASE("a bulk record changed, cut or read with another length is refused") {
+  SECTION("a flipped byte") {
+    BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
+    // Raw bytes on the client's socket where a bulk record is expected: no key made them.
+    std::string forged = Pattern(4096 + 16, 4);
+    REQUIRE(write(b.client_raw.get(), forged.data(), forged.size()) == static_cast<ssize_t>(forged.size()));
+    std::string got(4096, '\0');
+    auto s = b.server->ReadBulk(got.data(), got.size());
+    REQUIRE(absl::IsDataLoss(s));
+    REQUIRE(absl::StrContains(s.message(), "failed authentication"));
+  }
+  SECTION("another length") {
+    BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
+    std::string a = Pattern(8192, 5);
+    REQUIRE(b.client->WriteBulk(a.data(), a.size()).ok());
+    std::string got(8192 - 16, '\0');  // (the tag's bytes then come from the record itself)
+    REQUIRE(absl::IsDataLoss(b.server->ReadBulk(got.data(), got.size())));
+  }
+  SECTION("cut short") {
+    BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
+    std::string a = Pattern(8192, 6);
+    REQUIRE(write(b.client_raw.get(), a.data(), 100) == 100);
+    b.client.reset();
+    b.client_raw.reset();
+    std::string got(8192, '\0');
+    auto s = b.server->ReadBulk(got.data(), got.size());
+    REQUIRE(absl::IsDataLoss(s));
+    REQUIRE(absl::StrContains(s.message(), "ended inside a bulk record"));
+  }
+  SECTION("replayed: record 0's bytes, sent again, do not open as record 1") {
+    BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
+    std::string a = Pattern(4096, 7);
+    REQUIRE(b.client->WriteBulk(a.data(), a.size()).ok());
+    std::string wire(4096 + 16, '\0');  // taken off the server's socket as it came
+    size_t got = 0;
+    while (got < wire.size()) {
+      ssize_t n = read(b.server->fd(), wire.data() + got, wire.size() - got);
+      REQUIRE(n > 0);
+      got += static_cast<size_t>(n);
+    }
+    for (int i = 0; i < 2; ++i) REQUIRE(write(b.client_raw.get(), wire.data(), wire.size()) == static_cast<ssize_t>(wire.size()));
+    std::string plain(4096, '\0');
+    REQUIRE(b.server->ReadBulk(plain.data(), plain.size()).ok());
+    REQUIRE(plain == Pattern(4096, 7));
+    REQUIRE(absl::IsDataLoss(b.server->ReadBulk(plain.data(), plain.size())));
+  }
+}
+
+TEST_CASE("on a connection for messages, bulk writes and reads are plain TLS bytes") {
+  BulkPair b = Bulk(TlsTraffic::kMessages, TlsTraffic::kMessages);
+  std::string a = Pattern(100000, 8), copy = a;
+  std::thread w([&] { REQUIRE(b.client->WriteBulk(copy.data(), copy.size()).ok()); });
+  std::string got(a.size(), '\0');
+  REQUIRE(b.server->Read(got.data(), got.size()).ok());
+  w.join();
+  REQUIRE(got == a);
 }
 
 }  // namespace

@@ -102,7 +102,8 @@ absl::Status Arrival::Link(Task& deputy, int fd) {
 }
 
 absl::Status Arrival::ConnectStream() {
-  ASSIGN_OR_RETURN(data_, ConnectProven(data_addr_, transport_.tls, node_.name(), prepared_.data_secret(), what()));
+  ASSIGN_OR_RETURN(data_, ConnectProven(data_addr_, transport_.tls, node_.name(), prepared_.data_secret(), what(),
+                                        security::TlsTraffic::kBulk));
   return absl::OkStatus();
 }
 

@@ -51,7 +51,8 @@ absl::StatusOr<MoveListener> MoveListener::Open(const std::string& host) {
 }
 
 absl::StatusOr<MoveConnection> MoveListener::AcceptProven(const security::TlsContext* tls, const std::string& home_node,
-                                                          int timeout_ms, const std::string& what) {
+                                                          int timeout_ms, const std::string& what,
+                                                          security::TlsTraffic traffic) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     ASSIGN_OR_RETURN(UniqueFd fd, AcceptBefore(fd_.get(), deadline, what));
@@ -61,7 +62,7 @@ absl::StatusOr<MoveConnection> MoveListener::AcceptProven(const security::TlsCon
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     int budget = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(left, 5000)));
     if (tls) {
-      auto t = security::TlsConnection::Accept(*tls, std::move(fd), home_node, budget, what);
+      auto t = security::TlsConnection::Accept(*tls, std::move(fd), home_node, budget, what, traffic);
       if (!t.ok()) {
         fprintf(stderr, "mosixd: dropped a connection to the %s: %s\n", what.c_str(), std::string(t.status().message()).c_str());
         continue;
@@ -85,7 +86,8 @@ absl::StatusOr<MoveConnection> MoveListener::AcceptProven(const security::TlsCon
 }
 
 absl::StatusOr<MoveConnection> ConnectProven(const sockaddr_in& addr, const security::TlsContext* tls,
-                                             const std::string& target_node, const std::string& secret, const std::string& what) {
+                                             const std::string& target_node, const std::string& secret, const std::string& what,
+                                             security::TlsTraffic traffic) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     return ErrnoStatus("connect", what);
@@ -93,7 +95,7 @@ absl::StatusOr<MoveConnection> ConnectProven(const sockaddr_in& addr, const secu
   NoDelay(fd.get());
   MoveConnection c;
   if (tls) {
-    ASSIGN_OR_RETURN(c.tls, security::TlsConnection::Connect(*tls, std::move(fd), target_node, 10000, what));
+    ASSIGN_OR_RETURN(c.tls, security::TlsConnection::Connect(*tls, std::move(fd), target_node, 10000, what, traffic));
   } else {
     c.fd = std::move(fd);
     c.plain = std::make_unique<FdStream>(c.fd.get(), what);

@@ -41,9 +41,10 @@ class MoveListener {
   int fd() const { return fd_.get(); }
 
   // The first connection, within timeout_ms, that proves itself (see above) as coming from
-  // `home_node` (tls: null on a trusted network).
+  // `home_node` (tls: null on a trusted network). An image stream is kBulk traffic.
   absl::StatusOr<MoveConnection> AcceptProven(const security::TlsContext* tls, const std::string& home_node, int timeout_ms,
-                                              const std::string& what);
+                                              const std::string& what,
+                                              security::TlsTraffic traffic = security::TlsTraffic::kMessages);
 
  private:
   UniqueFd fd_;
@@ -53,6 +54,7 @@ class MoveListener {
 
 // The home side: connects to addr, proves itself (TLS as this node, then the secret).
 absl::StatusOr<MoveConnection> ConnectProven(const sockaddr_in& addr, const security::TlsContext* tls,
-                                             const std::string& target_node, const std::string& secret, const std::string& what);
+                                             const std::string& target_node, const std::string& secret, const std::string& what,
+                                             security::TlsTraffic traffic = security::TlsTraffic::kMessages);
 
 }  // namespace mosix::agent
