@@ -225,13 +225,25 @@ TEST_CASE("a child's hello makes an entry only once it has lived a while, or whe
   }
 }
 
+// A child that waits in pause() until the test ends.
+struct PausedChild {
+  PausedChild() : pid(fork()) {
+    if (pid == 0) {
+      pause();
+      _exit(0);
+    }
+  }
+  ~PausedChild() {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  pid_t pid;
+};
+
 TEST_CASE("a forked child greets on its parent's channel: it borrows it until it is given its own") {
   ProcessTable table;
-  pid_t child = fork();
-  if (child == 0) {
-    pause();
-    _exit(0);
-  }
+  PausedChild kid;
+  pid_t child = kid.pid;
   REQUIRE(table.Greet(child, -1));  // (on the channel it inherited)
   REQUIRE(table.Knows(child));
   ProcessEntry e = *table.Get(child);
@@ -254,17 +266,12 @@ TEST_CASE("a forked child greets on its parent's channel: it borrows it until it
   uint32_t program = e.program;
   (void)table.SetChannel(child, 51);
   REQUIRE(table.Get(child)->program == program + 1);
-  kill(child, SIGKILL);
-  waitpid(child, nullptr, 0);
 }
 
 TEST_CASE("a borrowed channel's next program is a new program too") {
   ProcessTable table;
-  pid_t child = fork();
-  if (child == 0) {
-    pause();
-    _exit(0);
-  }
+  PausedChild kid;
+  pid_t child = kid.pid;
   REQUIRE(table.Greet(child, -1));
   REQUIRE(table.Knows(child));
   uint32_t program = table.Get(child)->program;
@@ -273,8 +280,6 @@ TEST_CASE("a borrowed channel's next program is a new program too") {
   REQUIRE(e.program == program + 1);
   REQUIRE(e.channel_fd == 52);
   REQUIRE_FALSE(e.channel_borrowed);
-  kill(child, SIGKILL);
-  waitpid(child, nullptr, 0);
 }
 
 }  // namespace mosix::agent

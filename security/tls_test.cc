@@ -214,16 +214,37 @@ TEST_CASE("bulk records carry large payloads between TLS messages, sealed, in bo
   REQUIRE(got2 == back);
 }
 
+// n bytes read off the socket under `at`, as they crossed (for a test to put back, changed).
+std::string TakeOffWire(TlsConnection& at, size_t n) {
+  std::string wire(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(at.fd(), wire.data() + got, n - got);
+    REQUIRE(r > 0);
+    got += static_cast<size_t>(r);
+  }
+  return wire;
+}
+
 TEST_CASE("a bulk record changed, cut or read with another length is refused") {
-  SECTION("a flipped byte") {
+  SECTION("bytes no key sealed") {
     BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
-    // Raw bytes on the client's socket where a bulk record is expected: no key made them.
     std::string forged = Pattern(4096 + 16, 4);
     REQUIRE(write(b.client_raw.get(), forged.data(), forged.size()) == static_cast<ssize_t>(forged.size()));
     std::string got(4096, '\0');
     auto s = b.server->ReadBulk(got.data(), got.size());
     REQUIRE(absl::IsDataLoss(s));
     REQUIRE(absl::StrContains(s.message(), "failed authentication"));
+  }
+  SECTION("a flipped bit") {
+    BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
+    std::string a = Pattern(4096, 9);
+    REQUIRE(b.client->WriteBulk(a.data(), a.size()).ok());
+    std::string wire = TakeOffWire(*b.server, a.size() + 16);
+    wire[1234] ^= 4;
+    REQUIRE(write(b.client_raw.get(), wire.data(), wire.size()) == static_cast<ssize_t>(wire.size()));
+    std::string got(4096, '\0');
+    REQUIRE(absl::IsDataLoss(b.server->ReadBulk(got.data(), got.size())));
   }
   SECTION("another length") {
     BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
@@ -247,13 +268,7 @@ TEST_CASE("a bulk record changed, cut or read with another length is refused") {
     BulkPair b = Bulk(TlsTraffic::kBulk, TlsTraffic::kBulk);
     std::string a = Pattern(4096, 7);
     REQUIRE(b.client->WriteBulk(a.data(), a.size()).ok());
-    std::string wire(4096 + 16, '\0');  // taken off the server's socket as it came
-    size_t got = 0;
-    while (got < wire.size()) {
-      ssize_t n = read(b.server->fd(), wire.data() + got, wire.size() - got);
-      REQUIRE(n > 0);
-      got += static_cast<size_t>(n);
-    }
+    std::string wire = TakeOffWire(*b.server, a.size() + 16);
     for (int i = 0; i < 2; ++i) REQUIRE(write(b.client_raw.get(), wire.data(), wire.size()) == static_cast<ssize_t>(wire.size()));
     std::string plain(4096, '\0');
     REQUIRE(b.server->ReadBulk(plain.data(), plain.size()).ok());
