@@ -4,12 +4,12 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "base/file_util.h"
 #include "base/net.h"
 #include "base/status.h"
 #include "security/internal/bulk_cipher.h"
@@ -136,39 +136,12 @@ absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Handshake(const Tl
   return c;
 }
 
-namespace {
-
-// All of iov's bytes through fd (readv or writev, again after a short one).
-absl::Status WholeIov(int fd, iovec* iov, int n, bool write, const std::string& what) {
-  while (n > 0) {
-    ssize_t done = write ? ::writev(fd, iov, n) : ::readv(fd, iov, n);
-    if (done < 0) {
-      if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrCat(what, ": ", write ? "writev" : "readv", ": ", strerror(errno)));
-    }
-    if (done == 0 && !write) return absl::DataLossError(absl::StrCat(what, ": ended inside a bulk record"));
-    size_t left = static_cast<size_t>(done);
-    while (n > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --n;
-    }
-    if (n > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::Status TlsConnection::WriteBulk(char* data, size_t len) {
   if (!seal_) return Write(data, len);
   unsigned char tag[internal::kBulkTagSize];
   RETURN_IF_ERROR(Annotate(seal_->Seal(data, len, tag), what_));
-  iovec iov[2] = {{data, len}, {tag, sizeof tag}};
-  return WholeIov(fd_.get(), iov, 2, /*write=*/true, what_);
+  RETURN_IF_ERROR(WriteAll(fd_.get(), data, len, what_));
+  return WriteAll(fd_.get(), tag, sizeof tag, what_);
 }
 
 absl::Status TlsConnection::ReadBulk(char* data, size_t len) {
@@ -177,8 +150,10 @@ absl::Status TlsConnection::ReadBulk(char* data, size_t len) {
     return absl::DataLossError(absl::StrCat(what_, ": a bulk record where the rest of a TLS record was expected"));
   }
   unsigned char tag[internal::kBulkTagSize];
-  iovec iov[2] = {{data, len}, {tag, sizeof tag}};
-  RETURN_IF_ERROR(WholeIov(fd_.get(), iov, 2, /*write=*/false, what_));
+  absl::Status read = ReadAll(fd_.get(), data, len, what_);
+  if (read.ok()) read = ReadAll(fd_.get(), tag, sizeof tag, what_);
+  if (absl::IsOutOfRange(read)) return absl::DataLossError(absl::StrCat(what_, ": ended inside a bulk record"));
+  RETURN_IF_ERROR(read);
   return Annotate(open_->Open(data, len, tag), what_);
 }
 
