@@ -249,11 +249,7 @@ absl::Status Mover::TakeBack(pid_t pid, int32_t local_pid, const std::string& fr
     // Its move to that node may still be finishing: the copy there runs (and may be sent back)
     // before this side has made the deputy and written down where it went. Once the move is
     // over (an action before this one, or a move asked by hand), the entry says.
-    auto e = table_->Get(pid);
-    for (int i = 0; e && e->busy && i < 3000; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      e = table_->Get(pid);
-    }
+    auto e = table_->AwaitEntry(pid, [](const ProcessEntry& now) { return !now.busy; }, absl::Seconds(60));
     if (!e || e->state != ProcState::kRemote || e->remote_pid != local_pid || (!from.empty() && e->where != from)) {
       outcome->status = not_there();
     } else {

@@ -52,9 +52,11 @@ absl::Status GiveChannel(Task& task, const std::string& channel_path) {
 absl::Status Mover::GiveOwnChannel(Task& task, ProcessEntry& entry) {
   RETURN_IF_ERROR(Annotate(GiveChannel(task, channel_path_), absl::StrCat("pid ", entry.pid, ": a channel of its own")));
   // (The channel server learns it from the channel's first message, REATTACH.)
-  std::optional<int> fd = table_->AwaitOwnChannel(entry.pid, absl::Seconds(10));
-  if (!fd) return absl::UnavailableError(absl::StrCat("pid ", entry.pid, ": this agent did not take the channel it was given"));
-  entry.channel_fd = *fd;
+  auto now = table_->AwaitEntry(entry.pid, [](const ProcessEntry& e) { return e.channel_fd >= 0; }, absl::Seconds(10));
+  if (!now || now->channel_fd < 0) {
+    return absl::UnavailableError(absl::StrCat("pid ", entry.pid, ": this agent did not take the channel it was given"));
+  }
+  entry.channel_fd = now->channel_fd;
   entry.channel_borrowed = false;
   return absl::OkStatus();
 }

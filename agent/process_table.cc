@@ -220,17 +220,6 @@ void ProcessTable::Reattach(pid_t pid, int fd) {
   }
 }
 
-std::optional<int> ProcessTable::AwaitOwnChannel(pid_t pid, absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  auto known = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto it = entries_.find(pid);
-    return it == entries_.end() || it->second.channel_fd >= 0;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&known), timeout);
-  auto it = entries_.find(pid);
-  if (it == entries_.end() || it->second.channel_fd < 0) return std::nullopt;
-  return it->second.channel_fd;
-}
 
 std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string> argv) {
   absl::MutexLock lock(&mu_);
@@ -292,6 +281,20 @@ namespace mosix::agent {
 std::optional<ProcessEntry> ProcessTable::Get(pid_t pid) {
   absl::MutexLock lock(&mu_);
   AdoptLocked(pid);
+  auto it = entries_.find(pid);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<ProcessEntry> ProcessTable::AwaitEntry(pid_t pid, const std::function<bool(const ProcessEntry&)>& ready,
+                                                     absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  AdoptLocked(pid);
+  auto settled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = entries_.find(pid);
+    return it == entries_.end() || ready(it->second);
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
   auto it = entries_.find(pid);
   if (it == entries_.end()) return std::nullopt;
   return it->second;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -99,8 +100,6 @@ class ProcessTable {
   // pid's channel is now fd (a restarted agent, or a first move, gave the running program a new
   // one of its own): nothing else changes.
   void Reattach(pid_t pid, int fd);
-  // Waits up to `timeout` for pid's channel of its own to be known (Reattach); returns its fd.
-  std::optional<int> AwaitOwnChannel(pid_t pid, absl::Duration timeout);
   // Whether pid (this very process, not an earlier one with its number) has an entry (a
   // newborn is given one now).
   bool Knows(pid_t pid);
@@ -128,6 +127,10 @@ class ProcessTable {
   std::vector<pid_t> Due(std::chrono::steady_clock::time_point now);
   // A copy of pid's entry, busy or not.
   std::optional<ProcessEntry> Get(pid_t pid);
+  // The same, once `ready` holds for it (a move holding it is over, a channel it was given is
+  // known...), or as it is after `timeout`; without polling: it wakes when the table changes.
+  std::optional<ProcessEntry> AwaitEntry(pid_t pid, const std::function<bool(const ProcessEntry&)>& ready,
+                                         absl::Duration timeout);
   // The remote part of pid ended with wait_status; returns the deputy's fd if it is waiting.
   // `node` is the node that reports it ("" when peers are not authenticated): an end counts
   // only as reported by the node the process runs on.

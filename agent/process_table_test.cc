@@ -252,11 +252,12 @@ TEST_CASE("a forked child greets on its parent's channel: it borrows it until it
   REQUIRE(e.HasChannel());  // it has a shim: it may be moved and checkpointed
   REQUIRE(e.ChannelFdInProcess() == MOSIX_CHANNEL_FD);  // (never part of an image)
   // Its first move gives it one of its own; the mover waits until the channel server has it.
-  REQUIRE_FALSE(table.AwaitOwnChannel(child, absl::Milliseconds(10)));
+  auto own = [](const ProcessEntry& now) { return now.channel_fd >= 0; };
+  REQUIRE(table.AwaitEntry(child, own, absl::Milliseconds(10))->channel_fd == -1);
   auto held = table.Acquire(child);
   REQUIRE(held.ok());
   std::thread server([&] { table.Reattach(child, 50); });
-  REQUIRE(table.AwaitOwnChannel(child, absl::Seconds(30)) == 50);
+  REQUIRE(table.AwaitEntry(child, own, absl::Seconds(30))->channel_fd == 50);
   server.join();
   table.Release(*held);  // (the held copy still says borrowed: the table's word stands)
   e = *table.Get(child);
