@@ -157,15 +157,15 @@ bool ChannelServer::Handle(int fd) {
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
   if (sender.pid != 0 && sender.pid != cred.pid) {
-    // A child forked by the connection's process, greeting on the channel it inherited (it
-    // makes no connection of its own: most children exec at once, and the new program
-    // connects). It is noted; the agent gives it a channel of its own before it ever needs
-    // one (its first move). Nothing else is taken on a channel that is not the sender's own,
-    // and nothing is answered there: its other holder would read it.
+    // A child forked by the connection's process, or a program exec'd by such a child,
+    // greeting on the channel it inherited (it makes no connection of its own: a shell or a
+    // make starts many short programs). It borrows the channel; the agent gives it one of its
+    // own before it ever needs one (its first move). Nothing else is taken on a channel that
+    // is not the sender's own, and nothing is answered there: its other holders would read it.
     mosix_msg_header h;
     if (static_cast<size_t>(n) == sizeof h + sizeof(mosix_hello)) {
       memcpy(&h, buf.data(), sizeof h);
-      if (h.type == MOSIX_MSG_HELLO && h.len == sizeof(mosix_hello)) table_->Greet(sender.pid, -1);
+      if (h.type == MOSIX_MSG_HELLO && h.len == sizeof(mosix_hello)) Greeted(sender.pid, -1);
     }
     return true;
   }
@@ -188,11 +188,7 @@ bool ChannelServer::Handle(int fd) {
         return true;
       }
       memcpy(&hello, payload.data(), sizeof hello);
-      // (A child under mosrun is only noted: see ProcessTable::Greet.)
-      if (table_->Greet(cred.pid, fd)) return true;
-      auto argv = ReadCmdline(cred.pid);
-      std::string node = table_->SetChannel(cred.pid, fd, argv.ok() ? *argv : std::vector<std::string>{});
-      if (!node.empty() && events_.start_on) events_.start_on(cred.pid, node);
+      Greeted(cred.pid, fd);
       return true;
     }
     case MOSIX_MSG_REGISTER: {
@@ -239,6 +235,15 @@ bool ChannelServer::Handle(int fd) {
       (void)SendMessage(fd, MOSIX_MSG_ERROR, absl::StrCat("unknown message type ", h.type));
       return true;
   }
+}
+
+void ChannelServer::Greeted(pid_t pid, int fd) {
+  // (A child under mosrun is only noted: see ProcessTable::Greet.)
+  if (table_->Greet(pid, fd)) return;
+  // A process of the table, with the program it exec'd (or, after mosrun, its first).
+  auto argv = ReadCmdline(pid);
+  std::string node = table_->SetChannel(pid, fd, argv.ok() ? *argv : std::vector<std::string>{});
+  if (!node.empty() && events_.start_on) events_.start_on(pid, node);
 }
 
 namespace {

@@ -39,6 +39,8 @@ class ChannelServer {
   void Loop();
   // Handles one message; returns false when the connection should be closed.
   bool Handle(int fd);
+  // pid said hello on fd, its own channel, or on a channel it borrows (fd -1).
+  void Greeted(pid_t pid, int fd);
   void HandleRestore(int fd, const struct ucred& cred, const std::string& payload, UniqueFd image_fd);
 
   ProcessTable* table_;

@@ -234,7 +234,7 @@ std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string>
     if (!argv.empty()) e.argv = std::move(argv);
   }
   e.channel_fd = fd;
-  e.channel_borrowed = false;
+  e.channel_borrowed = fd < 0;
   Save(e);
   std::string go = std::exchange(e.start_on, "");
   if (go.empty() && e.state == ProcState::kHome && !e.busy) go = e.run_on;

@@ -92,8 +92,8 @@ class ProcessTable {
   absl::StatusOr<ProcessEntry> Acquire(pid_t pid);
   // Clears busy and stores what the caller changed (checkpoint count, last path, ...).
   void Release(const ProcessEntry& entry);
-  // Records pid's channel; returns the node it should move to at once (mosrun -r, or where it
-  // was before it came home for an exec), if any.
+  // Records pid's channel (fd -1: it borrows one it inherited); returns the node it should
+  // move to at once (mosrun -r, or where it was before it came home for an exec), if any.
   // A second hello is a new program (exec): what was learnt of the old one's memory (where
   // its shim is, the files it mapped) is forgotten, and argv is the new one's.
   std::string SetChannel(pid_t pid, int fd, std::vector<std::string> argv = {});
@@ -103,14 +103,14 @@ class ProcessTable {
   // Whether pid (this very process, not an earlier one with its number) has an entry (a
   // newborn is given one now).
   bool Knows(pid_t pid);
-  // A hello on channel fd from pid (fd -1: on its parent's channel, inherited at fork). If pid has no entry, it is a child under mosrun (a fork, or
-  // a program one ran) and is noted as a newborn (returns true): it becomes an entry once it
-  // has lived kNewbornAge (AdoptNewborns), or at once when anything asks for it (Acquire,
-  // Knows, Get). Most children of a shell or a make end sooner and cost the agent nothing but
+  // A hello on channel fd from pid (fd -1: on a channel it inherited, at fork or exec). If pid
+  // has no entry, it is a child under mosrun (a fork, or a program one ran) and is noted as a
+  // newborn (returns true): it becomes an entry once it has lived kNewbornAge
+  // (AdoptNewborns), or at once when anything asks for it (Acquire, Knows, Get). Most children of a shell or a make end sooner and cost the agent nothing but
   // their hello: no /proc reads, no entry, no record. Returns false for a process with an
   // entry (its new program: SetChannel).
   bool Greet(pid_t pid, int fd);
-  // Channel fd closed: a newborn on it ended, or exec'd (its next program says hello anew).
+  // Channel fd closed: a newborn on it ended.
   void ChannelClosed(int fd);
   // Makes entries of the newborns that have lived kNewbornAge; forgets those that ended.
   void AdoptNewborns(std::chrono::steady_clock::time_point now);

@@ -16,7 +16,8 @@
 // What it does:
 //   - at home (this file): registers the process with its agent over the channel
 //     (SOCK_SEQPACKET), kept on the reserved fd MOSIX_CHANNEL_FD, which close/close_range/
-//     dup2/dup3 cannot take away; turns relative sleeps into sleeps until an absolute
+//     dup2/dup3 cannot take away and which stays open across fork and exec (the programs
+//     after the first greet on the channel they inherited); turns relative sleeps into sleeps until an absolute
 //     CLOCK_MONOTONIC deadline, so a checkpoint taken mid-sleep restarts the very same sleep;
 //   - away from home (remote.cc): the SIGSYS handler of Syscall User Dispatch, which runs,
 //     answers, forwards or refuses every system call by the syscall table;
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -93,7 +95,9 @@ bool SayHello(int flags) {
          static_cast<long>(sizeof msg);
 }
 
-// Connects to the agent's channel socket on MOSIX_CHANNEL_FD and greets.
+// Connects to the agent's channel socket on MOSIX_CHANNEL_FD and greets. The channel stays
+// open across exec (no O_CLOEXEC): the programs a process execs, and those its children exec,
+// greet on it (InheritedChannel).
 void ConnectChannel() {
   const char* path = g_channel_path;
   long fd = Syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -108,13 +112,31 @@ void ConnectChannel() {
   }
   for (size_t i = 0; i < len; ++i) addr.sun_path[i] = path[i];
   if (Syscall(SYS_connect, fd, reinterpret_cast<long>(&addr), sizeof addr) != 0 ||
-      Syscall(SYS_dup3, fd, MOSIX_CHANNEL_FD, O_CLOEXEC) != MOSIX_CHANNEL_FD) {
+      Syscall(SYS_dup3, fd, MOSIX_CHANNEL_FD, 0) != MOSIX_CHANNEL_FD) {
     Syscall(SYS_close, fd);
     return;
   }
   Syscall(SYS_close, fd);
   g_channel = MOSIX_CHANNEL_FD;
   SayHello(0);
+}
+
+// Whether MOSIX_CHANNEL_FD is a channel to this agent that the process inherited: from the
+// program it was before exec, or from the parent that forked it and exec'd (a shell's command,
+// a make's job, a posix_spawn). Its peer is the agent's channel socket, which nothing else is.
+bool InheritedChannel() {
+  sockaddr_un peer;
+  socklen_t len = sizeof peer;
+  if (Syscall(SYS_getpeername, MOSIX_CHANNEL_FD, reinterpret_cast<long>(&peer), reinterpret_cast<long>(&len)) != 0 ||
+      peer.sun_family != AF_UNIX) {
+    return false;
+  }
+  size_t n = Strlen(g_channel_path);
+  if (len != offsetof(sockaddr_un, sun_path) + n + 1) return false;
+  for (size_t i = 0; i < n; ++i) {
+    if (peer.sun_path[i] != g_channel_path[i]) return false;
+  }
+  return true;
 }
 
 // A child forked by the program (fork, not exec: a program it execs starts its own shim) is a
@@ -140,7 +162,19 @@ __attribute__((constructor)) void ShimInit(int, char**, char** envp) {
   const char* path = GetEnv(envp, MOSIX_CHANNEL_ENV);
   if (path && Strlen(path) < sizeof g_channel_path) {
     for (size_t i = 0; path[i]; ++i) g_channel_path[i] = path[i];
-    ConnectChannel();
+    // A program greets on the channel it inherited, without waiting, as a forked child does:
+    // a shell or a make under mosrun starts many short programs, and a connection each would
+    // cost every one of them a connect and the agent an accept, for nothing. On a full or
+    // dead channel (the agent restarted) it connects by itself.
+    if (InheritedChannel()) {
+      g_channel = MOSIX_CHANNEL_FD;
+      if (!SayHello(MSG_DONTWAIT)) {
+        g_channel = -1;
+        ConnectChannel();
+      }
+    } else {
+      ConnectChannel();
+    }
     // (libc's atfork list: registered here, in the constructor, where libc may be called.)
     pthread_atfork(nullptr, nullptr, &AfterForkInChild);
   }

@@ -22,13 +22,18 @@ wait_for_text "$T/k1.out" "ready pid="
 child=$(sed -n 's/^ready pid=\([0-9]*\).*/\1/p' "$T/k1.out")
 [[ -n "$child" && "$child" != "$shell" ]] || fail "no child of the shell: $(cat "$T/k1.out")"
 wait_until "mosps to list the shell's child $child" listed "$child"
+# It greeted on the channel it inherited from the shell (no connection of its own at start).
+bash_pid=$(awk '{print $4}' "/proc/$child/stat")
+[[ "$(readlink "/proc/$child/fd/1021")" == "$(readlink "/proc/$bash_pid/fd/1021")" ]] ||
+  fail "the shell's program has a channel of its own before any move: $(readlink "/proc/$child/fd/1021") against the shell's $(readlink "/proc/$bash_pid/fd/1021")"
 said=$(on node1 -- "$MIGRATE" "$child" node2) || fail "migrate the child: $said"
 [[ -n "$(on_node2 "remote_probe /tmp/k1")" ]] || fail "the child is not on node2"
+[[ "$(readlink "/proc/$child/fd/1021")" != "$(readlink "/proc/$bash_pid/fd/1021")" ]] || fail "the moved program's deputy still uses the shell's channel"
 touch "$LC/node1/tmp/k1/go"
 wait "$shell" || fail "the shell ended with $?: $(cat "$T/k1.out")"
 grep -q "after the move: pid $child" "$T/k1.out" && grep -q "bash saw 7" "$T/k1.out" ||
   fail "the shell's child over there: $(cat "$T/k1.out")"
-pass "a program run by a shell under mosrun moved on its own (pid $child on node2) and the shell saw its status 7"
+pass "a program run by a shell under mosrun greeted on the shell's channel, moved on its own (pid $child on node2, with a channel of its own) and the shell saw its status 7"
 
 # 2. A child forked (no exec) by python3 under mosrun: its own channel, its own home pid.
 mkdir -p "$LC/node1/tmp/k2"
