@@ -198,6 +198,13 @@ void Arrivals::Reap(pid_t pid) {
               WIFEXITED(status) ? "exit status" : "killed by signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
               known ? "" : " (as far as this agent, which is not its parent, can tell)");
     }
+    {
+      // Kept for a while, for the home to find if the report below does not reach it (its
+      // agent restarting): it asks when its deputy waits for an end that did not come.
+      absl::MutexLock lock(&mu_);
+      ended_.push_back({guest.home_node, guest.home_pid, pid, status, std::chrono::steady_clock::now()});
+      while (ended_.size() > kEndedKept) ended_.pop_front();
+    }
     const cluster::Node* home = FindNode(map_, guest.home_node);
     if (!home) return;
     EndedRequest req;
@@ -537,6 +544,13 @@ void Arrivals::SendGuestsHome(int seconds, const std::string& why) {
 std::map<pid_t, Arrivals::Guest> Arrivals::Guests() {
   absl::MutexLock lock(&mu_);
   return guests_;
+}
+
+std::vector<Arrivals::Ended> Arrivals::RecentlyEnded() {
+  absl::MutexLock lock(&mu_);
+  auto now = std::chrono::steady_clock::now();
+  while (!ended_.empty() && now - ended_.front().at > kEndedKeptFor) ended_.pop_front();
+  return {ended_.begin(), ended_.end()};
 }
 
 }  // namespace mosix::agent

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <list>
+#include <chrono>
+#include <deque>
 #include <map>
 #include <thread>
 #include <memory>
@@ -81,6 +83,15 @@ class Arrivals {
   };
   // Guests running here, by local pid.
   std::map<pid_t, Guest> Guests();
+  // Guests that ended here lately (kEndedKeptFor), and how, for the home that asks.
+  struct Ended {
+    std::string home_node;
+    int32_t home_pid = 0;
+    pid_t local_pid = 0;
+    int wait_status = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::vector<Ended> RecentlyEnded();
   // This agent stops, or expels its guests (`why`): asks each guest's home agent to take it
   // back, all at once, and waits (up to `seconds`). When the agent stops, those still here after
   // that die with it (their lifelines).
@@ -130,6 +141,10 @@ class Arrivals {
   absl::Mutex mu_;
   std::map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, Guest> guests_ ABSL_GUARDED_BY(mu_);
+  // How the guests that ended lately ended: their home may not have heard it (it was down).
+  static constexpr std::chrono::minutes kEndedKeptFor{10};
+  static constexpr size_t kEndedKept = 4096;
+  std::deque<Ended> ended_ ABSL_GUARDED_BY(mu_);
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // CloseArrivals
   int arriving_ ABSL_GUARDED_BY(mu_) = 0;     // Arrive calls under way

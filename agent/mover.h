@@ -117,8 +117,10 @@ class Mover {
   // (PrepareRelink, Relink); a new channel for the deputy too where channel_path is given.
   absl::Status Relink(const ProcessEntry& entry, const cluster::Node& node, const std::string* channel_path);
   // Whether node `where` still has pid's copy (its local_pid there).
-  enum class GuestThere { kRuns, kGone, kNodeDown };
-  GuestThere AskNodeFor(const std::string& where, int32_t local_pid, pid_t home_pid);
+  enum class GuestThere { kRuns, kEnded, kGone, kNodeDown };
+  // Whether the node `where` still runs the guest local_pid of home_pid; if it ended there,
+  // *wait_status says how.
+  GuestThere AskNodeFor(const std::string& where, int32_t local_pid, pid_t home_pid, int* wait_status);
   // pid's copy on `where` is gone (why): back from its newest checkpoint, or its deputy (on
   // channel fd) hears it is lost.
   void LoseRemote(pid_t pid, int fd, const std::string& where, const std::string& why);

@@ -162,15 +162,20 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
     // A node whose machine is there but whose agent is not: a restarted agent takes the guest
     // back (arrivals_adopt.cc) and, through TLS, this deputy gets a new link (StillHere).
     GuestThere there = GuestThere::kNodeDown;
+    int wait_status = 0;
     if (const cluster::Node* node = FindNode(map_, where)) {
       RetryWhileAgentRestarts(*node, std::chrono::seconds(1), [&] {
-        there = AskNodeFor(where, local_pid, pid);
+        there = AskNodeFor(where, local_pid, pid, &wait_status);
         return there != GuestThere::kNodeDown;
       });
     }
     switch (there) {
       case GuestThere::kRuns:
         return;  // its end will be reported
+      case GuestThere::kEnded:
+        // It ended over there while this agent could not be told (it was down: restarting).
+        (void)RemoteEnded(pid, local_pid, wait_status, where);
+        return;
       case GuestThere::kGone:
         // Its end may be on its way (its node reports it after it has dropped it).
         for (int i = 0; i < 30; ++i) {
@@ -188,7 +193,7 @@ void Mover::DeputyWaits(pid_t pid, int fd) {
   });
 }
 
-Mover::GuestThere Mover::AskNodeFor(const std::string& where, int32_t local_pid, pid_t home_pid) {
+Mover::GuestThere Mover::AskNodeFor(const std::string& where, int32_t local_pid, pid_t home_pid, int* wait_status) {
   const cluster::Node* node = FindNode(map_, where);
   if (!node) return GuestThere::kNodeDown;
   {
@@ -204,6 +209,12 @@ Mover::GuestThere Mover::AskNodeFor(const std::string& where, int32_t local_pid,
   if (!PeerStub(*node)->Guests(&ctx, GuestsRequest(), &reply).ok()) return GuestThere::kNodeDown;
   for (const GuestInfo& g : reply.guests()) {
     if (g.local_pid() == local_pid && g.home_pid() == home_pid) return GuestThere::kRuns;
+  }
+  for (const EndedGuest& g : reply.ended()) {
+    if (g.local_pid() == local_pid && g.home_pid() == home_pid) {
+      *wait_status = g.wait_status();
+      return GuestThere::kEnded;
+    }
   }
   return GuestThere::kGone;
 }

@@ -142,6 +142,13 @@ grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*,
     g->set_rss_kb(u.rss_kb);
     g->set_busy_ns(u.busy_ns);
   }
+  for (const Arrivals::Ended& e : arrivals_->RecentlyEnded()) {
+    if (!from->empty() && e.home_node != *from) continue;
+    EndedGuest* g = reply->add_ended();
+    g->set_local_pid(e.local_pid);
+    g->set_home_pid(e.home_pid);
+    g->set_wait_status(e.wait_status);
+  }
   if (auto self = view_->Get(node_)) {
     reply->set_mem_free_mb(self->load.mem_free_mb());
     reply->set_mem_total_mb(self->load.mem_total_mb());

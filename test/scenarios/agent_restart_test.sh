@@ -12,7 +12,8 @@
 #  - ... under a guest with a checkpoint: it comes back home from it and finishes;
 #  - a restarted node takes a move again at once (peers reconnect): the time is printed;
 #  - the home agent killed and restarted under xz away and a program at home: it takes both
-#    back from its table on disk, with new channels and links (link_invariants.h, I5).
+#    back from its table on disk, with new channels and links (link_invariants.h, I5);
+#  - a guest that ends while its home agent is down: the home, back, learns its status.
 #   With --insecure (agent_restart_trusted_test): 1. to 3. only, on a network the map marks
 #   trusted, where a guest's link goes straight to its deputy and outlives the agents.
 source "$(dirname "$0")/lib.sh"
@@ -163,3 +164,24 @@ kill -TERM "$homep"
 set +e; wait "$homep"; st=$?; set -e
 [[ $st == 143 ]] || fail "counter, on node3, did not die by SIGTERM sent at home after the restart ($st)"
 pass "the home agent restarted under xz away and a program at home: both taken back, xz's output identical"
+
+# 7. A guest that ends while its home agent is down (killed, not yet started again): its node
+#    could not tell the home; the home, back, asks the node and learns how it ended (its own
+#    exit status, not 112 for a process lost).
+bg_clean "$W/end7.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c '
+import os, time, sys
+print("computing", flush=True)
+t = time.monotonic()
+while time.monotonic() - t < 3:  # (a vDSO call: nothing is forwarded home meanwhile)
+    pass
+os._exit(7)'
+p7=$BG
+wait_for_text "$W/end7.out" "computing"
+wait_until "python under mosrun" is_at "$p7" node1
+on node1 -- "$MIGRATE" "$p7" node2 >/dev/null || fail "python did not move to node2"
+"$MOSCTL" localcluster stop node1 --kill >/dev/null || fail "node1's agent did not stop"
+wait_until "the python on node2 to end while node1's agent is down" node_empty node2
+"$MOSCTL" localcluster start node1 >/dev/null || fail "node1's agent did not start again"
+set +e; wait "$p7"; st=$?; set -e
+[[ $st == 7 ]] || fail "a guest that ended while its home agent was down: status $st, not its own 7: $(cat "$W/end7.out")"
+pass "a guest that ended while its home agent was down: the home, back, learnt its status (7) from the node"
