@@ -51,6 +51,40 @@ asm(".text\n"
     "  syscall\n"
     "  lea 8(%rsp), %rsp\n"
     "  ret $128\n");
+// A call that runs with a signal mask of its own (pselect6, ppoll, epoll_pwait) and that a
+// pending signal its mask lets through interrupts at once: as the kernel does, the handler runs
+// with that mask and the program sees EINTR. A native ppoll of no fds and no time, with that
+// mask (in r11, onto the stack), makes the kernel deliver the signal; the argument registers,
+// which a system call preserves, are kept around it; rax is EINTR's.
+asm(".text\n"
+    ".globl mosix_interrupt_gadget\n.hidden mosix_interrupt_gadget\n"
+    "mosix_interrupt_gadget:\n"
+    "  lea -128(%rsp), %rsp\n"
+    "  push %rcx\n"
+    "  push %rdi\n"
+    "  push %rsi\n"
+    "  push %rdx\n"
+    "  push %r10\n"
+    "  push %r8\n"
+    "  push %r11\n"
+    "  push $0\n"
+    "  push $0\n"
+    "  xor %edi, %edi\n"
+    "  xor %esi, %esi\n"
+    "  mov %rsp, %rdx\n"
+    "  lea 16(%rsp), %r10\n"
+    "  mov $8, %r8d\n"
+    "  mov $271, %eax\n"
+    "  syscall\n"
+    "  lea 24(%rsp), %rsp\n"
+    "  pop %r8\n"
+    "  pop %r10\n"
+    "  pop %rdx\n"
+    "  pop %rsi\n"
+    "  pop %rdi\n"
+    "  mov $-4, %rax\n"
+    "  ret $128\n");
+extern "C" void mosix_interrupt_gadget();
 extern "C" void mosix_restorer();
 extern "C" void mosix_syscall_gadget();
 extern "C" void mosix_native_gadget();
@@ -483,6 +517,55 @@ bool ReadOwn(long addr, uint64_t* out) {
                  reinterpret_cast<long>(&there), 1, 0) == static_cast<long>(sizeof *out);
 }
 
+// What Dispatch returns for a call with a mask of its own that a pending signal interrupts at
+// once (mosix_interrupt_gadget); the mask is in g_call_mask.
+constexpr long kInterrupt = kCameHome + 3;
+uint64_t g_call_mask = 0;
+
+// The signal mask the call runs with, when it has one of its own (pselect6, ppoll, epoll_pwait,
+// epoll_pwait2): make's jobserver waits in pselect6 with SIGCHLD let through only there.
+bool CallMask(long nr, const long args[6], uint64_t* mask) {
+  long ptr = 0, size = 0;
+  switch (nr) {
+    case SYS_pselect6: {
+      uint64_t pair[2];
+      if (!args[5] || !ReadOwn(args[5], &pair[0]) || !ReadOwn(args[5] + 8, &pair[1])) return false;
+      ptr = static_cast<long>(pair[0]);
+      size = static_cast<long>(pair[1]);
+      break;
+    }
+    case SYS_ppoll:
+      ptr = args[3];
+      size = args[4];
+      break;
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+      ptr = args[4];
+      size = args[5];
+      break;
+    default:
+      return false;
+  }
+  return ptr != 0 && size == 8 && ReadOwn(ptr, mask);
+}
+
+// Of the signals pending here, those that would interrupt a call made with `mask`: not
+// blocked by it, and neither ignored nor ignored by default (the kernel drops those).
+uint64_t InterruptingSignals(uint64_t mask) {
+  uint64_t pending = 0;
+  if (Syscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8) != 0) return 0;
+  pending &= ~mask & ~kSigsysBit;
+  for (int sig = 1; sig < 65; ++sig) {
+    uint64_t bit = 1ull << (sig - 1);
+    if (!(pending & bit)) continue;
+    KernelSigaction act{};
+    Syscall(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&act), 8);
+    bool ignored = act.handler == 1 || (act.handler == 0 && (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT));
+    if (ignored) pending &= ~bit;
+  }
+  return pending;
+}
+
 long Dispatch(long nr, long args[6]) {
   const SyscallEntry* e = LookupSyscall(nr);
   if (!e) return Unsupported(nullptr, nr);
@@ -492,8 +575,11 @@ long Dispatch(long nr, long args[6]) {
     case kVirtual: return Virtual(nr, args);
     case kForward:
     case kHome:
-      // As at home, a signal that came before the call is handled before it is made.
+      // As at home, a signal that came before the call is handled before it is made; and one
+      // that the call's own mask lets through interrupts it (a forwarded call interrupted at
+      // home comes back here too, through ShouldRestart).
       if (DeliverableSignals()) return kAfterSignals;
+      if (CallMask(nr, args, &g_call_mask) && InterruptingSignals(g_call_mask)) return kInterrupt;
       return e->policy == kHome ? ComeHome(nr) : ForwardCall(*e, nr, args);
     default: return Unsupported(e, nr);
   }
@@ -515,6 +601,7 @@ extern "C" __attribute__((visibility("hidden"))) long mosix_dispatch(long nr, lo
     long r = Dispatch(nr, args);
     Syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);  // signals are handled here
     if (r == kAfterSignals) continue;
+    if (r == kInterrupt) r = -EINTR;  // (none of the shim's own calls has a mask of its own)
     if (r == kCameHome || r == kRunNative) r = Syscall(nr, a0, a1, a2, a3);
     if (r == -EINTR && ShouldRestart()) continue;
     return r;
@@ -545,6 +632,12 @@ extern "C" __attribute__((visibility("hidden"))) void mosix_sigsys_handler(int, 
       g[REG_R11] = static_cast<greg_t>(mask & ~mosix::shim::kSigsysBit);  // SIGSYS stays the shim's
       g[REG_RIP] = reinterpret_cast<greg_t>(&mosix_sigsuspend_gadget);
     }
+    return;
+  }
+  if (r == mosix::shim::kInterrupt) {
+    g[REG_RCX] = g[REG_RIP];
+    g[REG_R11] = static_cast<greg_t>(mosix::shim::g_call_mask & ~mosix::shim::kSigsysBit);  // SIGSYS stays the shim's
+    g[REG_RIP] = reinterpret_cast<greg_t>(&mosix_interrupt_gadget);
     return;
   }
   if (r == mosix::shim::kCameHome || r == mosix::shim::kAfterSignals) {

@@ -1,5 +1,7 @@
 // Waits for SIGUSR1 in one system call, named by its argument, and says how it woke:
 //   signal_waiter MODE      MODE: pause sigsuspend futex sigtimedwait poll epoll nanosleep read
+//                                 pselect ppoll
+// (pselect and ppoll block SIGUSR1 but in the call's own mask, as make's jobserver does SIGCHLD.)
 // Prints "waiting MODE" once it is about to wait, then "woke MODE handled=N result=R errno=E"
 // and exits 0 when the wait ended as it would for any process: the handler ran (or, for
 // sigtimedwait, the signal was taken) and the call returned -1/EINTR (the signal number for
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +31,7 @@ static void on_usr1(int sig) {
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: signal_waiter pause|sigsuspend|futex|sigtimedwait|poll|epoll|nanosleep|read\n");
+    fprintf(stderr, "usage: signal_waiter pause|sigsuspend|futex|sigtimedwait|poll|epoll|nanosleep|read|pselect|ppoll\n");
     return 2;
   }
   const char* mode = argv[1];
@@ -46,7 +49,10 @@ int main(int argc, char** argv) {
   uint32_t word = 0;
   long r = -1;
   int err = 0;
-  if (strcmp(mode, "sigsuspend") == 0 || strcmp(mode, "sigtimedwait") == 0) sigprocmask(SIG_BLOCK, &usr1, NULL);
+  if (strcmp(mode, "sigsuspend") == 0 || strcmp(mode, "sigtimedwait") == 0 || strcmp(mode, "pselect") == 0 ||
+      strcmp(mode, "ppoll") == 0) {
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+  }
   printf("waiting %s\n", mode);
   if (strcmp(mode, "pause") == 0) {
     r = pause();
@@ -74,6 +80,14 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "nanosleep") == 0) {
     struct timespec t = {100000, 0};
     r = nanosleep(&t, NULL);
+  } else if (strcmp(mode, "pselect") == 0) {
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(fds[0], &rd);
+    r = pselect(fds[0] + 1, &rd, NULL, NULL, NULL, &none);
+  } else if (strcmp(mode, "ppoll") == 0) {
+    struct pollfd p = {fds[0], POLLIN, 0};
+    r = ppoll(&p, 1, NULL, &none);
   } else if (strcmp(mode, "read") == 0) {
     char c;
     r = read(fds[0], &c, 1);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A signal sent to the home pid reaches the process wherever it runs and whatever it waits in:
 # signal_waiter waits for SIGUSR1 in one call (local ones: pause, sigsuspend, futex,
-# sigtimedwait, nanosleep; forwarded ones: poll, epoll_wait, read on a pipe at home), is moved
+# sigtimedwait, nanosleep; forwarded ones: poll, epoll_wait, read on a pipe at home; pselect and
+# ppoll, which let SIGUSR1 through only in their own mask, as make's jobserver does SIGCHLD), is moved
 # while it waits (node1 -> node2; node2 -> node3; node3 -> home), and must wake as it would at
 # home: its handler runs and the call returns EINTR. SIGTERM, left at its default, kills it
 # wherever it is, and the shell at home sees it die by it.
@@ -9,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 start_cluster sig 3
 where_now() { on node1 -- "$MOSPS" | awk -v p="$1" '$1 == p {print $3}'; }
 listed() { [[ -n "$(where_now "$1")" ]]; }
-modes=${MODES:-"pause sigsuspend futex sigtimedwait nanosleep poll epoll read"}
+modes=${MODES:-"pause sigsuspend futex sigtimedwait nanosleep poll epoll read pselect ppoll"}
 
 # start MODE: signal_waiter MODE under mosrun at home (node1), waiting; sets pid and out.
 start() {
