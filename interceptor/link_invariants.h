@@ -37,7 +37,11 @@
 //     (mosix_fwd_return.outband), so no forwarded call blocks at home while a signal waits
 //     over there. The remote part checks for pending signals before it forwards a call, and
 //     runs the calls that block locally (futex, pause, sigsuspend, sleeps, sigtimedwait)
-//     outside its SIGSYS handler, with the program's own signal mask.
+//     outside its SIGSYS handler, with the program's own signal mask. A call with a mask of
+//     its own (pselect6, ppoll, epoll_pwait) is checked against that mask: a pending signal
+//     it lets through interrupts it there and then, handler run (mosix_interrupt_gadget).
+//     An end the remote part's node could not tell home (the home agent was down) stays
+//     with that node a while, for the home to find when it asks (Mover::DeputyWaits).
 // I5. Agent restarts. Through TLS the link runs through a relay in each agent. When the home
 //     agent stops, the deputy finds its link closed and its channel gone, and the remote part
 //     finds its link closed (its node's agent is alive): each waits, IDLE, up to
