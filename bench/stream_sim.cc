@@ -115,6 +115,17 @@ struct Result {
 std::string Name(int k) { return "node" + std::to_string(k + 1); }
 int Index(const std::string& name) { return std::atoi(name.c_str() + 4) - 1; }
 
+// Node k as a balancer sees it, with these loads (as others see it, as it sees itself).
+BalanceNode SimNode(int k, double load, double own_load) {
+  BalanceNode n;
+  n.name = Name(k);
+  n.up = n.takes_guests = true;
+  n.cpus = kQuotas[k];
+  n.load = load;
+  n.own_load = own_load;
+  return n;
+}
+
 Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) {
   std::vector<Job> active;
   SmoothedLoad smoothed[kNodes];
@@ -133,13 +144,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
   auto view = [&] {
     std::vector<BalanceNode> nodes;
     for (int k = 0; k < kNodes; ++k) {
-      BalanceNode n;
-      n.name = Name(k);
-      n.up = n.takes_guests = true;
-      n.cpus = kQuotas[k];
-      n.load = smoothed[k].exported();
-      n.own_load = smoothed[k].own();
-      nodes.push_back(n);
+      nodes.push_back(SimNode(k, smoothed[k].exported(), smoothed[k].own()));
     }
     return nodes;
   };
@@ -260,12 +265,7 @@ Result RunEverywhere(const std::vector<Arrival>& stream, bool balance, const Opt
   auto view_of = [&](int k) {
     std::vector<BalanceNode> nodes;
     for (int j = 0; j < kNodes; ++j) {
-      BalanceNode n;
-      n.name = Name(j);
-      n.up = n.takes_guests = true;
-      n.cpus = kQuotas[j];
-      n.load = j == k ? smoothed[k].exported() : view[k][j].load;
-      n.own_load = j == k ? smoothed[k].own() : view[k][j].own;
+      BalanceNode n = j == k ? SimNode(j, smoothed[k].exported(), smoothed[k].own()) : SimNode(j, view[k][j].load, view[k][j].own);
       for (const Sent& s : sent[k][j]) n.load += j != k && s.at > view[k][j].made ? s.load : 0;
       nodes.push_back(n);
     }
