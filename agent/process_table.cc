@@ -220,7 +220,6 @@ void ProcessTable::Reattach(pid_t pid, int fd) {
   }
 }
 
-
 std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string> argv) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(pid);

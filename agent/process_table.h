@@ -106,9 +106,10 @@ class ProcessTable {
   // A hello on channel fd from pid (fd -1: on a channel it inherited, at fork or exec). If pid
   // has no entry, it is a child under mosrun (a fork, or a program one ran) and is noted as a
   // newborn (returns true): it becomes an entry once it has lived kNewbornAge
-  // (AdoptNewborns), or at once when anything asks for it (Acquire, Knows, Get). Most children of a shell or a make end sooner and cost the agent nothing but
-  // their hello: no /proc reads, no entry, no record. Returns false for a process with an
-  // entry (its new program: SetChannel).
+  // (AdoptNewborns), or at once when anything asks for it (Acquire, Knows, Get). Most
+  // children of a shell or a make end sooner and cost the agent nothing but their hello: no
+  // /proc reads, no entry, no record. Returns false for a process with an entry (its new
+  // program: SetChannel).
   bool Greet(pid_t pid, int fd);
   // Channel fd closed: a newborn on it ended.
   void ChannelClosed(int fd);

@@ -481,12 +481,15 @@ long ForwardCall(const SyscallEntry& e, long nr, long args[6]) {
 // every signal blocked).
 uint64_t g_program_mask = 0;
 
-// Signals pending here that the program does not block (SIGSYS aside: the shim's own).
-uint64_t DeliverableSignals() {
+// Signals pending here (SIGSYS aside: the shim's own).
+uint64_t PendingSignals() {
   uint64_t pending = 0;  // (everything is blocked in here: all pending signals show)
   if (Syscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8) != 0) return 0;
-  return pending & ~g_program_mask & ~kSigsysBit;
+  return pending & ~kSigsysBit;
 }
+
+// Signals pending here that the program does not block.
+uint64_t DeliverableSignals() { return PendingSignals() & ~g_program_mask; }
 
 // A forwarded call interrupted at home by a signal (which is now pending here) restarts, as the
 // kernel would restart it, when every deliverable pending signal's handler asked for
@@ -549,12 +552,10 @@ bool CallMask(long nr, const long args[6], uint64_t* mask) {
   return ptr != 0 && size == 8 && ReadOwn(ptr, mask);
 }
 
-// Of the signals pending here, those that would interrupt a call made with `mask`: not
-// blocked by it, and neither ignored nor ignored by default (the kernel drops those).
-uint64_t InterruptingSignals(uint64_t mask) {
-  uint64_t pending = 0;
-  if (Syscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8) != 0) return 0;
-  pending &= ~mask & ~kSigsysBit;
+// Of the `pending` signals, those that would interrupt a call made with `mask`: not blocked
+// by it, and neither ignored nor ignored by default (the kernel drops those).
+uint64_t InterruptingSignals(uint64_t pending, uint64_t mask) {
+  pending &= ~mask;
   for (int sig = 1; sig < 65; ++sig) {
     uint64_t bit = 1ull << (sig - 1);
     if (!(pending & bit)) continue;
@@ -578,8 +579,11 @@ long Dispatch(long nr, long args[6]) {
       // As at home, a signal that came before the call is handled before it is made; and one
       // that the call's own mask lets through interrupts it (a forwarded call interrupted at
       // home comes back here too, through ShouldRestart).
-      if (DeliverableSignals()) return kAfterSignals;
-      if (CallMask(nr, args, &g_call_mask) && InterruptingSignals(g_call_mask)) return kInterrupt;
+      {
+        uint64_t pending = PendingSignals();
+        if (pending & ~g_program_mask) return kAfterSignals;
+        if (pending && CallMask(nr, args, &g_call_mask) && InterruptingSignals(pending, g_call_mask)) return kInterrupt;
+      }
       return e->policy == kHome ? ComeHome(nr) : ForwardCall(*e, nr, args);
     default: return Unsupported(e, nr);
   }

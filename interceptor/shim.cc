@@ -17,8 +17,9 @@
 //   - at home (this file): registers the process with its agent over the channel
 //     (SOCK_SEQPACKET), kept on the reserved fd MOSIX_CHANNEL_FD, which close/close_range/
 //     dup2/dup3 cannot take away and which stays open across fork and exec (the programs
-//     after the first greet on the channel they inherited); turns relative sleeps into sleeps until an absolute
-//     CLOCK_MONOTONIC deadline, so a checkpoint taken mid-sleep restarts the very same sleep;
+//     after the first greet on the channel they inherited); turns relative sleeps into
+//     sleeps until an absolute CLOCK_MONOTONIC deadline, so a checkpoint taken mid-sleep
+//     restarts the very same sleep;
 //   - away from home (remote.cc): the SIGSYS handler of Syscall User Dispatch, which runs,
 //     answers, forwards or refuses every system call by the syscall table;
 //   - as the deputy (deputy.cc): the loop the home process runs while its context is away.
