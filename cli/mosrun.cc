@@ -70,18 +70,19 @@ std::string ShimPath() {
 
 // A connection to the agent's channel (its path in *channel), or -1 after saying why.
 int ConnectChannel(std::string* channel) {
-  if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message())), -1;
   *channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
   auto addr = mosix::UnixAddress(*channel);
   if (!addr.ok()) return Die(std::string(addr.status().message())), -1;
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
-    Die(errno == EACCES ? absl::StrCat("permission denied on ", *channel, " (the agent's channel)")
-                        : mosix::NoAgentMessage(mosix::AgentSocketPath()));
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  return fd;
+  if (fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0) return fd;
+  int err = errno;
+  if (fd >= 0) close(fd);
+  // Why not, said as precisely as the agent's own socket tells (only now: a start under
+  // mosrun pays for no second connection).
+  if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message())), -1;
+  Die(err == EACCES ? absl::StrCat("permission denied on ", *channel, " (the agent's channel)")
+                    : mosix::NoAgentMessage(mosix::AgentSocketPath()));
+  return -1;
 }
 
 int Recover(const std::string& file, const std::vector<std::string>& overrides) {
@@ -233,13 +234,17 @@ int main(int argc, char** argv) {
   memcpy(&h, reply, sizeof h);
   if (h.type == MOSIX_MSG_ERROR) return Die(std::string(reply + sizeof h, n - sizeof h));
   if (h.type != MOSIX_MSG_OK) return Die(absl::StrCat("the agent answered the registration with message ", h.type));
-  close(fd);
 
+  // The program keeps this connection as its channel (the shim greets on it, InheritedChannel):
+  // its start pays for no connection of its own, nor the agent for an accept.
   std::string shim = ShimPath();
   if (!shim.empty()) {
     const char* old = getenv("LD_PRELOAD");
     setenv("LD_PRELOAD", old && *old ? absl::StrCat(shim, ":", old).c_str() : shim.c_str(), 1);
   }
+  // (Should the dup fail, the shim connects by itself.)
+  if (!shim.empty()) (void)dup3(fd, MOSIX_CHANNEL_FD, 0);
+  close(fd);
   setenv(MOSIX_CHANNEL_ENV, channel.c_str(), 1);
   if (error_on_unsupported) setenv("MOSIX_ERROR_ON_UNSUPPORTED", "1", 1);
   execvp(argv[i], argv + i);
