@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -98,51 +99,125 @@ absl::Status ChannelServer::Listen(const std::string& path) {
   int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake < 0) return ErrnoStatus("eventfd", "");
   wake_.reset(wake);
+  int nudge = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (nudge < 0) return ErrnoStatus("eventfd", "");
+  nudge_.reset(nudge);
   return absl::OkStatus();
 }
 
 void ChannelServer::Start() {
+  {
+    absl::MutexLock lock(&flush_mu_);
+    running_ = true;
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
 void ChannelServer::Stop() {
   if (!thread_.joinable()) return;
+  {
+    absl::MutexLock lock(&flush_mu_);
+    running_ = false;  // (a Flush waiting now returns)
+  }
   uint64_t one = 1;
   (void)::write(wake_.get(), &one, sizeof one);
   thread_.join();
   ::unlink(path_.c_str());
 }
 
+void ChannelServer::Flush() {
+  uint64_t round;
+  {
+    absl::MutexLock lock(&flush_mu_);
+    if (!running_ || std::this_thread::get_id() == loop_id_) return;
+    round = rounds_begun_ + 1;  // the first round to begin from now on
+  }
+  uint64_t one = 1;
+  (void)::write(nudge_.get(), &one, sizeof one);
+  absl::MutexLock lock(&flush_mu_);
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_) { return !running_ || rounds_done_ >= round; };
+  // (Bounded: a round that handles a recovery takes long, and the question can go on.)
+  flush_mu_.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(500));
+}
+
 void ChannelServer::Loop() {
-  std::vector<int> conns;
+  {
+    absl::MutexLock lock(&flush_mu_);
+    loop_id_ = std::this_thread::get_id();
+  }
+  std::vector<Conn> conns;
   for (;;) {
+    const std::set<int> in_use = table_->ChannelsInUse();
     std::vector<pollfd> pfds;
     pfds.push_back({wake_.get(), POLLIN, 0});
+    pfds.push_back({nudge_.get(), POLLIN, 0});
     pfds.push_back({listener_.get(), POLLIN, 0});
-    for (int c : conns) pfds.push_back({c, POLLIN, 0});
-    if (::poll(pfds.data(), pfds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      perror("mosixd: poll");
-      return;
-    }
-    if (pfds[0].revents) break;
-    std::vector<int> keep;
-    if (pfds[1].revents & POLLIN) {
-      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-      if (c >= 0) keep.push_back(c);
-    }
-    for (size_t i = 2; i < pfds.size(); ++i) {
-      int c = pfds[i].fd;
-      if (pfds[i].revents == 0 || Handle(c)) {
-        keep.push_back(c);
+    std::vector<size_t> at_rest;  // indexes in conns
+    std::vector<short> revents(conns.size(), 0);
+    std::vector<size_t> watched;
+    for (size_t i = 0; i < conns.size(); ++i) {
+      if (conns[i].fresh || in_use.count(conns[i].fd)) {
+        pfds.push_back({conns[i].fd, POLLIN, 0});
+        watched.push_back(i);
       } else {
-        table_->ChannelClosed(c);
-        ::close(c);
+        at_rest.push_back(i);
       }
     }
-    conns = keep;
+    if (::poll(pfds.data(), pfds.size(), at_rest.empty() ? -1 : kRestTickMs) < 0) {
+      if (errno == EINTR) continue;
+      perror("mosixd: poll");
+      break;
+    }
+    if (pfds[0].revents) break;
+    uint64_t round;
+    {
+      absl::MutexLock lock(&flush_mu_);
+      round = ++rounds_begun_;
+    }
+    if (pfds[1].revents) {
+      uint64_t n;
+      (void)::read(nudge_.get(), &n, sizeof n);
+    }
+    for (size_t k = 0; k < watched.size(); ++k) revents[watched[k]] = pfds[3 + k].revents;
+    std::vector<bool> closed(conns.size(), false);
+    auto take = [&](size_t i) {
+      conns[i].fresh = false;
+      if (!Handle(conns[i].fd)) {
+        table_->ChannelClosed(conns[i].fd);
+        ::close(conns[i].fd);
+        closed[i] = true;
+      }
+    };
+    for (size_t i = 0; i < conns.size(); ++i) {
+      if (revents[i]) take(i);
+    }
+    // The channels at rest: everything waiting on them (bounded: a flood on one is read in
+    // later rounds, and does not hold the others back).
+    for (int pass = 0; pass < 256 && !at_rest.empty(); ++pass) {
+      std::vector<pollfd> rest;
+      for (size_t i : at_rest) rest.push_back({conns[i].fd, POLLIN, 0});
+      if (::poll(rest.data(), rest.size(), 0) <= 0) break;
+      std::vector<size_t> again;
+      for (size_t k = 0; k < rest.size(); ++k) {
+        if (!rest[k].revents) continue;
+        take(at_rest[k]);
+        if (!closed[at_rest[k]]) again.push_back(at_rest[k]);
+      }
+      at_rest = std::move(again);
+    }
+    std::vector<Conn> keep;
+    for (size_t i = 0; i < conns.size(); ++i) {
+      if (!closed[i]) keep.push_back(conns[i]);
+    }
+    if (pfds[2].revents & POLLIN) {
+      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) keep.push_back({c, true});
+    }
+    conns = std::move(keep);
+    absl::MutexLock lock(&flush_mu_);
+    rounds_done_ = round;
   }
-  for (int c : conns) ::close(c);
+  for (const Conn& c : conns) ::close(c.fd);
 }
 
 bool ChannelServer::Handle(int fd) {

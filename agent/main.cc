@@ -186,6 +186,7 @@ int main(int argc, char** argv) {
   };
   mosix::agent::ChannelServer channels(&table, events);
   if (auto s = channels.Listen(channel); !s.ok()) return Die(std::string(s.message()));
+  table.SetHelloFlush([&channels] { channels.Flush(); });
   mosix::agent::FileDigests digests;  // of mapped files, for moves in both directions
   mosix::agent::LinkRelays relays;
   mosix::agent::internal::MoveTransport transport{tls.get(), &relays};

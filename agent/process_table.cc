@@ -93,7 +93,28 @@ void ProcessTable::InsertLocked(ProcessEntry entry, uint64_t start_time, std::ch
   entries_[entry.pid] = std::move(entry);
 }
 
+void ProcessTable::FlushHellos(pid_t pid) {
+  if (!hello_flush_) return;
+  if (pid != 0) {
+    absl::MutexLock lock(&mu_);
+    if (entries_.count(pid) || newborns_.count(pid)) return;
+  }
+  hello_flush_();
+}
+
+std::set<int> ProcessTable::ChannelsInUse() {
+  absl::MutexLock lock(&mu_);
+  std::set<int> out;
+  for (const auto& [pid, e] : entries_) {
+    if (e.channel_fd >= 0 && (e.state != ProcState::kHome || e.busy)) out.insert(e.channel_fd);
+    if (e.end_waiter >= 0) out.insert(e.end_waiter);
+  }
+  return out;
+}
+
 absl::StatusOr<ProcessEntry> ProcessTable::Acquire(pid_t pid) {
+  // (Its program's hello first: a move or a checkpoint acts on the program it greeted as.)
+  FlushHellos(0);
   absl::MutexLock lock(&mu_);
   AdoptLocked(pid);
   auto it = entries_.find(pid);
@@ -162,6 +183,7 @@ std::string ProcessTable::WhereIs(pid_t pid) {
 }
 
 bool ProcessTable::Knows(pid_t pid) {
+  FlushHellos(pid);
   absl::MutexLock lock(&mu_);
   AdoptLocked(pid);
   auto it = entries_.find(pid);
@@ -278,6 +300,7 @@ std::vector<ProcessEntry> ProcessTable::Snapshot() {
 namespace mosix::agent {
 
 std::optional<ProcessEntry> ProcessTable::Get(pid_t pid) {
+  FlushHellos(pid);
   absl::MutexLock lock(&mu_);
   AdoptLocked(pid);
   auto it = entries_.find(pid);
@@ -287,6 +310,7 @@ std::optional<ProcessEntry> ProcessTable::Get(pid_t pid) {
 
 std::optional<ProcessEntry> ProcessTable::AwaitEntry(pid_t pid, const std::function<bool(const ProcessEntry&)>& ready,
                                                      absl::Duration timeout) {
+  FlushHellos(pid);
   absl::MutexLock lock(&mu_);
   AdoptLocked(pid);
   auto settled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -145,6 +145,17 @@ class ProcessTable {
   void StopWaitingForEnd(pid_t pid);
   std::vector<ProcessEntry> Snapshot();
 
+  // The channels that must be read as soon as something arrives on them: those of processes
+  // away from home (their deputies speak on them), frozen, or held by a move or a checkpoint.
+  // The others carry only hellos (of programs and children at home) and are read in batches
+  // (ChannelServer): a hello then wakes nobody.
+  std::set<int> ChannelsInUse();
+  // Set once, before the table is shared: reads the hellos waiting on the channels and
+  // returns once they are taken. A question about a process (Acquire always; Knows, Get and
+  // AwaitEntry for a pid not known yet) is asked after it, so it sees what the process's shim
+  // said before the question was asked.
+  void SetHelloFlush(std::function<void()> flush) { hello_flush_ = std::move(flush); }
+
  private:
   // Writes e's record, if the table is kept on disk. A program at home that has just started
   // is only marked (FlushRecords writes it once it has run a second): the many short programs
@@ -155,6 +166,8 @@ class ProcessTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes pid's entry from its newborn note, if it has one and still runs.
   void AdoptLocked(pid_t pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs hello_flush_ (pid 0: always; else only if pid has no entry and no newborn note yet).
+  void FlushHellos(pid_t pid) ABSL_LOCKS_EXCLUDED(mu_);
 
   struct Newborn {
     int fd;  // -1: it greeted on its parent's channel (borrowed)
@@ -166,6 +179,7 @@ class ProcessTable {
   std::unique_ptr<TableStore> store_ ABSL_GUARDED_BY(mu_);
   std::set<pid_t> unsaved_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, Newborn> newborns_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> hello_flush_;
 };
 
 inline constexpr size_t kNodesLeftKept = 4;

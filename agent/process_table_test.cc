@@ -283,4 +283,25 @@ TEST_CASE("a borrowed channel's next program is a new program too") {
   REQUIRE_FALSE(e.channel_borrowed);
 }
 
+TEST_CASE("a channel is in use while its process is away, frozen or held, not while it runs at home") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  e.channel_fd = 7;
+  REQUIRE(table.Register(e).ok());
+  REQUIRE(table.ChannelsInUse().empty());
+  auto held = table.Acquire(getpid());
+  REQUIRE(held.ok());
+  REQUIRE(table.ChannelsInUse() == std::set<int>{7});  // a move or a checkpoint holds it
+  held->state = ProcState::kRemote;
+  held->where = "node2";
+  table.Release(*held);
+  REQUIRE(table.ChannelsInUse() == std::set<int>{7});  // its deputy speaks on it
+  held = table.Acquire(getpid());
+  REQUIRE(held.ok());
+  held->state = ProcState::kHome;
+  table.Release(*held);
+  REQUIRE(table.ChannelsInUse().empty());
+}
+
 }  // namespace mosix::agent
