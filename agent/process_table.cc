@@ -1,6 +1,9 @@
 #include "agent/process_table.h"
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -91,6 +94,28 @@ void ProcessTable::InsertLocked(ProcessEntry entry, uint64_t start_time, std::ch
   if (it != entries_.end() && entry.channel_fd < 0) entry.channel_fd = it->second.channel_fd;
   Save(entry);
   entries_[entry.pid] = std::move(entry);
+}
+
+namespace {
+
+// Whether fd of pid is a connection to this very agent (its peer is this process).
+bool IsConnectionToAgent(pid_t pid, int fd) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return false;
+  int mine = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+  ::close(pidfd);
+  if (mine < 0) return false;
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  bool ours = ::getsockopt(mine, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid == ::getpid();
+  ::close(mine);
+  return ours;
+}
+
+}  // namespace
+
+int ProcessEntry::ChannelFdInProcess() const {
+  return HasChannel() || IsConnectionToAgent(pid, MOSIX_CHANNEL_FD) ? MOSIX_CHANNEL_FD : -1;
 }
 
 void ProcessTable::FlushHellos(pid_t pid) {

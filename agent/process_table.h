@@ -74,8 +74,10 @@ struct ProcessEntry {
 
   // Whether it has a shim that greeted (its channel its own or borrowed).
   bool HasChannel() const { return channel_fd >= 0 || channel_borrowed; }
-  // The fd its channel has inside the process (mosix's own, not the program's), or -1.
-  int ChannelFdInProcess() const { return HasChannel() ? MOSIX_CHANNEL_FD : -1; }
+  // The fd its channel has inside the process (mosix's own, not the program's), or -1. A
+  // program without the shim (static, say) that mosrun started keeps the channel mosrun
+  // registered on, unused: that fd is mosix's too, and no image of the program takes it.
+  int ChannelFdInProcess() const;
 };
 
 class ProcessTable {
