@@ -16,6 +16,8 @@
 #  - a guest that ends while its home agent is down: the home, back, learns its status.
 #   With --insecure (agent_restart_trusted_test): 1. to 3. only, on a network the map marks
 #   trusted, where a guest's link goes straight to its deputy and outlives the agents.
+#   Every program runs locked (mosrun -L): the test moves them by hand, and a move the
+#   cluster decided meanwhile would make its migrate find the process busy.
 source "$(dirname "$0")/lib.sh"
 TRUSTED=${1:-}
 start_cluster restart 3 $TRUSTED
@@ -41,7 +43,7 @@ with open("'"$W"'/in.txt", "w") as f:
     for i in range(300000): f.write("%d %s\n" % (r.randrange(10**9), r.choice(["alpha", "beta", "gamma"])))
 '
 xz -9 -T1 -c "$W/in.txt" | sha256sum >"$W/xz.want"
-bg_clean "$W/xz.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz.xz"
+bg_clean "$W/xz.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" -L xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz.xz"
 xzpid=$BG
 wait_until "xz under mosrun" is_at "$xzpid" node1
 on node1 -- "$MIGRATE" "$xzpid" node2 >/dev/null || fail "xz did not move to node2"
@@ -53,7 +55,7 @@ grep -q "pid $xzpid is back home: node2 sent it back" "$LC/node1/mosixd.log" || 
 pass "a node that restarts sends its guest home first: xz's output is identical"
 
 # 2. A restarted node takes a move at once.
-bg_clean "$W/py.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c 'print("ready", flush=True)
+bg_clean "$W/py.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L python3 -c 'print("ready", flush=True)
 while True: pass'
 py=$BG
 # (python3 may be a wrapper script that execs the interpreter: moved before, it comes home for
@@ -66,9 +68,9 @@ echo "first move to node2 after its restart: $(( ($(date +%s%N) - t0) / 1000000 
 # 3. Its agent killed and started again: its guests go on. xz reads and writes through its
 #    deputy: byte for byte an unmoved run's output. signal_waiter waits in pause(): SIGUSR1,
 #    sent at home while the agent is down, reaches it once the next agent has taken it back.
-bg_clean "$W/xz3.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz3.xz"
+bg_clean "$W/xz3.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" -L xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz3.xz"
 xz3=$BG
-bg_clean "$W/wait.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/signal_waiter" pause
+bg_clean "$W/wait.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L "$PROGS/signal_waiter" pause
 waiter=$BG
 wait_until "xz under mosrun" is_at "$xz3" node1
 wait_until "signal_waiter under mosrun" is_at "$waiter" node1
@@ -103,7 +105,7 @@ pass "a node agent killed and restarted under xz, a program in pause() and one t
 [[ -z $TRUSTED ]] || exit 0
 
 # 4. Its agent killed for good: the deputy ends with 112 and says why; the copy over there ends too.
-bg_clean "$W/py.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c 'print("ready", flush=True)
+bg_clean "$W/py.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L python3 -c 'print("ready", flush=True)
 while True: pass'
 py=$BG
 wait_for_text "$W/py.out" ready
@@ -122,7 +124,7 @@ pass "a node agent killed for good: the deputy ended with 112 and said why, and 
 "$MOSCTL" localcluster start node2 >/dev/null
 
 # 5. ... with a checkpoint: back home from it, and it finishes.
-bg_clean "$W/count.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -C /tmp/w/count.ckpt "$PROGS/counter" 30
+bg_clean "$W/count.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L -C /tmp/w/count.ckpt "$PROGS/counter" 30
 cnt=$BG
 wait_for_text "$W/count.out" "step  3 of"
 wait_until "counter to move to node3" on node1 -- "$MIGRATE" "$cnt" node3
@@ -143,9 +145,9 @@ pass "a node agent killed for good under a checkpointed guest: it came home from
 # 6. The home agent killed and started again while xz runs on node2, reading and writing through
 #    its deputy: it takes xz back (new channel, new link at both ends), and xz's output is
 #    byte for byte an unmoved run's. A program at home is taken back too: listed, movable.
-bg_clean "$W/xz2.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz2.xz"
+bg_clean "$W/xz2.out" "$MOSCTL" localcluster exec node1 -- bash -c "exec \"$MOSRUN\" -L xz -9 -T1 -c /tmp/w/in.txt >/tmp/w/xz2.xz"
 xz2=$BG
-bg_clean "$W/home.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" "$PROGS/counter" 200
+bg_clean "$W/home.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L "$PROGS/counter" 200
 homep=$BG
 wait_until "xz and counter under mosrun" is_at "$xz2" node1
 wait_until "counter under mosrun" is_at "$homep" node1
@@ -168,7 +170,7 @@ pass "the home agent restarted under xz away and a program at home: both taken b
 # 7. A guest that ends while its home agent is down (killed, not yet started again): its node
 #    could not tell the home; the home, back, asks the node and learns how it ended (its own
 #    exit status, not 112 for a process lost).
-bg_clean "$W/end7.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c '
+bg_clean "$W/end7.out" "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L python3 -c '
 import os, time, sys
 print("computing", flush=True)
 t = time.monotonic()
