@@ -17,7 +17,14 @@
 //    bound for any balancing of load;
 //  - old jobs yield: balancing once a step where a job that has run --old-s counts --old-weight
 //    of a young one (the oldest move first, each move costs --move-s): new jobs find fast nodes
-//    emptier, as Harchol-Balter and Downey's migration of old processes does.
+//    emptier, as Harchol-Balter and Downey's migration of old processes does;
+//  - old jobs yield and run niced: the same moves, and a job that has had --nice-s of CPU runs
+//    at nice 19 (CFS gives it 15/1024 of a young job's share), and a new job starts where the
+//    young jobs leave it most (least attained service first, on each node);
+//  - the bound: one pool of all the CPUs where, every 5 ms and at no cost, the fastest CPU goes
+//    to the job that has had the least CPU so far, the next to the next (least attained service
+//    across the cluster, as if a job could move at every tick for free): no policy that does not
+//    know the jobs' sizes ahead does better.
 // With no noise, no gossip delay and every node's load known exactly, this is the most any
 // policy of these kinds can gain on this cluster shape. With --everywhere, each job arrives at
 // a node drawn at random (each user at her own node) and each node knows the others only by
@@ -56,7 +63,7 @@ constexpr double kDt = 0.005, kStep = 1.0, kPlaceS = 0.1;
 struct Options {
   int seeds = 20, jobs = 30;
   bool pareto = false, makespan = false, everywhere = false;
-  double load = 0.7, move_s = 0.15, old_s = 1.5, old_weight = 0.3;
+  double load = 0.7, move_s = 0.15, old_s = 1.5, old_weight = 0.3, nice_s = 1;
 };
 
 struct Arrival {
@@ -99,13 +106,16 @@ std::vector<Arrival> Stream(const Options& o, uint64_t seed) {
   return out;
 }
 
-enum class Policy { kStartOnly, kAgentAtHome, kAgent, kIdeal, kOldYield };
+enum class Policy { kStartOnly, kAgentAtHome, kAgent, kIdeal, kOldYield, kOldNiced, kPooledLas };
+
+constexpr double kNice19Weight = 15.0 / 1024;  // CFS: nice 19 against nice 0
 
 struct Job {
   double arrived, work, left;
   int node;
   double frozen_until = 0, here_since;
   std::vector<std::pair<int, double>> nodes_left;  // nodes it left, and when
+  double attained = 0;  // CPU seconds it has had
 };
 
 struct Result {
@@ -133,6 +143,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
   settings.home = Name(0);
   double t = 0, next_sample = 0, next_step = kStep, sum = 0;
   size_t next = 0, done = 0, moves = 0;
+  auto weight = [&](const Job& j) { return policy == Policy::kOldNiced && j.attained >= o.nice_s ? kNice19Weight : 1.0; };
   auto count = [&](int k, bool weighted) {
     double n = 0;
     for (const Job& j : active) {
@@ -157,6 +168,14 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
   while (done < stream.size()) {
     while (next < stream.size() && stream[next].at <= t) {
       int k = policy == Policy::kAgentAtHome ? 0 : Index(BestNodeForNew(view(), 0, settings));
+      if (policy == Policy::kOldNiced) {  // where the young jobs leave it the most
+        double best = 0;
+        for (int n = 0; n < kNodes; ++n) {
+          double young = 1;
+          for (const Job& j : active) young += j.node == n ? weight(j) : 0;
+          if (n == 0 || young / kQuotas[n] < best - 1e-9) best = young / kQuotas[n], k = n;
+        }
+      }
       smoothed[k].Bump(LoadOf(1, kQuotas[k], 1));
       double cost = k == 0 ? 0 : kPlaceS;
       active.push_back({t, stream[next].work, stream[next].work, k, t + cost, t + cost, {}});
@@ -201,7 +220,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
           smoothed[to].Bump(LoadOf(1, kQuotas[to], 1));
           move(active[m.pid - 1], to, o.move_s);
         }
-      } else if (policy == Policy::kOldYield) {
+      } else if (policy == Policy::kOldYield || policy == Policy::kOldNiced) {
         for (int round = 0; round < 8; ++round) {
           int from = 0;
           for (int k = 0; k < kNodes; ++k) {
@@ -222,10 +241,25 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
         }
       }
     }
-    int runnable[kNodes] = {};
-    for (const Job& j : active) runnable[j.node] += j.frozen_until <= t;
-    for (Job& j : active) {
-      if (j.frozen_until <= t) j.left -= kDt * std::min(1.0, kQuotas[j.node] / runnable[j.node]);
+    if (policy == Policy::kPooledLas) {
+      std::vector<Job*> order;
+      for (Job& j : active) order.push_back(&j);
+      std::stable_sort(order.begin(), order.end(), [](const Job* a, const Job* b) { return a->attained < b->attained; });
+      std::vector<double> cpus(std::begin(kQuotas), std::end(kQuotas));
+      std::sort(cpus.begin(), cpus.end(), std::greater<double>());
+      for (size_t i = 0; i < order.size() && i < cpus.size(); ++i) {
+        order[i]->left -= kDt * cpus[i];
+        order[i]->attained += kDt * cpus[i];
+      }
+    } else {  // each node shares its CPU among its jobs by their weights (CFS)
+      double weights[kNodes] = {};
+      for (const Job& j : active) weights[j.node] += j.frozen_until <= t ? weight(j) : 0;
+      for (Job& j : active) {
+        if (j.frozen_until > t) continue;
+        double got = kDt * std::min(1.0, kQuotas[j.node] * weight(j) / weights[j.node]);
+        j.left -= got;
+        j.attained += got;
+      }
     }
     t += kDt;
     for (auto it = active.begin(); it != active.end();) {
@@ -370,6 +404,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--move-s")) o.move_s = value();
     else if (!strcmp(argv[i], "--old-s")) o.old_s = value();
     else if (!strcmp(argv[i], "--old-weight")) o.old_weight = value();
+    else if (!strcmp(argv[i], "--nice-s")) o.nice_s = value();
     else if (!strcmp(argv[i], "--pareto")) o.pareto = true;
     else if (!strcmp(argv[i], "--makespan")) o.makespan = true;
     else if (!strcmp(argv[i], "--everywhere")) o.everywhere = true;
@@ -389,7 +424,9 @@ int main(int argc, char** argv) {
                    {Policy::kAgentAtHome, "the agent's rule, all started on node1 (mosrun)"},
                    {Policy::kAgent, "the agent's rule (mosrun -b)"},
                    {Policy::kIdeal, "ideal balancing (free, continuous)"},
-                   {Policy::kOldYield, "old jobs yield"}};
+                   {Policy::kOldYield, "old jobs yield"},
+                   {Policy::kOldNiced, "old jobs yield and run niced"},
+                   {Policy::kPooledLas, "the bound: all CPUs pooled, the fastest to the least served"}};
   if (o.makespan) {
     printf("bench/makespan.sh's %zu jobs at once, and %d other mixes of as many (0.8-5 s each); a move stops a job %.2f s\n\n",
            std::size(kMakespanWork), o.seeds - 1, o.move_s);
