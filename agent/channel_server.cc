@@ -146,6 +146,7 @@ void ChannelServer::Loop() {
     loop_id_ = std::this_thread::get_id();
   }
   std::vector<Conn> conns;
+  int rest_ms = kRestTickMs;
   for (;;) {
     const std::set<int> in_use = table_->ChannelsInUse();
     std::vector<pollfd> pfds;
@@ -163,7 +164,7 @@ void ChannelServer::Loop() {
         at_rest.push_back(i);
       }
     }
-    if (::poll(pfds.data(), pfds.size(), at_rest.empty() ? -1 : kRestTickMs) < 0) {
+    if (::poll(pfds.data(), pfds.size(), at_rest.empty() ? -1 : rest_ms) < 0) {
       if (errno == EINTR) continue;
       perror("mosixd: poll");
       break;
@@ -181,8 +182,10 @@ void ChannelServer::Loop() {
     for (size_t k = 0; k < watched.size(); ++k) revents[watched[k]] = pfds[3 + k].revents;
     std::vector<bool> closed(conns.size(), false);
     auto take = [&](size_t i) {
-      conns[i].fresh = false;
-      if (!Handle(conns[i].fd)) {
+      last_type_ = 0;
+      bool open = Handle(conns[i].fd);
+      conns[i].fresh = last_type_ == MOSIX_MSG_REGISTER;
+      if (!open) {
         table_->ChannelClosed(conns[i].fd);
         ::close(conns[i].fd);
         closed[i] = true;
@@ -193,10 +196,12 @@ void ChannelServer::Loop() {
     }
     // The channels at rest: everything waiting on them (bounded: a flood on one is read in
     // later rounds, and does not hold the others back).
+    bool heard = false;
     for (int pass = 0; pass < 256 && !at_rest.empty(); ++pass) {
       std::vector<pollfd> rest;
       for (size_t i : at_rest) rest.push_back({conns[i].fd, POLLIN, 0});
       if (::poll(rest.data(), rest.size(), 0) <= 0) break;
+      heard = true;
       std::vector<size_t> again;
       for (size_t k = 0; k < rest.size(); ++k) {
         if (!rest[k].revents) continue;
@@ -205,6 +210,7 @@ void ChannelServer::Loop() {
       }
       at_rest = std::move(again);
     }
+    rest_ms = heard ? kRestTickMs : std::min(2 * rest_ms, kRestTickMaxMs);
     std::vector<Conn> keep;
     for (size_t i = 0; i < conns.size(); ++i) {
       if (!closed[i]) keep.push_back(conns[i]);
@@ -255,6 +261,7 @@ bool ChannelServer::Handle(int fd) {
     return true;
   }
   std::string payload(buf.data() + sizeof h, h.len);
+  last_type_ = h.type;
   switch (h.type) {
     case MOSIX_MSG_HELLO: {
       mosix_hello hello{};

@@ -44,12 +44,15 @@ class ChannelServer {
   // channel given to a process, a shim's first hello of its own) or when the table says its
   // process is away, frozen or held (ProcessTable::ChannelsInUse): then its deputy speaks on
   // it. The others carry only the hellos of programs and children at home, and are read every
-  // kRestTick or when anything else wakes the loop: a program's start pays for its hello's
-  // send, not for waking the agent on the other CPU (42 us against 5 us on this project's VM).
-  static constexpr int kRestTickMs = 10;
+  // tick (kRestTickMs, doubled after each round that found nothing on them, up to
+  // kRestTickMaxMs: an idle agent sleeps) or when anything else wakes the loop: a program's
+  // start pays for its hello's send, not for waking the agent on the other CPU (42 us against
+  // 5 us on this project's VM). A registration's connection stays fresh until its program's
+  // hello (mosrun -r NODE moves it then).
+  static constexpr int kRestTickMs = 10, kRestTickMaxMs = 160;
   struct Conn {
     int fd;
-    bool fresh = true;  // nothing read from it yet
+    bool fresh = true;  // nothing read from it yet, or only a registration
   };
   void Loop();
   // Handles one message; returns false when the connection should be closed.
@@ -71,6 +74,7 @@ class ChannelServer {
   // Rounds of reading every channel: begun, and done (a Flush waits for one begun after it).
   uint64_t rounds_begun_ ABSL_GUARDED_BY(flush_mu_) = 0, rounds_done_ ABSL_GUARDED_BY(flush_mu_) = 0;
   std::vector<char> recv_buf_;
+  uint32_t last_type_ = 0;  // the type of the message Handle took last (the loop's alone)
 };
 
 // A REGISTER message's payload (interceptor/channel_protocol.h), checked: a request without its
