@@ -1,7 +1,6 @@
 #include "agent/channel_server.h"
 
 #include <poll.h>
-#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -59,12 +58,6 @@ absl::StatusOr<RegisterRequest> ParseRegister(const std::string& payload) {
   req.set_memory_mb(head.memory_mb);
   for (size_t k = 2; k < strings.size(); ++k) req.add_argv(std::string(strings[k]));
   return req;
-}
-
-bool IsChannelOf(int fd, pid_t pid) {
-  ucred cred{};
-  socklen_t len = sizeof cred;
-  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == pid;
 }
 
 absl::Status SendMessage(int fd, uint32_t type, const std::string& payload) {
@@ -182,9 +175,9 @@ void ChannelServer::Loop() {
     for (size_t k = 0; k < watched.size(); ++k) revents[watched[k]] = pfds[3 + k].revents;
     std::vector<bool> closed(conns.size(), false);
     auto take = [&](size_t i) {
-      last_type_ = 0;
-      bool open = Handle(conns[i].fd);
-      conns[i].fresh = last_type_ == MOSIX_MSG_REGISTER;
+      uint32_t type = 0;
+      bool open = Handle(conns[i].fd, &type);
+      conns[i].fresh = type == MOSIX_MSG_REGISTER;
       if (!open) {
         table_->ChannelClosed(conns[i].fd);
         ::close(conns[i].fd);
@@ -226,7 +219,7 @@ void ChannelServer::Loop() {
   for (const Conn& c : conns) ::close(c.fd);
 }
 
-bool ChannelServer::Handle(int fd) {
+bool ChannelServer::Handle(int fd, uint32_t* type) {
   std::vector<char>& buf = recv_buf_;  // (one for all messages: the loop's alone)
   buf.resize(MOSIX_CHANNEL_MAX_MSG);
   // A message may carry one fd (a recovery's image, opened by the recovering user herself).
@@ -261,7 +254,7 @@ bool ChannelServer::Handle(int fd) {
     return true;
   }
   std::string payload(buf.data() + sizeof h, h.len);
-  last_type_ = h.type;
+  *type = h.type;
   switch (h.type) {
     case MOSIX_MSG_HELLO: {
       mosix_hello hello{};
@@ -333,9 +326,7 @@ namespace {
 // Writes msg on pid's stderr (its own fd 2, taken with pidfd_getfd: a terminal, pipe, file or
 // socket alike), for a process about to be killed that can no longer say why itself.
 void SayOnStderrOf(pid_t pid, const std::string& msg) {
-  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd.valid()) return;
-  UniqueFd err(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), 2, 0)));
+  UniqueFd err = TakeFdOf(pid, 2);
   if (!err.valid()) return;
   // Only if it can be written now (never stuck on a full pipe; its flags are the user's
   // terminal's too, and are left alone).

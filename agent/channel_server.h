@@ -55,8 +55,9 @@ class ChannelServer {
     bool fresh = true;  // nothing read from it yet, or only a registration
   };
   void Loop();
-  // Handles one message; returns false when the connection should be closed.
-  bool Handle(int fd);
+  // Handles one message (its type to *type, 0 if malformed); returns false when the
+  // connection should be closed.
+  bool Handle(int fd, uint32_t* type);
   // pid said hello on fd, its own channel, or on a channel it borrows (fd -1).
   void Greeted(pid_t pid, int fd);
   void HandleRestore(int fd, const struct ucred& cred, const std::string& payload, UniqueFd image_fd);
@@ -74,7 +75,6 @@ class ChannelServer {
   // Rounds of reading every channel: begun, and done (a Flush waits for one begun after it).
   uint64_t rounds_begun_ ABSL_GUARDED_BY(flush_mu_) = 0, rounds_done_ ABSL_GUARDED_BY(flush_mu_) = 0;
   std::vector<char> recv_buf_;
-  uint32_t last_type_ = 0;  // the type of the message Handle took last (the loop's alone)
 };
 
 // A REGISTER message's payload (interceptor/channel_protocol.h), checked: a request without its
@@ -83,9 +83,5 @@ absl::StatusOr<RegisterRequest> ParseRegister(const std::string& payload);
 
 // Sends one channel message (header + payload).
 absl::Status SendMessage(int fd, uint32_t type, const std::string& payload);
-
-// Whether fd is still the channel of pid (its peer): an answer given later, from another
-// thread, must not reach a connection that took the fd number after pid's ended.
-bool IsChannelOf(int fd, pid_t pid);
 
 }  // namespace mosix::agent

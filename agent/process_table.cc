@@ -2,13 +2,13 @@
 
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "base/fd_passing.h"
 #include "checkpoint/procfs.h"
 
 namespace mosix::agent {
@@ -96,26 +96,15 @@ void ProcessTable::InsertLocked(ProcessEntry entry, uint64_t start_time, std::ch
   entries_[entry.pid] = std::move(entry);
 }
 
-namespace {
-
-// Whether fd of pid is a connection to this very agent (its peer is this process).
-bool IsConnectionToAgent(pid_t pid, int fd) {
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return false;
-  int mine = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
-  ::close(pidfd);
-  if (mine < 0) return false;
-  ucred peer{};
-  socklen_t len = sizeof peer;
-  bool ours = ::getsockopt(mine, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid == ::getpid();
-  ::close(mine);
-  return ours;
+bool IsChannelOf(int fd, pid_t pid) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == pid;
 }
 
-}  // namespace
-
 int ProcessEntry::ChannelFdInProcess() const {
-  return HasChannel() || IsConnectionToAgent(pid, MOSIX_CHANNEL_FD) ? MOSIX_CHANNEL_FD : -1;
+  // (Without a hello: its fd is mosix's if it is a connection to this very agent.)
+  return HasChannel() || IsChannelOf(TakeFdOf(pid, MOSIX_CHANNEL_FD).get(), ::getpid()) ? MOSIX_CHANNEL_FD : -1;
 }
 
 void ProcessTable::FlushHellos(pid_t pid) {

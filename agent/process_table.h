@@ -80,6 +80,10 @@ struct ProcessEntry {
   int ChannelFdInProcess() const;
 };
 
+// Whether fd is still the channel of pid (its peer): an answer given later, from another
+// thread, must not reach a connection that took the fd number after pid's ended.
+bool IsChannelOf(int fd, pid_t pid);
+
 class ProcessTable {
  public:
   // Keeps the table in `dir` from now on (process/table_store.h), and takes back the processes

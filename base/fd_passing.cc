@@ -1,6 +1,8 @@
 #include "base/fd_passing.h"
 
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -47,6 +49,12 @@ ssize_t ReceiveWithFd(int sock, void* data, size_t len, UniqueFd* fd, ucred* sen
     }
   }
   return n;
+}
+
+UniqueFd TakeFdOf(pid_t pid, int fd) {
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return UniqueFd();
+  return UniqueFd(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
 }
 
 }  // namespace mosix

@@ -241,9 +241,8 @@ int main(int argc, char** argv) {
   if (!shim.empty()) {
     const char* old = getenv("LD_PRELOAD");
     setenv("LD_PRELOAD", old && *old ? absl::StrCat(shim, ":", old).c_str() : shim.c_str(), 1);
+    (void)dup3(fd, MOSIX_CHANNEL_FD, 0);  // (should it fail, the shim connects by itself)
   }
-  // (Should the dup fail, the shim connects by itself.)
-  if (!shim.empty()) (void)dup3(fd, MOSIX_CHANNEL_FD, 0);
   close(fd);
   setenv(MOSIX_CHANNEL_ENV, channel.c_str(), 1);
   if (error_on_unsupported) setenv("MOSIX_ERROR_ON_UNSUPPORTED", "1", 1);
