@@ -20,12 +20,14 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "base/paths.h"
 #include "base/status.h"
 #include "cli/cluster_init.h"
+#include "cli/cpu_placement.h"
 #include "proto/cluster.pb.h"
 
 namespace mosix::cli {
@@ -34,6 +36,7 @@ namespace {
 constexpr char kProg[] = "mosctl localcluster";
 constexpr char kCgroupRoot[] = "/sys/fs/cgroup/cpu";
 constexpr char kMemCgroupRoot[] = "/sys/fs/cgroup/memory";
+constexpr char kCpusetRoot[] = "/sys/fs/cgroup/cpuset";
 
 int Die(const std::string& msg, int code = 1) {
   fprintf(stderr, "%s: %s\n", kProg, msg.c_str());
@@ -63,6 +66,15 @@ std::string MemCgroupParent() {
 
 std::string NodeMemCgroup(int k) { return absl::StrCat(MemCgroupParent(), "/node", k); }
 
+// The nodes' cpusets (cgroup v1 cpuset controller): the CPUs a node with a quota runs on
+// (cpu_placement.h).
+std::string CpusetParent() {
+  std::string base = BaseDir();
+  return absl::StrCat(kCpusetRoot, "/mosix-", base.substr(base.find_last_of('/') + 1));
+}
+
+std::string NodeCpuset(int k) { return absl::StrCat(CpusetParent(), "/node", k); }
+
 absl::Status WriteFile(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("open", path);
@@ -71,12 +83,26 @@ absl::Status WriteFile(const std::string& path, const std::string& data) {
   return s;
 }
 
-// Puts pid in node k's cgroups (CPU, and memory where there is the controller).
+// Puts pid in node k's cgroups (CPU; memory and cpuset where the node has them).
 absl::Status JoinNode(int k, pid_t pid) {
   std::string me = std::to_string(pid);
   if (auto s = WriteFile(NodeCgroup(k) + "/cgroup.procs", me); !s.ok()) return s;
-  if (::access(NodeMemCgroup(k).c_str(), F_OK) != 0) return absl::OkStatus();
-  return WriteFile(NodeMemCgroup(k) + "/cgroup.procs", me);
+  for (const std::string& cg : {NodeMemCgroup(k), NodeCpuset(k)}) {
+    if (::access(cg.c_str(), F_OK) != 0) continue;
+    if (auto s = WriteFile(cg + "/cgroup.procs", me); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// The CPUs this process may run on.
+std::vector<int> HostCpus() {
+  std::vector<int> out;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return out;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) out.push_back(c);
+  }
+  return out;
 }
 
 // The mosixd next to this mosctl (installed) or in the Bazel tree; MOSIX_MOSIXD overrides.
@@ -188,6 +214,25 @@ int Up(int argc, char** argv) {
   if (memory_controller) {
     if (auto s = MakeDirs(MemCgroupParent(), 0755); !s.ok()) return Die(std::string(s.message()));
   }
+  // Nodes with a CPU quota run on CPUs of their own (cpu_placement.h), where there is a cpuset
+  // controller. A cpuset needs its CPUs and memory nodes before it takes tasks.
+  std::vector<NodeCpus> placement;
+  std::string mems;
+  if (auto root_mems = ReadFileToString(absl::StrCat(kCpusetRoot, "/cpuset.mems")); root_mems.ok() && !quotas.empty()) {
+    mems = std::string(absl::StripAsciiWhitespace(*root_mems));
+    std::vector<std::string> over;
+    placement = PlaceNodes(quotas, HostCpus(), &over);
+    if (!over.empty()) {
+      fprintf(stderr, "%s: more CPU quota than CPUs (%s): those nodes get less than their quotas\n", kProg,
+              absl::StrJoin(over, ", ").c_str());
+    }
+    std::string parent = CpusetParent();
+    auto all = ReadFileToString(absl::StrCat(kCpusetRoot, "/cpuset.cpus"));
+    if (auto s = MakeDirs(parent, 0755); !s.ok()) return Die(std::string(s.message()));
+    if (!all.ok()) return Die(std::string(all.status().message()));
+    if (auto s = WriteFile(parent + "/cpuset.cpus", std::string(absl::StripAsciiWhitespace(*all))); !s.ok()) return Die(std::string(s.message()));
+    if (auto s = WriteFile(parent + "/cpuset.mems", mems); !s.ok()) return Die(std::string(s.message()));
+  }
 
   // Every user reaches the nodes' sockets; the credentials below stay root's.
   if (auto s = MakeDirs(BaseDir(), 0755); !s.ok()) return Die(std::string(s.message()));
@@ -230,6 +275,12 @@ int Up(int argc, char** argv) {
     if (auto s = WriteFile(cg + "/cpu.cfs_quota_us", quota > 0 ? std::to_string(static_cast<long>(quota * 100000)) : "-1"); !s.ok()) {
       return Die(std::string(s.message()));
     }
+    if (static_cast<size_t>(k) <= placement.size() && !placement[k - 1].cpus.empty()) {
+      std::string cs = NodeCpuset(k);
+      if (auto s = MakeDirs(cs, 0755); !s.ok()) return Die(std::string(s.message()));
+      if (auto s = WriteFile(cs + "/cpuset.cpus", CpuList(placement[k - 1].cpus)); !s.ok()) return Die(std::string(s.message()));
+      if (auto s = WriteFile(cs + "/cpuset.mems", mems); !s.ok()) return Die(std::string(s.message()));
+    }
     if (memory_controller) {
       std::string mcg = NodeMemCgroup(k);
       if (auto s = MakeDirs(mcg, 0755); !s.ok()) return Die(std::string(s.message()));
@@ -263,7 +314,10 @@ int Up(int argc, char** argv) {
     double quota = static_cast<size_t>(k) <= quotas.size() ? quotas[k - 1] : 0;
     uint64_t mb = static_cast<size_t>(k) <= mem_limits.size() ? mem_limits[k - 1] : 0;
     printf("node%d  127.0.0.%d:%d  pid %d  cpu %s  memory %s  MOSIX_SOCKET=%s/mosixd.sock\n", k, k, port, AgentPid(k),
-           quota > 0 ? absl::StrCat(quota).c_str() : "unlimited", mb > 0 ? absl::StrCat(mb, " MB").c_str() : "unlimited",
+           quota <= 0                                                                   ? "unlimited"
+           : static_cast<size_t>(k) <= placement.size() && !placement[k - 1].cpus.empty() ? absl::StrCat(quota, " (CPU ", CpuList(placement[k - 1].cpus), ")").c_str()
+                                                                                          : absl::StrCat(quota).c_str(),
+           mb > 0 ? absl::StrCat(mb, " MB").c_str() : "unlimited",
            NodeDir(k).c_str());
   }
   return 0;
@@ -389,9 +443,11 @@ int Down(bool quiet) {
     }
     if (::rmdir(cg.c_str()) != 0 && errno != ENOENT) ++left;
     if (::rmdir(NodeMemCgroup(k).c_str()) != 0 && errno != ENOENT) ++left;
+    if (::rmdir(NodeCpuset(k).c_str()) != 0 && errno != ENOENT) ++left;
   }
   if (::rmdir(CgroupParent().c_str()) != 0 && errno != ENOENT) ++left;
   if (::rmdir(MemCgroupParent().c_str()) != 0 && errno != ENOENT) ++left;
+  if (::rmdir(CpusetParent().c_str()) != 0 && errno != ENOENT) ++left;
   std::string rm = absl::StrCat("rm -rf '", BaseDir(), "'");
   if (system(rm.c_str()) != 0) ++left;
   if (!quiet) {
