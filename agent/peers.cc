@@ -55,14 +55,18 @@ std::unique_ptr<Peer::Stub> PeerStub(const cluster::Node& node) {
 }
 
 std::map<std::string, NodeGuests> AskGuests(const cluster::ClusterMap& map, const std::string& home,
-                                            const std::set<std::string>& nodes, std::chrono::milliseconds timeout) {
+                                            const std::set<std::string>& nodes, std::chrono::milliseconds timeout,
+                                            const std::map<std::string, std::vector<int32_t>>& yield) {
   std::map<std::string, NodeGuests> out;
   for (const auto& n : map.nodes()) {
     if (!nodes.count(n.name())) continue;
+    GuestsRequest req;
+    req.set_home_node(home);
+    if (auto y = yield.find(n.name()); y != yield.end()) req.mutable_yield_home_pids()->Assign(y->second.begin(), y->second.end());
     GuestsReply r;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-    if (!PeerStub(n)->Guests(&ctx, GuestsRequest(), &r).ok()) continue;
+    if (!PeerStub(n)->Guests(&ctx, req, &r).ok()) continue;
     NodeGuests& g = out[n.name()];
     g.mem_free_mb = r.mem_free_mb();
     g.mem_total_mb = r.mem_total_mb();

@@ -26,13 +26,15 @@ std::unique_ptr<Peer::Stub> PeerStub(const cluster::Node& node);
 
 // What the nodes that run this node's processes say of them: each of `nodes` asked once
 // (Guests), for up to `timeout`. By node: `home`'s guests there by their home pid, and the
-// node's memory now. A node that does not answer is left out.
+// node's memory now. A node that does not answer is left out. `yield`: by node, the home pids
+// of guests there to run niced from now on (agent/decide/aging.h).
 struct NodeGuests {
   std::map<int32_t, GuestInfo> by_home_pid;
   uint64_t mem_free_mb = 0, mem_total_mb = 0;
 };
 std::map<std::string, NodeGuests> AskGuests(const cluster::ClusterMap& map, const std::string& home,
-                                            const std::set<std::string>& nodes, std::chrono::milliseconds timeout);
+                                            const std::set<std::string>& nodes, std::chrono::milliseconds timeout,
+                                            const std::map<std::string, std::vector<int32_t>>& yield = {});
 // home_pid's entry in what `node` said, or null.
 const GuestInfo* FindGuest(const std::map<std::string, NodeGuests>& asked, const std::string& node, int32_t home_pid);
 

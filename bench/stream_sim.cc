@@ -12,6 +12,9 @@
 //  - start only: each job starts on the best node now (the agent's BestNodeForNew), never moves;
 //  - the agent's rule: the same start, then the agent's Balance() once a step (1 s) on the
 //    agent's smoothed loads, each move stopping the job for --move-s;
+//  - the agent's rule and old jobs niced: the same, and a job that has had --nice-s of CPU runs
+//    at nice 19 (CFS gives it 15/1024 of a young job's share), as the agent does
+//    (agent/decide/aging.h: long runners yield): reniced once a step, so up to a step late;
 //  - ideal balancing: the same start, then the most loaded node gives its oldest job to the least
 //    loaded whenever that lowers the higher of the two loads, every 5 ms, at no cost: an upper
 //    bound for any balancing of load;
@@ -106,7 +109,13 @@ std::vector<Arrival> Stream(const Options& o, uint64_t seed) {
   return out;
 }
 
-enum class Policy { kStartOnly, kAgentAtHome, kAgent, kIdeal, kOldYield, kOldNiced, kPooledLas };
+enum class Policy { kStartOnly, kAgentAtHome, kAgent, kAgentAtHomeNiced, kAgentNiced, kIdeal, kOldYield, kOldNiced, kPooledLas };
+
+bool AgentRule(Policy p) {
+  return p == Policy::kAgent || p == Policy::kAgentAtHome || p == Policy::kAgentNiced || p == Policy::kAgentAtHomeNiced;
+}
+bool AtHome(Policy p) { return p == Policy::kAgentAtHome || p == Policy::kAgentAtHomeNiced; }
+bool OldNiced(Policy p) { return p == Policy::kOldNiced || p == Policy::kAgentNiced || p == Policy::kAgentAtHomeNiced; }
 
 constexpr double kNice19Weight = 15.0 / 1024;  // CFS: nice 19 against nice 0
 
@@ -116,6 +125,7 @@ struct Job {
   double frozen_until = 0, here_since;
   std::vector<std::pair<int, double>> nodes_left;  // nodes it left, and when
   double attained = 0;  // CPU seconds it has had
+  bool niced = false;   // (the agent's rule and old jobs niced: reniced at a step)
 };
 
 struct Result {
@@ -143,7 +153,10 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
   settings.home = Name(0);
   double t = 0, next_sample = 0, next_step = kStep, sum = 0;
   size_t next = 0, done = 0, moves = 0;
-  auto weight = [&](const Job& j) { return policy == Policy::kOldNiced && j.attained >= o.nice_s ? kNice19Weight : 1.0; };
+  auto weight = [&](const Job& j) {
+    if (AgentRule(policy)) return j.niced ? kNice19Weight : 1.0;
+    return OldNiced(policy) && j.attained >= o.nice_s ? kNice19Weight : 1.0;
+  };
   auto count = [&](int k, bool weighted) {
     double n = 0;
     for (const Job& j : active) {
@@ -167,7 +180,7 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
   };
   while (done < stream.size()) {
     while (next < stream.size() && stream[next].at <= t) {
-      int k = policy == Policy::kAgentAtHome ? 0 : Index(BestNodeForNew(view(), 0, settings));
+      int k = AtHome(policy) ? 0 : Index(BestNodeForNew(view(), 0, settings));
       if (policy == Policy::kOldNiced) {  // where the young jobs leave it the most
         double best = 0;
         for (int n = 0; n < kNodes; ++n) {
@@ -201,7 +214,9 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
       }
     } else if (t >= next_step) {
       next_step += kStep;
-      if (policy == Policy::kAgent || policy == Policy::kAgentAtHome) {
+      if (AgentRule(policy)) {
+        // Old jobs are reniced once a step (the agent's brain), so up to a step late.
+        for (Job& j : active) j.niced = j.niced || (OldNiced(policy) && j.attained >= o.nice_s);
         std::vector<BalanceProcess> procs;
         for (size_t i = 0; i < active.size(); ++i) {
           const Job& j = active[i];
@@ -423,6 +438,8 @@ int main(int argc, char** argv) {
   } kPolicies[] = {{Policy::kStartOnly, "start only (mosrun -b -L)"},
                    {Policy::kAgentAtHome, "the agent's rule, all started on node1 (mosrun)"},
                    {Policy::kAgent, "the agent's rule (mosrun -b)"},
+                   {Policy::kAgentAtHomeNiced, "the agent's rule and old jobs niced, all started on node1 (mosrun)"},
+                   {Policy::kAgentNiced, "the agent's rule and old jobs niced (mosrun -b)"},
                    {Policy::kIdeal, "ideal balancing (free, continuous)"},
                    {Policy::kOldYield, "old jobs yield"},
                    {Policy::kOldNiced, "old jobs yield and run niced"},
@@ -472,7 +489,7 @@ int main(int argc, char** argv) {
   printf("| policy | mean slowdown | below start only | moves per job |\n|---|---|---|---|\n");
   double base = 0;
   for (const auto& p : kPolicies) {
-    if (p.policy == Policy::kAgentAtHome) continue;
+    if (AtHome(p.policy)) continue;
     double slowdown = 0, moves = 0;
     for (int s = 0; s < o.seeds; ++s) {
       Result r = Run(Stream(o, 4242 + static_cast<uint64_t>(s)), p.policy, o);

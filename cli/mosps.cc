@@ -32,12 +32,12 @@ int main(int argc, char** argv) {
     fputs(text->c_str(), stdout);
     return 0;
   }
-  printf("%7s %-10s %-8s %-8s %-8s %8s %9s %5s %4s  %s\n", "PID", "USER", "WHERE", "FROM", "STATE", "CPU", "MEM", "MOVES",
-         "LOCK", "COMMAND");
+  printf("%7s %-10s %-8s %-8s %-8s %8s %9s %5s %4s %3s  %s\n", "PID", "USER", "WHERE", "FROM", "STATE", "CPU", "MEM", "MOVES",
+         "LOCK", "NI", "COMMAND");
   for (const auto& p : reply.processes()) {
-    printf("%7d %-10s %-8s %-8s %-8s %7.1fs %7lluK %5u %4s  %s\n", p.pid(), p.user().c_str(), p.where().c_str(), p.from().c_str(),
-           p.state().c_str(), p.cpu_seconds(), static_cast<unsigned long long>(p.rss_kb()), p.moves(), p.locked() ? "yes" : "-",
-           p.command().c_str());
+    printf("%7d %-10s %-8s %-8s %-8s %7.1fs %7lluK %5u %4s %3d  %s\n", p.pid(), p.user().c_str(), p.where().c_str(),
+           p.from().c_str(), p.state().c_str(), p.cpu_seconds(), static_cast<unsigned long long>(p.rss_kb()), p.moves(),
+           p.locked() ? "yes" : "-", p.nice(), p.command().c_str());
     if (!p.cannot_migrate().empty()) printf("%7s cannot move: %s\n", "", p.cannot_migrate().c_str());
     if (!p.stays().empty()) printf("%7s stays: %s\n", "", p.stays().c_str());
   }

@@ -76,6 +76,7 @@ Brain::Brain(ProcessTable* table, ClusterView* view, Gossiper* gossiper, Mover* 
       mover_(mover),
       policy_(policy),
       map_(std::move(map)),
+      aging_(AgingSettings::FromMap(map_)),
       moves_(std::make_shared<MovesMade>()) {}
 
 void Brain::Start() {
@@ -179,7 +180,9 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
   for (const ProcessEntry& e : entries) {
     if (e.state == ProcState::kRemote && !e.where.empty()) nodes_away.insert(e.where);
   }
-  auto away = AskGuests(map_, self, nodes_away, std::chrono::seconds(1));
+  auto away = AskGuests(map_, self, nodes_away, std::chrono::seconds(1), yield_next_);
+  yield_next_.clear();
+  double step_s = Seconds(view_->settings().step);
   std::shared_ptr<MovesMade> moves = moves_;
   {
     absl::MutexLock fl(&moves->mu);
@@ -200,15 +203,21 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     }
     std::string where = e.state == ProcState::kRemote ? e.where : self;
     uint64_t busy_ns = 0, rss_kb = 0;
+    double cpu_s = e.cpu_elsewhere;
+    int nice = 0;
     if (where == self) {
       Usage u = UsageOf(e.pid);
       busy_ns = u.busy_ns;
       rss_kb = u.rss_kb;
+      cpu_s += u.cpu_seconds;
+      nice = NiceOf(e.pid).value_or(kOldNice);
     } else {
       const GuestInfo* g = FindGuest(away, where, e.pid);
       if (!g) continue;  // (its node did not answer: the node watch's)
       busy_ns = g->busy_ns();
       rss_kb = g->rss_kb();
+      cpu_s += g->cpu_seconds();
+      nice = g->nice();
     }
     seen.insert(e.pid);
     Demand& d = demand_[e.pid];
@@ -229,6 +238,16 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
       d.measured = true;
       d.busy_ns = busy_ns;
       d.at = now;
+    }
+    // Long runners yield: here at once, away with the next step's Guests request (so: whether it
+    // will be old by then).
+    if (!only && !e.options.keep_home() && !e.options.locked() && nice < kOldNice &&
+        OldBy(cpu_s, d.demand, where == self ? 0 : step_s, aging_)) {
+      if (where != self) {
+        yield_next_[where].push_back(e.pid);
+      } else if (absl::Status s = RunNiced(e.pid); !s.ok() && !absl::IsNotFound(s)) {
+        fprintf(stderr, "mosixd: pid %d does not yield: %s\n", e.pid, std::string(s.message()).c_str());
+      }
     }
     BalanceProcess p;
     p.pid = e.pid;

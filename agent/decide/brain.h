@@ -2,7 +2,8 @@
 // balancer needs (the cluster view, where each process runs, how much it wants a CPU, its
 // memory and age there), runs the balancer (balancer.h) and asks the mover to make the moves.
 // The home node decides for its processes wherever they run; a node's load, as gossip spreads
-// it, tells every home what it needs. One thread, started by Start, joined by Stop.
+// it, tells every home what it needs. It also has its old processes run niced (aging.h). One
+// thread, started by Start, joined by Stop.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "agent/cluster/cluster_view.h"
 #include "agent/cluster/gossiper.h"
+#include "agent/decide/aging.h"
 #include "agent/decide/balancer.h"
 #include "agent/decide/node_policy.h"
 #include "agent/mover.h"
@@ -68,6 +70,9 @@ class Brain {
   // One Step at a time (the thread's, or BalanceNow's); it may wait on other nodes' answers.
   absl::Mutex step_mu_;
   std::map<pid_t, Demand> demand_ ABSL_GUARDED_BY(step_mu_);
+  // Long runners yield (aging.h): by node, processes away to run niced, said at the next step.
+  const AgingSettings aging_;
+  std::map<std::string, std::vector<int32_t>> yield_next_ ABSL_GUARDED_BY(step_mu_);
   absl::Mutex mu_;  // (held briefly: mosps asks while a step waits on the network)
   std::map<pid_t, std::string> stays_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<MovesMade> moves_;

@@ -11,6 +11,7 @@
 #include "base/file_util.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/procfs.h"
+#include "agent/decide/aging.h"
 #include "agent/peers.h"
 #include "agent/services/caller.h"
 #include "checkpoint/creds.h"
@@ -100,12 +101,15 @@ grpc::Status ClientService::ListProcesses(grpc::ServerContext*, const ListReques
     }
     Usage usage = UsageOf(e.pid);
     double cpu = usage.cpu_seconds;
+    int nice = e.state == ProcState::kHome ? NiceOf(e.pid).value_or(0) : 0;
     uint64_t rss = usage.rss_kb;
     cpu += e.cpu_elsewhere;
     if (const GuestInfo* g = e.state == ProcState::kRemote ? FindGuest(away, e.where, e.pid) : nullptr) {
       cpu += g->cpu_seconds();  // its deputy's (next to nothing) and its own over there
       rss = g->rss_kb();
+      nice = g->nice();
     }
+    p->set_nice(nice);
     p->set_cpu_seconds(cpu);
     p->set_rss_kb(rss);
     p->set_command(absl::StrJoin(e.argv, " "));

@@ -2,12 +2,22 @@
 
 #include <unistd.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "agent/cluster_config.h"
+#include "agent/decide/aging.h"
 #include "agent/services/client_service.h"
 #include "checkpoint/procfs.h"
 
 namespace mosix::agent {
+namespace {
+
+// More processes than any node runs (pid_max's default is 4 million; a request this big is not
+// from an agent).
+constexpr int kMaxYieldPids = 1 << 16;
+
+}  // namespace
 
 absl::StatusOr<std::string> CertifiedNode(const grpc::ServerContext& ctx) {
   auto auth = ctx.auth_context();
@@ -128,11 +138,24 @@ grpc::Status PeerService::StillHere(grpc::ServerContext* ctx, const StillHereReq
   return ToGrpc(mover_->StillHere(req->home_pid(), req->local_pid(), req->node(), *from));
 }
 
-grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*, GuestsReply* reply) {
+grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest* req, GuestsReply* reply) {
   auto from = From(*ctx);
   if (!from.ok()) return ToGrpc(from.status());
+  if (req->yield_home_pids_size() > kMaxYieldPids) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("a Guests request names ", req->yield_home_pids_size(),
+                                                                         " processes to yield; at most ", kMaxYieldPids));
+  }
+  // Whose guests may be reniced: the certified node's; on a trusted network, the one named.
+  const std::string& asker = from->empty() ? req->home_node() : *from;
+  std::set<int32_t> yield(req->yield_home_pids().begin(), req->yield_home_pids().end());
   for (const auto& [pid, guest] : arrivals_->Guests()) {
     if (!from->empty() && guest.home_node != *from) continue;  // only the asking node's own
+    if (guest.home_node == asker && yield.count(guest.home_pid)) {
+      if (absl::Status s = RunNiced(pid); !s.ok() && !absl::IsNotFound(s)) {
+        fprintf(stderr, "mosixd: pid %d of %s (here %d) does not yield: %s\n", guest.home_pid, guest.home_node.c_str(), pid,
+                std::string(s.message()).c_str());
+      }
+    }
     GuestInfo* g = reply->add_guests();
     g->set_local_pid(pid);
     g->set_home_node(guest.home_node);
@@ -141,6 +164,7 @@ grpc::Status PeerService::Guests(grpc::ServerContext* ctx, const GuestsRequest*,
     g->set_cpu_seconds(u.cpu_seconds);
     g->set_rss_kb(u.rss_kb);
     g->set_busy_ns(u.busy_ns);
+    g->set_nice(NiceOf(pid).value_or(0));
   }
   for (const Arrivals::Ended& e : arrivals_->RecentlyEnded()) {
     if (!from->empty() && e.home_node != *from) continue;

@@ -50,14 +50,23 @@ on node1 -- "$MOSPS" >"$T/mosps.txt"
 grep -q "stays: locked (mosrun -L)" "$T/mosps.txt" || fail "mosps does not say the locked job stays because it is locked: $(cat "$T/mosps.txt")"
 grep -q "stays: kept home (mosrun -h)" "$T/mosps.txt" || fail "mosps does not say why the -h job stays: $(cat "$T/mosps.txt")"
 pass "jobs left node1 by themselves; mosps says why the locked and kept-home jobs stay"
-# While they run, the locked and the kept-home job are always on node1.
+# Long runners yield: a job the cluster may move runs at nice 19 once it has had its second of
+# CPU, wherever it runs (away too: its home names it to its node), while the locked and the
+# kept-home job keep their priority.
+old_yields() { on node1 -- "$MOSPS" --json | python3 -c "
+import json, sys
+ps = json.load(sys.stdin)
+sys.exit(0 if any(p['pid'] not in ($LOCKED, $HOME_JOB) and p['where'] != 'node1' and p['nice'] == 19 for p in ps) else 1)"; }
+wait_until "a job away to run at nice 19 once old" old_yields
+pass "a job away from home runs niced once it has had a second of CPU"
+# While they run, the locked and the kept-home job are always on node1, at their own priority.
 never_moved() { on node1 -- "$MOSPS" --json | python3 -c "
 import json, sys
 for p in json.load(sys.stdin):
-    if p['pid'] in ($LOCKED, $HOME_JOB) and (p['where'] != 'node1' or p['moves'] != 0):
+    if p['pid'] in ($LOCKED, $HOME_JOB) and (p['where'] != 'node1' or p['moves'] != 0 or p['nice'] != 0):
         sys.exit(1)"; }
 for i in $(seq 1 200); do
-  never_moved || fail "a locked or -h job moved"
+  never_moved || fail "a locked or -h job moved, or runs niced: $(on node1 -- "$MOSPS")"
   kill -0 "$LOCKED" 2>/dev/null || break
   sleep 0.1
 done
