@@ -10,6 +10,8 @@
 # with placement at start only, and with placement at start followed by the cluster's moves.
 #   bazel run //bench:makespan               SCALE=2 bazel run //bench:makespan (longer jobs)
 #   STREAM_JOBS=60 bazel run //bench:makespan (a longer stream)
+#   STREAM_ROUNDS=3 PARTS=stream bazel run //bench:makespan (the same stream three times, both
+#     ways each round; then how far below start only the mean slowdown is, over the rounds)
 #   PARTS=stream bazel run //bench:makespan   (only the stream; or PARTS=makespan)
 #   KEEP_LOGS=DIR bazel run //bench:makespan  (the agents' logs of each run go to DIR/RUN)
 set -euo pipefail
@@ -124,9 +126,15 @@ stream() {
   local moves
   moves=$(awk '/ goes from / { m++ } / did not go to / { m-- } END { print m + 0 }' "$LC/node1/mosixd.log")
   cat "$out"/* | awk -v name="$name" -v moves="$moves" -v jobs="$STREAM_JOBS" \
-    '{ s += $1; if ($1 > w) w = $1 } END { printf "| %s | %.2f | %.2f | %.2f |\n", name, s / NR, w, moves / jobs }'
+    '{ s += $1; if ($1 > w) w = $1 } END { printf "| %s | %.2f | %.2f | %.2f |\n", name, s / NR, w, moves / jobs }' | tee -a "$MEANS"
   keep_logs "stream$*"
   "$MOSCTL" localcluster down >/dev/null
 }
-stream "placement at start only (mosrun -b -L)" -b -L
-stream "placement at start, then the cluster decides (mosrun -b)" -b
+MEANS=$(mktemp)  # (outside the cluster's directory: down removes it)
+for _ in $(seq 1 "${STREAM_ROUNDS:-1}"); do
+  stream "placement at start only (mosrun -b -L)" -b -L
+  stream "placement at start, then the cluster decides (mosrun -b)" -b
+done
+awk -F'|' '/-b -L/ { a += $3; n++ } /cluster decides/ { b += $3 } END {
+  printf "\nover %d rounds: mean slowdown %.2f with placement at start only, %.2f when the cluster decides: %.0f%% below\n", n, a / n, b / n, 100 * (1 - b / a) }' "$MEANS"
+rm -f "$MEANS"

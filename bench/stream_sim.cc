@@ -14,7 +14,8 @@
 //    agent's smoothed loads, each move stopping the job for --move-s;
 //  - the agent's rule and old jobs niced: the same, and a job that has had --nice-s of CPU runs
 //    at nice 19 (CFS gives it 15/1024 of a young job's share), as the agent does
-//    (agent/decide/aging.h: long runners yield): reniced once a step, so up to a step late;
+//    (agent/decide/aging.h: long runners yield): reniced at a step, at home once it has had
+//    --nice-s, away at the step after the one that foresaw it;
 //  - ideal balancing: the same start, then the most loaded node gives its oldest job to the least
 //    loaded whenever that lowers the higher of the two loads, every 5 ms, at no cost: an upper
 //    bound for any balancing of load;
@@ -125,7 +126,11 @@ struct Job {
   double frozen_until = 0, here_since;
   std::vector<std::pair<int, double>> nodes_left;  // nodes it left, and when
   double attained = 0;  // CPU seconds it has had
-  bool niced = false;   // (the agent's rule and old jobs niced: reniced at a step)
+  // (The agent's rule and old jobs niced.) Reniced at a step: at home when it has had --nice-s,
+  // away at the step after the one that saw it would have had it by then (its node hears of
+  // it with the next Guests request).
+  bool niced = false, niced_next_step = false;
+  double attained_at_step = 0;
 };
 
 struct Result {
@@ -215,8 +220,14 @@ Result Run(const std::vector<Arrival>& stream, Policy policy, const Options& o) 
     } else if (t >= next_step) {
       next_step += kStep;
       if (AgentRule(policy)) {
-        // Old jobs are reniced once a step (the agent's brain), so up to a step late.
-        for (Job& j : active) j.niced = j.niced || (OldNiced(policy) && j.attained >= o.nice_s);
+        // Old jobs are reniced once a step (the agent's brain, aging.h's OldBy).
+        for (Job& j : active) {
+          if (!OldNiced(policy)) break;
+          double rate = (j.attained - j.attained_at_step) / kStep;
+          j.attained_at_step = j.attained;
+          j.niced = j.niced || j.niced_next_step || (j.node == 0 && j.attained >= o.nice_s);
+          j.niced_next_step = j.node != 0 && j.attained + rate * kStep >= o.nice_s;
+        }
         std::vector<BalanceProcess> procs;
         for (size_t i = 0; i < active.size(); ++i) {
           const Job& j = active[i];
