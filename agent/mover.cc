@@ -240,6 +240,7 @@ absl::StatusOr<MoveResult> Mover::ToNode(ProcessEntry& entry, const cluster::Nod
   RETURN_IF_ERROR(Annotate(CheckMovable(pid, entry.ChannelFdInProcess()), absl::StrCat("pid ", pid, " cannot move")));
   // Where its shim is, now that it is still (it may have exec'd since it was last found).
   ASSIGN_OR_RETURN(ShimLocation shim_here, ShimOf(task, entry));
+  table_->TakeHellosSent();  // (the program caught may have greeted just now)
   const ShimLocation* shim = &shim_here;
   if (entry.channel_borrowed) RETURN_IF_ERROR(Annotate(GiveOwnChannel(task, entry), absl::StrCat("pid ", pid, " stays home")));
   auto stay_home = [&](const absl::Status& why) {

@@ -161,6 +161,12 @@ class ProcessTable {
   // AwaitEntry for a pid not known yet) is asked after it, so it sees what the process's shim
   // said before the question was asked.
   void SetHelloFlush(std::function<void()> flush) { hello_flush_ = std::move(flush); }
+  // Takes every hello already sent (one round of the channel loop). A move calls it once it
+  // holds the process still and has found its shim: a hello that program sent just before it
+  // was caught then counts before the move's Release, which keeps what the move learnt of the
+  // program that greeted; read after, it would count as the next program's (an exec) and wipe
+  // where the shim of the process away is, so that it could not come home.
+  void TakeHellosSent() ABSL_LOCKS_EXCLUDED(mu_) { FlushHellos(0); }
 
  private:
   // Writes e's record, if the table is kept on disk. A program at home that has just started

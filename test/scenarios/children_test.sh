@@ -102,6 +102,19 @@ set +e; wait "$pid"; st=$?; set -e
 [[ $st -eq 7 ]] && grep -q "after the move: pid $pid" "$T/k4.out" || fail "mosrun -r through a wrapper: $st $(cat "$T/k4.out")"
 pass "mosrun -r node2 through a wrapper that forks, then execs: the program ran on node2 (pid $pid, status 7)"
 
+# 4b. A chain of wrappers under mosrun -r node2 (as pyenv's python3 is: a shell that forks, then
+# execs env, which execs the interpreter; here, longer), thirty times: each exec over there
+# comes home and the next program goes back. The hello of a program caught by its move must count before the move
+# ends, or the process away loses where its shim is and cannot come home for its next exec.
+mkdir -p "$LC/node1/tmp/k4b"
+echo "chained" >"$LC/node1/tmp/k4b/in"
+for i in $(seq 1 30); do
+  out=$(on node1 -- "$MOSRUN" -r node2 sh -c 'x=$(echo a); exec env env env env sh -c "y=\$(echo b); exec env env env env cat /tmp/k4b/in"' 2>&1) ||
+    fail "run $i of a wrapper chain under mosrun -r node2 failed: $out"
+  [[ "$out" == chained ]] || fail "run $i of a wrapper chain under mosrun -r node2 said: $out"
+done
+pass "thirty wrapper chains under mosrun -r node2 (a fork, five execs, a fork, five execs) ran to the end"
+
 # 5. A child forked under mosrun greets on the channel it inherited from its parent and is given
 # one of its own only when it first moves. A grandchild (forked by such a child) whose parent and
 # grandparent have both ended moves, is signalled over there, and ends with its own status.

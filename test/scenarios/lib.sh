@@ -1,6 +1,9 @@
 # Shared by the scenario tests: an agent of the test's own, helpers that poll for a state with a
 # generous deadline (never a fixed sleep), and cleanup of exactly the processes the test started.
 set -euo pipefail
+# A command that fails outside any check ends the test (set -e): say which, not only that it did.
+# (Not where the test has turned set -e off to look at a status itself.)
+trap 'st=$?; [[ $- != *e* ]] || echo "FAIL: ${BASH_SOURCE[0]##*/} line $LINENO: \"$BASH_COMMAND\" exited $st" >&2' ERR
 
 if [[ -n "${TEST_SRCDIR:-}" ]]; then
   ROOT="$TEST_SRCDIR/mosix"
