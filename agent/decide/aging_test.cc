@@ -70,7 +70,7 @@ TEST_CASE("every thread of an old process runs at nice 19, and a second time cha
   REQUIRE(RunNiced(pid).ok());
   auto tids = NumberedEntries("/proc/" + std::to_string(pid) + "/task");
   REQUIRE(tids.ok());
-  REQUIRE(tids->size() == 2);
+  REQUIRE(tids->size() >= 2);  // (its own and the parked one; a sanitizer may add its own)
   for (int tid : *tids) REQUIRE(getpriority(PRIO_PROCESS, static_cast<id_t>(tid)) == kOldNice);
   REQUIRE(RunNiced(pid).ok());
   REQUIRE(*NiceOf(pid) == kOldNice);
