@@ -30,11 +30,11 @@ AgingSettings AgingSettings::FromMap(const cluster::ClusterMap& map) {
   return s;
 }
 
-bool OldBy(double cpu_s, double demand, double ahead_s, const AgingSettings& s) {
+bool OldBy(double cpu_s, double rate, double ahead_s, const AgingSettings& s) {
   if (!s.enabled) return false;
-  if (demand < 0) demand = 0;
-  if (demand > 1) demand = 1;
-  return cpu_s + demand * ahead_s >= s.after_cpu_s;
+  if (rate < 0) rate = 0;
+  if (rate > 1) rate = 1;
+  return cpu_s + rate * ahead_s >= s.after_cpu_s;
 }
 
 absl::StatusOr<int> NiceOf(pid_t pid) { return ThreadNice(pid); }

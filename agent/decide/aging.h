@@ -30,9 +30,10 @@ struct AgingSettings {
   static AgingSettings FromMap(const cluster::ClusterMap& map);
 };
 
-// Whether a process that has had cpu_s of CPU and lately wants `demand` of one (0..1) is old
-// `ahead_s` seconds from now (the Guests request that renices it leaves one step later).
-bool OldBy(double cpu_s, double demand, double ahead_s, const AgingSettings& s);
+// Whether a process that has had cpu_s of CPU, and lately gets `rate` CPU-seconds a second
+// (taken as 0..1), is old `ahead_s` seconds from now (the Guests request that renices a process
+// away leaves one step later).
+bool OldBy(double cpu_s, double rate, double ahead_s, const AgingSettings& s);
 
 // Runs every thread of pid at nice kOldNice at least (a thread at that or above is left as it
 // is). NotFound if pid is gone.

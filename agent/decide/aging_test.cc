@@ -13,14 +13,14 @@
 namespace mosix::agent {
 namespace {
 
-TEST_CASE("a process is old once its CPU so far, and what it will have by then, reach the threshold") {
+TEST_CASE("a process is old once its CPU so far, and what it gets by then at its rate, reach the threshold") {
   AgingSettings s;  // 1 s
   REQUIRE_FALSE(OldBy(0.2, 1, 0.5, s));
   REQUIRE(OldBy(0.6, 1, 0.5, s));
   REQUIRE(OldBy(1.0, 0, 0, s));
   REQUIRE_FALSE(OldBy(0.9, 0, 5, s));  // (a process that waits does not age)
   REQUIRE_FALSE(OldBy(0.9, -3, 5, s));
-  REQUIRE(OldBy(0.9, 7, 0.1, s));      // (demand above one CPU counts as one)
+  REQUIRE(OldBy(0.9, 7, 0.1, s));      // (a rate above one CPU counts as one)
 }
 
 TEST_CASE("the cluster map sets when processes yield, or that they never do") {

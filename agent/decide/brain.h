@@ -54,6 +54,9 @@ class Brain {
     std::chrono::steady_clock::time_point at{};
     double demand = 1;  // until measured: a process started to work
     bool measured = false;  // anywhere: a process not measured yet moves only when asked
+    // For long runners yielding: the CPU it had had at the last step (all nodes; -1: not seen).
+    double cpu_s = -1;
+    std::chrono::steady_clock::time_point cpu_at{};
   };
   void Loop();
   // One round of decisions (only: a single process, for BalanceNow). Returns the plan made.

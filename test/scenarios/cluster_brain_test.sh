@@ -68,9 +68,11 @@ never_moved() { on node1 -- "$MOSPS" --json | python3 -c "
 import json, sys
 for p in json.load(sys.stdin):
     if p['pid'] in ($LOCKED, $HOME_JOB) and (p['where'] != 'node1' or p['moves'] != 0 or p['nice'] != 0):
+        sys.exit(1)
+    if p['nice'] == 19 and p['cpu_seconds'] < 0.5:  # (niced before it had half its second)
         sys.exit(1)"; }
 for i in $(seq 1 200); do
-  never_moved || fail "a locked or -h job moved, or runs niced: $(on node1 -- "$MOSPS")"
+  never_moved || fail "a locked or -h job moved or runs niced, or a job runs niced too young: $(on node1 -- "$MOSPS")"
   kill -0 "$LOCKED" 2>/dev/null || break
   sleep 0.1
 done
