@@ -50,29 +50,20 @@ std::string BaseDir() {
 
 std::string NodeDir(int k) { return absl::StrCat(BaseDir(), "/node", k); }
 
-// One cgroup parent per cluster directory, so two clusters (tests) never share one.
-std::string CgroupParent() {
+// The cluster's cgroup under a controller's root: one per cluster directory, so two clusters
+// (tests) never share one. Its nodes' cgroups are in it.
+std::string ClusterCgroup(const char* root) {
   std::string base = BaseDir();
-  return absl::StrCat(kCgroupRoot, "/mosix-", base.substr(base.find_last_of('/') + 1));
+  return absl::StrCat(root, "/mosix-", base.substr(base.find_last_of('/') + 1));
 }
 
+// CPU (cpu controller), memory (memory controller, beside it) and the CPUs a node with a quota
+// runs on (cpuset controller; cpu_placement.h).
+std::string CgroupParent() { return ClusterCgroup(kCgroupRoot); }
+std::string MemCgroupParent() { return ClusterCgroup(kMemCgroupRoot); }
+std::string CpusetParent() { return ClusterCgroup(kCpusetRoot); }
 std::string NodeCgroup(int k) { return absl::StrCat(CgroupParent(), "/node", k); }
-
-// The nodes' memory cgroups (cgroup v1 memory controller), beside the CPU ones.
-std::string MemCgroupParent() {
-  std::string base = BaseDir();
-  return absl::StrCat(kMemCgroupRoot, "/mosix-", base.substr(base.find_last_of('/') + 1));
-}
-
 std::string NodeMemCgroup(int k) { return absl::StrCat(MemCgroupParent(), "/node", k); }
-
-// The nodes' cpusets (cgroup v1 cpuset controller): the CPUs a node with a quota runs on
-// (cpu_placement.h).
-std::string CpusetParent() {
-  std::string base = BaseDir();
-  return absl::StrCat(kCpusetRoot, "/mosix-", base.substr(base.find_last_of('/') + 1));
-}
-
 std::string NodeCpuset(int k) { return absl::StrCat(CpusetParent(), "/node", k); }
 
 absl::Status WriteFile(const std::string& path, const std::string& data) {
@@ -218,6 +209,10 @@ int Up(int argc, char** argv) {
   // controller. A cpuset needs its CPUs and memory nodes before it takes tasks.
   std::vector<NodeCpus> placement;
   std::string mems;
+  // Node k's CPUs ("" when it is not pinned).
+  auto cpus_of = [&placement](int k) {
+    return static_cast<size_t>(k) <= placement.size() ? CpuList(placement[k - 1].cpus) : std::string();
+  };
   if (auto root_mems = ReadFileToString(absl::StrCat(kCpusetRoot, "/cpuset.mems")); root_mems.ok() && !quotas.empty()) {
     mems = std::string(absl::StripAsciiWhitespace(*root_mems));
     std::vector<std::string> over;
@@ -275,10 +270,10 @@ int Up(int argc, char** argv) {
     if (auto s = WriteFile(cg + "/cpu.cfs_quota_us", quota > 0 ? std::to_string(static_cast<long>(quota * 100000)) : "-1"); !s.ok()) {
       return Die(std::string(s.message()));
     }
-    if (static_cast<size_t>(k) <= placement.size() && !placement[k - 1].cpus.empty()) {
+    if (std::string cpus = cpus_of(k); !cpus.empty()) {
       std::string cs = NodeCpuset(k);
       if (auto s = MakeDirs(cs, 0755); !s.ok()) return Die(std::string(s.message()));
-      if (auto s = WriteFile(cs + "/cpuset.cpus", CpuList(placement[k - 1].cpus)); !s.ok()) return Die(std::string(s.message()));
+      if (auto s = WriteFile(cs + "/cpuset.cpus", cpus); !s.ok()) return Die(std::string(s.message()));
       if (auto s = WriteFile(cs + "/cpuset.mems", mems); !s.ok()) return Die(std::string(s.message()));
     }
     if (memory_controller) {
@@ -314,9 +309,7 @@ int Up(int argc, char** argv) {
     double quota = static_cast<size_t>(k) <= quotas.size() ? quotas[k - 1] : 0;
     uint64_t mb = static_cast<size_t>(k) <= mem_limits.size() ? mem_limits[k - 1] : 0;
     printf("node%d  127.0.0.%d:%d  pid %d  cpu %s  memory %s  MOSIX_SOCKET=%s/mosixd.sock\n", k, k, port, AgentPid(k),
-           quota <= 0                                                                   ? "unlimited"
-           : static_cast<size_t>(k) <= placement.size() && !placement[k - 1].cpus.empty() ? absl::StrCat(quota, " (CPU ", CpuList(placement[k - 1].cpus), ")").c_str()
-                                                                                          : absl::StrCat(quota).c_str(),
+           quota <= 0 ? "unlimited" : absl::StrCat(quota, cpus_of(k).empty() ? "" : absl::StrCat(" (CPU ", cpus_of(k), ")")).c_str(),
            mb > 0 ? absl::StrCat(mb, " MB").c_str() : "unlimited",
            NodeDir(k).c_str());
   }

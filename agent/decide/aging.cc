@@ -3,24 +3,11 @@
 #include <errno.h>
 #include <sys/resource.h>
 
-#include <vector>
-
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "checkpoint/procfs.h"
 
 namespace mosix::agent {
-namespace {
-
-// The nice of one thread, or an error naming it.
-absl::StatusOr<int> ThreadNice(pid_t tid) {
-  errno = 0;
-  int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
-  if (nice == -1 && errno != 0) return ErrnoStatus("getpriority", absl::StrCat("thread ", tid));
-  return nice;
-}
-
-}  // namespace
 
 AgingSettings AgingSettings::FromMap(const cluster::ClusterMap& map) {
   AgingSettings s;
@@ -37,13 +24,18 @@ bool OldBy(double cpu_s, double rate, double ahead_s, const AgingSettings& s) {
   return cpu_s + rate * ahead_s >= s.after_cpu_s;
 }
 
-absl::StatusOr<int> NiceOf(pid_t pid) { return ThreadNice(pid); }
+absl::StatusOr<int> NiceOf(pid_t pid) {
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(pid));
+  if (nice == -1 && errno != 0) return ErrnoStatus("getpriority", absl::StrCat("thread ", pid));
+  return nice;
+}
 
 absl::Status RunNiced(pid_t pid) {
   auto tids = NumberedEntries(absl::StrCat("/proc/", pid, "/task"));
   if (!tids.ok()) return absl::NotFoundError(absl::StrCat("pid ", pid, " is gone"));
   for (int tid : *tids) {
-    auto nice = ThreadNice(tid);
+    auto nice = NiceOf(tid);  // (each thread has its own)
     if (absl::IsNotFound(nice.status())) continue;  // (a thread that ended meanwhile)
     if (!nice.ok()) return nice.status();
     if (*nice >= kOldNice) continue;

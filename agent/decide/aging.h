@@ -39,7 +39,7 @@ bool OldBy(double cpu_s, double rate, double ahead_s, const AgingSettings& s);
 // is). NotFound if pid is gone.
 absl::Status RunNiced(pid_t pid);
 
-// The nice of pid's main thread, or an error (NotFound if it is gone).
+// The nice of pid's main thread (or of thread `pid`), or an error (NotFound if it is gone).
 absl::StatusOr<int> NiceOf(pid_t pid);
 
 }  // namespace mosix::agent
