@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "base/event_fd.h"
 #include "base/fd.h"
 #include "proto/agent.grpc.pb.h"
 #include "proto/cluster.pb.h"
@@ -164,7 +165,7 @@ class Arrivals {
   std::map<pid_t, UniqueFd> taken_over_;  // lifelines from the keeper of the agent before (TakeBackGuests)
   std::unique_ptr<LifelineKeeper> keeper_;  // (null if it could not start: guests then die with this agent)
   absl::Notification stop_watch_;
-  UniqueFd stopping_;  // an eventfd, readable once this agent stops: reapers stop waiting
+  EventFd stopping_;  // readable once this agent stops: reapers stop waiting
   std::thread adopt_;  // TakeBackGuests
   std::thread unlinked_watch_;  // (last: started once everything above is)
 };

@@ -5,7 +5,6 @@
 // home agent (StillHere), which relinks it through TLS as after its own restart
 // (link_invariants.h, I5), or has it ended when home no longer counts on that copy. Guests
 // that no agent takes back within kKeeperGrace die as the keeper leaves.
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,7 +32,7 @@ Arrivals::Arrivals(std::string state_dir, std::string node_address, cluster::Clu
       tls_(tls),
       relays_(relays),
       store_(state_dir_ + "/guests"),
-      stopping_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      stopping_(EventFd::Make("agent stop").value_or(EventFd())),
       unlinked_watch_([this] { WatchUnlinked(); }) {
   if (absl::Status s = store_.Open(); !s.ok()) {
     fprintf(stderr, "mosixd: %s: guests will not outlive this agent\n", std::string(s.message()).c_str());
@@ -51,8 +50,7 @@ Arrivals::~Arrivals() {
   stop_watch_.Notify();
   if (unlinked_watch_.joinable()) unlinked_watch_.join();
   if (adopt_.joinable()) adopt_.join();
-  uint64_t one = 1;
-  if (::write(stopping_.get(), &one, sizeof one) != sizeof one) perror("mosixd: eventfd");
+  stopping_.Signal();
   // The guests still here go on without this agent, their lifelines in the keeper and their
   // records on disk, for the next one; one that has left and waits to be ended dies as its
   // lifeline closes, as does a stub.

@@ -1,7 +1,6 @@
 #include "agent/channel_server.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -89,12 +88,12 @@ absl::Status ChannelServer::Listen(const std::string& path) {
   int on = 1;
   if (::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return ErrnoStatus("setsockopt SO_PASSCRED", path);
   if (::listen(fd, 64) != 0) return ErrnoStatus("listen", path);
-  int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake < 0) return ErrnoStatus("eventfd", "");
-  wake_.reset(wake);
-  int nudge = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (nudge < 0) return ErrnoStatus("eventfd", "");
-  nudge_.reset(nudge);
+  absl::StatusOr<EventFd> wake = EventFd::Make("channel server stop");
+  if (!wake.ok()) return wake.status();
+  wake_ = std::move(*wake);
+  absl::StatusOr<EventFd> nudge = EventFd::Make("channel server flush");
+  if (!nudge.ok()) return nudge.status();
+  nudge_ = std::move(*nudge);
   return absl::OkStatus();
 }
 
@@ -112,8 +111,7 @@ void ChannelServer::Stop() {
     absl::MutexLock lock(&flush_mu_);
     running_ = false;  // (a Flush waiting now returns)
   }
-  uint64_t one = 1;
-  (void)::write(wake_.get(), &one, sizeof one);
+  wake_.Signal();
   thread_.join();
   ::unlink(path_.c_str());
 }
@@ -125,8 +123,7 @@ void ChannelServer::Flush() {
     if (!running_ || std::this_thread::get_id() == loop_id_) return;
     round = rounds_begun_ + 1;  // the first round to begin from now on
   }
-  uint64_t one = 1;
-  (void)::write(nudge_.get(), &one, sizeof one);
+  nudge_.Signal();
   absl::MutexLock lock(&flush_mu_);
   auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_) { return !running_ || rounds_done_ >= round; };
   // (Bounded: a round that handles a recovery takes long, and the question can go on.)
@@ -169,8 +166,7 @@ void ChannelServer::Loop() {
       round = ++rounds_begun_;
     }
     if (pfds[1].revents) {
-      uint64_t n;
-      (void)::read(nudge_.get(), &n, sizeof n);
+      nudge_.Drain();
     }
     for (size_t k = 0; k < watched.size(); ++k) revents[watched[k]] = pfds[3 + k].revents;
     std::vector<bool> closed(conns.size(), false);
@@ -331,7 +327,10 @@ void SayOnStderrOf(pid_t pid, const std::string& msg) {
   // Only if it can be written now (never stuck on a full pipe; its flags are the user's
   // terminal's too, and are left alone).
   pollfd p{err.get(), POLLOUT, 0};
-  if (::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) (void)::write(err.get(), msg.data(), std::min<size_t>(msg.size(), 512));
+  if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT)) return;
+  if (::write(err.get(), msg.data(), std::min<size_t>(msg.size(), 512)) < 0) {
+    fprintf(stderr, "mosixd: cannot tell process %d why it ends: write on its stderr: %s\n", pid, strerror(errno));
+  }
 }
 
 }  // namespace

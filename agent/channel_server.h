@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/process_table.h"
 #include "proto/agent.pb.h"
+#include "base/event_fd.h"
 #include "base/fd.h"
 
 namespace mosix::agent {
@@ -66,8 +67,8 @@ class ChannelServer {
   Events events_;
   std::string path_;
   UniqueFd listener_;
-  UniqueFd wake_;   // eventfd that Stop() signals
-  UniqueFd nudge_;  // eventfd that Flush() signals
+  EventFd wake_;   // Stop() signals it
+  EventFd nudge_;  // Flush() signals it
   std::thread thread_;
   absl::Mutex flush_mu_;
   bool running_ ABSL_GUARDED_BY(flush_mu_) = false;

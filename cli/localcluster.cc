@@ -400,7 +400,7 @@ int Exec(int argc, char** argv) {
   int fd = ::open(ns.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 || setns(fd, CLONE_NEWNS) != 0) return Die(absl::StrCat("cannot enter ", ns, ": ", strerror(errno)));
   ::close(fd);
-  if (chdir(cwd) != 0) (void)chdir("/");
+  if (chdir(cwd) != 0 && chdir("/") != 0) return Die(absl::StrCat("cannot enter ", cwd, " or / in ", node, ": ", strerror(errno)));
   if (auto s = JoinNode(k, getpid()); !s.ok()) return Die(std::string(s.message()));
   setenv("MOSIX_SOCKET", (NodeDir(k) + "/mosixd.sock").c_str(), 1);
   execvp(argv[2], argv + 2);

@@ -1,7 +1,6 @@
 #include "agent/services/client_door.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,8 +28,9 @@ absl::Status ClientDoor::Listen(const std::string& path) {
   // Every local user may connect; what she may do is decided per call by who she is.
   if (::chmod(path.c_str(), 0666) != 0) return ErrnoStatus("chmod", path);
   if (::listen(listener_.get(), 128) != 0) return ErrnoStatus("listen", path);
-  wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_.valid()) return ErrnoStatus("eventfd", "client door");
+  absl::StatusOr<EventFd> wake = EventFd::Make("client door");
+  if (!wake.ok()) return wake.status();
+  wake_ = std::move(*wake);
   return absl::OkStatus();
 }
 
@@ -54,8 +54,7 @@ void ClientDoor::Loop(grpc::Server* server) {
 
 void ClientDoor::Stop() {
   if (thread_.joinable()) {
-    uint64_t one = 1;
-    (void)::write(wake_.get(), &one, sizeof one);
+    wake_.Signal();
     thread_.join();
   }
   if (!path_.empty()) ::unlink(path_.c_str());

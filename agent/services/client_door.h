@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
+#include "base/event_fd.h"
 #include "base/fd.h"
 
 namespace mosix::agent {
@@ -30,7 +31,7 @@ class ClientDoor {
 
   std::string path_;
   UniqueFd listener_;
-  UniqueFd wake_;
+  EventFd wake_;
   std::thread thread_;
 };
 

@@ -1,7 +1,6 @@
 #include "agent/transport/link_relay.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -20,11 +19,10 @@
 
 namespace mosix::agent {
 
-LinkRelays::LinkRelays() : stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+LinkRelays::LinkRelays() : stop_(EventFd::Make("link relays stop").value_or(EventFd())) {}
 
 LinkRelays::~LinkRelays() {
-  uint64_t one = 1;
-  (void)::write(stop_.get(), &one, sizeof one);
+  stop_.Signal();
   absl::MutexLock lock(&mu_);
   for (auto& r : relays_) r->thread.join();
   relays_.clear();

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "base/event_fd.h"
 #include "base/fd.h"
 #include "security/tls.h"
 
@@ -41,7 +42,7 @@ class LinkRelays {
   // Joins the relays that have ended.
   void Reap() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  UniqueFd stop_;  // eventfd: every relay ends when it is readable
+  EventFd stop_;  // every relay ends when it is readable
   absl::Mutex mu_;
   std::list<std::unique_ptr<Relay>> relays_ ABSL_GUARDED_BY(mu_);
 };
