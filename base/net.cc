@@ -1,6 +1,7 @@
 #include "base/net.h"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/paths.h"
 
 namespace mosix {
 
@@ -25,11 +27,18 @@ absl::StatusOr<sockaddr_in> ParseIpv4Address(const std::string& address) {
 }
 
 absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
-  memcpy(addr.sun_path, path.data(), path.size());
+  sockaddr_un addr;
+  if (!FillUnixAddress(path, &addr)) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
   return addr;
+}
+
+absl::Status CheckAgentSocket(const std::string& path) {
+  int err = 0;
+  std::string problem = AgentSocketProblem(path, &err);
+  if (problem.empty()) return absl::OkStatus();
+  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(problem);
+  if (err == ENAMETOOLONG) return absl::InvalidArgumentError(problem);
+  return absl::UnavailableError(problem);
 }
 
 std::string HostPart(const std::string& address) {

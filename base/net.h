@@ -18,6 +18,11 @@ absl::StatusOr<sockaddr_in> ParseIpv4Address(const std::string& address);
 // A Unix socket address for `path`, or InvalidArgument when the path is too long for one.
 absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path);
 
+// OK if a stream socket at path accepts a connection from this process; else the real reason,
+// in one line (AgentSocketProblem): PermissionDenied, InvalidArgument for a path too long, or
+// Unavailable (no agent there, no one listening: a stale socket).
+absl::Status CheckAgentSocket(const std::string& path);
+
 // The host of "host:port" (the whole string when it has no port).
 std::string HostPart(const std::string& address);
 // The host a node's one-use listeners (and what connects to them) use: its address's host, or

@@ -10,8 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
-#include "base/net.h"
 
 namespace mosix {
 
@@ -47,29 +45,43 @@ std::string FindBesideExecutable(const char* env_var, const std::vector<std::str
 }
 
 std::string NoAgentMessage(const std::string& socket) {
-  return absl::StrCat("no mosix agent at ", socket,
-                      " (start one with `mosixd &`, or point MOSIX_SOCKET at a running agent's socket)");
+  return "no mosix agent at " + socket + " (start one with `mosixd &`, or point MOSIX_SOCKET at a running agent's socket)";
 }
 
-absl::Status CheckAgentSocket(const std::string& path) {
-  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
-  if (!addr.ok()) return addr.status();
+bool FillUnixAddress(const std::string& path, sockaddr_un* addr) {
+  *addr = sockaddr_un{};
+  addr->sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr->sun_path) return false;
+  memcpy(addr->sun_path, path.data(), path.size());
+  return true;
+}
+
+std::string AgentSocketProblem(const std::string& path, int* err) {
+  sockaddr_un addr;
+  if (!FillUnixAddress(path, &addr)) {
+    *err = ENAMETOOLONG;
+    return "socket path too long: " + path;
+  }
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("socket: ", strerror(errno)));
-  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
-  int err = errno;
+  if (fd < 0) {
+    *err = errno;
+    return std::string("socket: ") + strerror(*err);
+  }
+  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  *err = r == 0 ? 0 : errno;
   ::close(fd);
-  if (r == 0) return absl::OkStatus();
-  switch (err) {
+  switch (*err) {
+    case 0:
+      return "";
     case ENOENT:
-      return absl::UnavailableError(NoAgentMessage(path));
+      return NoAgentMessage(path);
     case EACCES:
     case EPERM:
-      return absl::PermissionDeniedError(absl::StrCat("permission denied on ", path, " (the agent's socket)"));
+      return "permission denied on " + path + " (the agent's socket)";
     case ECONNREFUSED:
-      return absl::UnavailableError(absl::StrCat("no mosix agent listens on ", path, " (a stale socket: start one with `mosixd &`)"));
+      return "no mosix agent listens on " + path + " (a stale socket: start one with `mosixd &`)";
     default:
-      return absl::UnavailableError(absl::StrCat("cannot reach the mosix agent at ", path, ": ", strerror(err)));
+      return "cannot reach the mosix agent at " + path + ": " + strerror(*err);
   }
 }
 

@@ -1,10 +1,14 @@
 // Where an agent listens and keeps its state, from the environment, as every command and the
 // agent itself resolve it.
+//
+// This header and paths.cc link no Abseil (errors are said in strings): mosrun, which is on
+// every program's start path, uses them and must not pay for Abseil's static initialisers
+// (see cli/mosrun.cc). base/net.h has the absl::Status forms.
 #pragma once
 
-#include <string>
+#include <sys/un.h>
 
-#include "absl/status/status.h"
+#include <string>
 #include <vector>
 
 namespace mosix {
@@ -28,8 +32,12 @@ std::string FindBesideExecutable(const char* env_var, const std::vector<std::str
 // The one-line advice printed when no agent answers.
 std::string NoAgentMessage(const std::string& socket);
 
-// OK if a stream socket at path accepts a connection from this process; else the real reason,
-// in one line: no agent there, permission denied, or no one listening (a stale socket).
-absl::Status CheckAgentSocket(const std::string& path);
+// *addr is a Unix socket address for `path`; false when the path is too long for one.
+bool FillUnixAddress(const std::string& path, sockaddr_un* addr);
+
+// "" if a stream socket at `path` accepts a connection from this process; else the real reason,
+// in one line (no agent there, permission denied, no one listening: a stale socket), and *err
+// the errno that said it.
+std::string AgentSocketProblem(const std::string& path, int* err);
 
 }  // namespace mosix

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/net.h"
 #include "base/paths.h"
 #include "base/status.h"
 

@@ -6,6 +6,12 @@
 // The program replaces mosrun (same pid), so the caller's shell stays its parent and sees its
 // real exit status. A recovery turns this very process into the checkpointed one: the agent
 // rewrites it through ptrace, so the recovered process has mosrun's pid, parent and stdio.
+//
+// mosrun is on the path of every program's start, as the shim is, and keeps to this rule:
+// it links no Abseil and nothing that includes <iostream>. Their static initialisers (the
+// standard streams and their locales, which every Abseil string and status file pulls in)
+// touch 16 pages more at each start, and a first touch costs 15 us on the VMs this runs on
+// (cli/BUILD links it statically for the same reason). Errors are said in strings.
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/socket.h>
@@ -13,17 +19,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "base/fd_passing.h"
-#include "base/net.h"
 #include "base/paths.h"
 #include "interceptor/channel_protocol.h"
 
@@ -49,6 +56,23 @@ int Usage() {
   return 2;
 }
 
+// The whole of `s` as a number of type T (no sign for unsigned ones); false if it is not one.
+template <typename T>
+bool ParseNumber(const char* s, T* out) {
+  if (!*s || isspace(static_cast<unsigned char>(*s))) return false;
+  char* end = nullptr;
+  errno = 0;
+  if constexpr (std::is_floating_point_v<T>) {
+    *out = static_cast<T>(strtod(s, &end));
+  } else {
+    if (*s == '-' || *s == '+') return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (v > static_cast<unsigned long long>(std::numeric_limits<T>::max())) return false;
+    *out = static_cast<T>(v);
+  }
+  return errno == 0 && *end == '\0';
+}
+
 int Die(const std::string& msg, int code = 1) {
   fprintf(stderr, "%s: %s\n", kProg, msg.c_str());
   return code;
@@ -58,7 +82,7 @@ std::string Absolute(const std::string& p) {
   if (p.empty() || p[0] == '/') return p;
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd)) return p;
-  return absl::StrCat(cwd, "/", p);
+  return std::string(cwd) + "/" + p;
 }
 
 // The shim: MOSIX_SHIM, else beside this binary, else ../lib/mosix/ from it (installed), else
@@ -71,17 +95,17 @@ std::string ShimPath() {
 // A connection to the agent's channel (its path in *channel), or -1 after saying why.
 int ConnectChannel(std::string* channel) {
   *channel = mosix::ChannelSocketPath(mosix::AgentSocketPath());
-  auto addr = mosix::UnixAddress(*channel);
-  if (!addr.ok()) return Die(std::string(addr.status().message())), -1;
+  sockaddr_un addr;
+  if (!mosix::FillUnixAddress(*channel, &addr)) return Die("socket path too long: " + *channel), -1;
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0) return fd;
+  if (fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return fd;
   int err = errno;
   if (fd >= 0) close(fd);
   // Why not, said as precisely as the agent's own socket tells (only now: a start under
   // mosrun pays for no second connection).
-  if (auto s = mosix::CheckAgentSocket(mosix::AgentSocketPath()); !s.ok()) return Die(std::string(s.message())), -1;
-  Die(err == EACCES ? absl::StrCat("permission denied on ", *channel, " (the agent's channel)")
-                    : mosix::NoAgentMessage(mosix::AgentSocketPath()));
+  int agent_err = 0;
+  if (std::string why = mosix::AgentSocketProblem(mosix::AgentSocketPath(), &agent_err); !why.empty()) return Die(why), -1;
+  Die(err == EACCES ? "permission denied on " + *channel + " (the agent's channel)" : mosix::NoAgentMessage(mosix::AgentSocketPath()));
   return -1;
 }
 
@@ -93,15 +117,15 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
   for (const std::string& o : overrides) {
     size_t eq = o.find('=');
     int fd;
-    if (eq == std::string::npos || !absl::SimpleAtoi(o.substr(0, eq), &fd) || fd < 0 || eq + 1 == o.size()) {
-      return Die(absl::StrCat("bad -O '", o, "' (want FD=PATH)"), 2);
+    if (eq == std::string::npos || !ParseNumber(o.substr(0, eq).c_str(), &fd) || eq + 1 == o.size()) {
+      return Die("bad -O '" + o + "' (want FD=PATH)", 2);
     }
     fd_overrides[fd] = Absolute(o.substr(eq + 1));
   }
 
   // The image is opened here, with this user's rights, and handed to the agent open.
   int image = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (image < 0) return Die(absl::StrCat("cannot recover ", path, ": ", strerror(errno)));
+  if (image < 0) return Die("cannot recover " + path + ": " + strerror(errno));
   std::string channel;
   int fd = ConnectChannel(&channel);
   if (fd < 0) return 1;
@@ -119,7 +143,7 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
   syscall(SYS_close_range, MOSIX_CHANNEL_FD + 1, ~0u, 0);
 
   std::string payload = path + '\0';
-  for (const auto& [n, p] : fd_overrides) payload += absl::StrCat(n, "=", p) + '\0';
+  for (const auto& [n, p] : fd_overrides) payload += std::to_string(n) + "=" + p + '\0';
   std::string msg(sizeof(mosix_msg_header), '\0');
   mosix_msg_header h{MOSIX_MSG_RESTORE, static_cast<uint32_t>(payload.size())};
   memcpy(msg.data(), &h, sizeof h);
@@ -136,7 +160,7 @@ int Recover(const std::string& file, const std::vector<std::string>& overrides) 
   } while (n < 0 && errno == EINTR);
   if (n >= static_cast<ssize_t>(sizeof h)) {
     memcpy(&h, reply, sizeof h);
-    if (h.type == MOSIX_MSG_ERROR) return Die(absl::StrCat("cannot recover ", path, ": ", std::string(reply + sizeof h, n - sizeof h)));
+    if (h.type == MOSIX_MSG_ERROR) return Die("cannot recover " + path + ": " + std::string(reply + sizeof h, n - sizeof h));
   }
   return Die("the agent closed the channel during recovery");
 }
@@ -154,7 +178,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     auto value = [&](const char* what) -> const char* {
       if (i + 1 >= argc) {
-        Die(absl::StrCat(a, " needs ", what), 2);
+        Die(a + " needs " + what, 2);
         exit(2);
       }
       return argv[++i];
@@ -171,11 +195,11 @@ int main(int argc, char** argv) {
       std::string dir = ckpt_file.substr(0, ckpt_file.find_last_of('/'));
       if (dir.empty()) dir = "/";
       if (access(dir.c_str(), W_OK | X_OK) != 0) {
-        return Die(absl::StrCat("-C ", ckpt_file, ": cannot create files in ", dir, ": ", strerror(errno)), 2);
+        return Die("-C " + ckpt_file + ": cannot create files in " + dir + ": " + strerror(errno), 2);
       }
     } else if (a == "-A") {
       const char* v = value("MINUTES");
-      if (!absl::SimpleAtod(v, &minutes) || minutes <= 0) return Die(absl::StrCat("-A: '", v, "' is not a positive number of minutes"), 2);
+      if (!ParseNumber(v, &minutes) || !(minutes > 0) || minutes > 1e9) return Die(std::string("-A: '") + v + "' is not a positive number of minutes", 2);
     } else if (a == "-R") {
       recover = value("a FILE");
     } else if (a == "-O") {
@@ -192,9 +216,9 @@ int main(int argc, char** argv) {
       flags |= MOSIX_REGISTER_BEST;
     } else if (a == "-m") {
       const char* v = value("MB");
-      if (!absl::SimpleAtoi(v, &memory_mb) || memory_mb == 0) return Die(absl::StrCat("-m: '", v, "' is not a positive number of MB"), 2);
+      if (!ParseNumber(v, &memory_mb) || memory_mb == 0) return Die(std::string("-m: '") + v + "' is not a positive number of MB", 2);
     } else {
-      Die(absl::StrCat("unknown option ", a));
+      Die("unknown option " + a);
       return Usage();
     }
   }
@@ -223,7 +247,7 @@ int main(int argc, char** argv) {
   std::string msg(reinterpret_cast<const char*>(&h), sizeof h);
   msg += payload;
   if (send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
-    return Die(absl::StrCat("cannot reach the agent's channel ", channel, ": ", strerror(errno)));
+    return Die("cannot reach the agent's channel " + channel + ": " + strerror(errno));
   }
   char reply[MOSIX_CHANNEL_MAX_MSG];
   ssize_t n;
@@ -233,14 +257,14 @@ int main(int argc, char** argv) {
   if (n < static_cast<ssize_t>(sizeof h)) return Die("the agent closed its channel while registering");
   memcpy(&h, reply, sizeof h);
   if (h.type == MOSIX_MSG_ERROR) return Die(std::string(reply + sizeof h, n - sizeof h));
-  if (h.type != MOSIX_MSG_OK) return Die(absl::StrCat("the agent answered the registration with message ", h.type));
+  if (h.type != MOSIX_MSG_OK) return Die("the agent answered the registration with message " + std::to_string(h.type));
 
   // The program keeps this connection as its channel (the shim greets on it, InheritedChannel):
   // its start pays for no connection of its own, nor the agent for an accept.
   std::string shim = ShimPath();
   if (!shim.empty()) {
     const char* old = getenv("LD_PRELOAD");
-    setenv("LD_PRELOAD", old && *old ? absl::StrCat(shim, ":", old).c_str() : shim.c_str(), 1);
+    setenv("LD_PRELOAD", old && *old ? (shim + ":" + old).c_str() : shim.c_str(), 1);
     (void)dup3(fd, MOSIX_CHANNEL_FD, 0);  // (should it fail, the shim connects by itself)
   }
   close(fd);
@@ -248,5 +272,5 @@ int main(int argc, char** argv) {
   if (error_on_unsupported) setenv("MOSIX_ERROR_ON_UNSUPPORTED", "1", 1);
   execvp(argv[i], argv + i);
   int err = errno;
-  return Die(absl::StrCat("cannot run '", argv[i], "': ", strerror(err)), err == ENOENT ? 127 : 126);
+  return Die(std::string("cannot run '") + argv[i] + "': " + strerror(err), err == ENOENT ? 127 : 126);
 }

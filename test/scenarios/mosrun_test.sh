@@ -42,6 +42,25 @@ set -e
 [[ $st -eq 127 && "$out" == *"/nonexistent/prog"* ]] || fail "missing program: $st '$out'"
 out=$("$MOSRUN" -A 2>&1) && fail "-A without value accepted"
 out=$("$MOSRUN" -A -1 /bin/true 2>&1) && fail "negative -A accepted"
+# Numbers are whole and in range, or refused with a line that names them (exit 2).
+for bad in "-A nan" "-A inf" "-A 1e400" "-A 2x" "-m 0" "-m -5" "-m 12MB" "-m 99999999999" "-m ''"; do
+  set +e
+  out=$(eval "\"\$MOSRUN\" $bad /bin/true" 2>&1); st=$?
+  set -e
+  [[ $st -eq 2 && "$out" == mosrun:* && $(wc -l <<<"$out") -eq 1 ]] || fail "mosrun $bad: exit $st, '$out'"
+done
+for bad in "-O x=/dev/null" "-O -1=/dev/null" "-O 3=" "-O 3"; do
+  set +e
+  out=$(eval "\"\$MOSRUN\" -R $T/none $bad" 2>&1); st=$?
+  set -e
+  [[ $st -eq 2 && "$out" == *"bad -O"* ]] || fail "mosrun -R FILE $bad: exit $st, '$out'"
+done
+"$MOSRUN" -m 64 -A 0.5 /bin/true || fail "-m 64 -A 0.5 refused"
+# No agent: the reason, in one line.
+set +e
+out=$(MOSIX_SOCKET=$T/no-agent.sock "$MOSRUN" /bin/true 2>&1); st=$?
+set -e
+[[ $st -eq 1 && "$out" == "mosrun: no mosix agent at $T/no-agent.sock"* ]] || fail "no agent: exit $st, '$out'"
 pass "bad invocations"
 
 # The terminal: under a pty the program sees the same terminal with and without mosrun.
