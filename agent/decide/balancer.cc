@@ -41,12 +41,18 @@ BalancePlan Balance(std::vector<BalanceNode> nodes, const std::vector<BalancePro
   // processes this home has measured on it (over half a second at least) are no burst: the
   // node's own load is at least theirs. (Twelve jobs started together on a quarter-CPU node
   // showed 76% of their load after a second, and the first step left three of them there.)
+  // The load others see is at least theirs too, by the same measure: a move weighs the
+  // target's load against the source's, and the two must not be read on different scales.
+  // When only the source's was raised to what this home measured, every node looked lighter
+  // from outside than from inside, and jobs crossed between two nodes in one step (eight moves
+  // at once between node3 and node4, each way, in a makespan run).
   for (BalanceNode& n : nodes) {
     double measured = 0;
     for (const BalanceProcess& p : procs) {
       if (p.where == n.name && p.demand_known) measured += ProcessLoadOn(n, p.demand);
     }
     n.own_load = std::max(n.own_load, measured);
+    n.load = std::max(n.load, measured);
   }
   std::set<pid_t> moved;
   auto again = [&](double in_s) {

@@ -135,6 +135,22 @@ TEST_CASE("a node's own load is at least what its measured processes make, howev
   REQUIRE(moved >= 10);
 }
 
+TEST_CASE("no crossing: a node's load is at least its measured processes' as others see it too") {
+  // n3 (0.5 CPU) and n4 (0.75 CPU) each run four of this home's jobs, measured (800 and 533),
+  // but the gossip says less of both (a view behind its moves). Judged by its own measure
+  // against the other's stale view, each node looked better to the other's jobs: they crossed.
+  std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("n3", 0.5, 300), Node("n4", 0.75, 200)};
+  std::vector<BalanceProcess> procs;
+  for (pid_t pid = 1; pid <= 8; ++pid) procs.push_back(Proc(pid, pid <= 4 ? "n3" : "n4"));
+  BalancePlan plan = Balance(nodes, procs, Settings());
+  bool to_n3 = false, to_n4 = false;
+  for (const auto& m : plan.moves) (m.to == "n3" ? to_n3 : to_n4) = true;
+  REQUIRE(!(to_n3 && to_n4));
+  // One step from there, moves go one way only: 800 on n3 against 533 + 1.3 x 133 on n4.
+  REQUIRE(plan.moves.size() == 1);
+  REQUIRE(plan.moves[0].to == "n4");
+}
+
 TEST_CASE("a process that hardly runs does not move for load") {
   std::vector<BalanceNode> nodes = {Node("slow", 0.25, 800), Node("fast", 0.75, 0)};
   BalanceProcess idle = Proc(1, "slow");
