@@ -2,8 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
+
+#include "absl/strings/str_cat.h"
 #include "base/status.h"
 
 namespace mosix {
@@ -34,6 +39,31 @@ absl::Status WriteAll(int fd, const void* data, size_t len, const std::string& w
     }
     p += n;
     len -= n;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PwriteAll(int fd, std::vector<WritePart> parts, uint64_t offset, const std::string& what) {
+  size_t first = 0;  // parts before it are written
+  while (first < parts.size()) {
+    iovec iov[IOV_MAX];
+    int n = 0;
+    for (size_t k = first; k < parts.size() && n < IOV_MAX; ++k) iov[n++] = {const_cast<void*>(parts[k].data), parts[k].len};
+    ssize_t w = ::pwritev(fd, iov, n, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("pwritev", what);
+    }
+    if (w == 0) return absl::DataLossError(absl::StrCat("pwritev ", what, ": wrote nothing"));
+    offset += static_cast<uint64_t>(w);
+    for (size_t done = static_cast<size_t>(w); done > 0 && first < parts.size();) {
+      size_t take = std::min(done, parts[first].len);
+      parts[first].data = static_cast<const char*>(parts[first].data) + take;
+      parts[first].len -= take;
+      done -= take;
+      if (parts[first].len == 0) ++first;
+    }
+    while (first < parts.size() && parts[first].len == 0) ++first;
   }
   return absl::OkStatus();
 }
