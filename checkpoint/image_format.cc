@@ -74,9 +74,7 @@ absl::Status ImageWriter::WriteCore(const image::Core& core) {
   // After the pages: appended to the file (the dumper gathers it while pages are copied).
   std::string frame;
   RETURN_IF_ERROR(AppendMessage(&frame, FrameKind::kCore, core));
-  if (::pwrite(fd_.get(), frame.data(), frame.size(), static_cast<off_t>(file_size_)) != static_cast<ssize_t>(frame.size())) {
-    return ErrnoStatus("write", path_ + ".tmp");
-  }
+  RETURN_IF_ERROR(PwriteAll(fd_.get(), {{frame.data(), frame.size()}}, file_size_, path_ + ".tmp"));
   file_size_ += frame.size();
   return absl::OkStatus();
 }
@@ -159,9 +157,7 @@ absl::StatusOr<uint64_t> ImageWriter::Finish() {
   t.set_page_count(pages_);
   std::string tail;
   RETURN_IF_ERROR(AppendMessage(&tail, FrameKind::kTrailer, t));
-  if (::pwrite(fd_.get(), tail.data(), tail.size(), static_cast<off_t>(file_size_)) != static_cast<ssize_t>(tail.size())) {
-    return ErrnoStatus("write", tmp);
-  }
+  RETURN_IF_ERROR(PwriteAll(fd_.get(), {{tail.data(), tail.size()}}, file_size_, tmp));
   file_size_ += tail.size();
   if (::fdatasync(fd_.get()) != 0 && errno != EINVAL) return ErrnoStatus("fdatasync", tmp);
   fd_.reset();
