@@ -308,8 +308,9 @@ int Up(int argc, char** argv) {
   for (int k = 1; k <= n; ++k) {
     double quota = static_cast<size_t>(k) <= quotas.size() ? quotas[k - 1] : 0;
     uint64_t mb = static_cast<size_t>(k) <= mem_limits.size() ? mem_limits[k - 1] : 0;
+    std::string cpus = cpus_of(k);
     printf("node%d  127.0.0.%d:%d  pid %d  cpu %s  memory %s  MOSIX_SOCKET=%s/mosixd.sock\n", k, k, port, AgentPid(k),
-           quota <= 0 ? "unlimited" : absl::StrCat(quota, cpus_of(k).empty() ? "" : absl::StrCat(" (CPU ", cpus_of(k), ")")).c_str(),
+           quota <= 0 ? "unlimited" : absl::StrCat(quota, cpus.empty() ? "" : absl::StrCat(" (CPU ", cpus, ")")).c_str(),
            mb > 0 ? absl::StrCat(mb, " MB").c_str() : "unlimited",
            NodeDir(k).c_str());
   }

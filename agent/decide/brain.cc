@@ -242,15 +242,17 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     // Long runners yield: here at once, away with the next step's Guests request, so: whether it
     // will be old by then, at the rate it has had CPU since the last look, taken as far ahead as
     // that look was ago (steps come every 100 ms to 1 s). Never before it has had half of it.
-    double since_s = d.cpu_s >= 0 ? std::min(step_s, Seconds(now - d.cpu_at)) : 0;
-    double cpu_rate = since_s > 0 ? std::max(0.0, cpu_s - d.cpu_s) / since_s : 0;
-    if (!only) d.cpu_s = cpu_s, d.cpu_at = now;
-    if (!only && !e.options.keep_home() && !e.options.locked() && nice < kOldNice &&
-        OldBy(cpu_s, cpu_rate, where == self ? 0 : since_s, aging_)) {
-      if (where != self) {
-        yield_next_[where].push_back(e.pid);
-      } else if (absl::Status s = RunNiced(e.pid); !s.ok() && !absl::IsNotFound(s)) {
-        fprintf(stderr, "mosixd: pid %d does not yield: %s\n", e.pid, std::string(s.message()).c_str());
+    if (!only) {
+      double since_s = d.cpu_s >= 0 ? std::min(step_s, Seconds(now - d.cpu_at)) : 0;
+      double cpu_rate = since_s > 0 ? std::max(0.0, cpu_s - d.cpu_s) / since_s : 0;
+      d.cpu_s = cpu_s, d.cpu_at = now;
+      if (!e.options.keep_home() && !e.options.locked() && nice < kOldNice &&
+          OldBy(cpu_s, cpu_rate, where == self ? 0 : since_s, aging_)) {
+        if (where != self) {
+          yield_next_[where].push_back(e.pid);
+        } else if (absl::Status s = RunNiced(e.pid); !s.ok() && !absl::IsNotFound(s)) {
+          fprintf(stderr, "mosixd: pid %d does not yield: %s\n", e.pid, std::string(s.message()).c_str());
+        }
       }
     }
     BalanceProcess p;
