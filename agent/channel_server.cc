@@ -25,6 +25,7 @@
 #include "checkpoint/procfs.h"
 #include "checkpoint/restore.h"
 #include "checkpoint/task.h"
+#include "agent/process/fork_watch.h"
 #include "interceptor/channel_protocol.h"
 
 namespace mosix::agent {
@@ -154,7 +155,9 @@ void ChannelServer::Loop() {
         at_rest.push_back(i);
       }
     }
-    if (::poll(pfds.data(), pfds.size(), at_rest.empty() ? -1 : rest_ms) < 0) {
+    WatchForks(/*scan=*/true);
+    bool rest = !at_rest.empty() || watching_forks_;
+    if (::poll(pfds.data(), pfds.size(), rest ? rest_ms : -1) < 0) {
       if (errno == EINTR) continue;
       perror("mosixd: poll");
       break;
@@ -183,9 +186,10 @@ void ChannelServer::Loop() {
     for (size_t i = 0; i < conns.size(); ++i) {
       if (revents[i]) take(i);
     }
+    // The forks of its processes, since the last round.
+    bool heard = TakeForks() > 0;
     // The channels at rest: everything waiting on them (bounded: a flood on one is read in
     // later rounds, and does not hold the others back).
-    bool heard = false;
     for (int pass = 0; pass < 256 && !at_rest.empty(); ++pass) {
       std::vector<pollfd> rest;
       for (size_t i : at_rest) rest.push_back({conns[i].fd, POLLIN, 0});
@@ -268,7 +272,13 @@ bool ChannelServer::Handle(int fd, uint32_t* type) {
       absl::Status s = req.ok() ? (events_.register_process ? events_.register_process(cred.pid, *req)
                                                             : absl::UnimplementedError("this agent takes no registrations"))
                                 : req.status();
-      (void)(s.ok() ? SendMessage(fd, MOSIX_MSG_OK, "") : SendMessage(fd, MOSIX_MSG_ERROR, std::string(s.message())));
+      // Before mosrun execs the program, which may fork at once. (mosrun has no children to
+      // look for; and had the table known others, the watch would be on already.)
+      if (s.ok()) WatchForks(/*scan=*/false);
+      // Where it cannot see forks, it asks the program's children to greet.
+      mosix_registered reply{fork_watch_.valid() ? 0 : MOSIX_REGISTERED_GREET_FORKS};
+      (void)(s.ok() ? SendMessage(fd, MOSIX_MSG_OK, std::string(reinterpret_cast<const char*>(&reply), sizeof reply))
+                    : SendMessage(fd, MOSIX_MSG_ERROR, std::string(s.message())));
       return true;
     }
     case MOSIX_MSG_REATTACH: {
@@ -306,6 +316,47 @@ bool ChannelServer::Handle(int fd, uint32_t* type) {
       (void)SendMessage(fd, MOSIX_MSG_ERROR, absl::StrCat("unknown message type ", h.type));
       return true;
   }
+}
+
+void ChannelServer::WatchForks(bool scan) {
+  if (table_->Empty()) {
+    fork_watch_ = ForkWatch();  // (unsubscribed: the kernel makes no events for nobody)
+    watching_forks_ = false;
+    return;
+  }
+  if (watching_forks_) return;
+  watching_forks_ = true;
+  if (!fork_watch_failed_) {
+    absl::StatusOr<ForkWatch> w = ForkWatch::Open(&fork_subscription_);
+    if (w.ok()) {
+      fork_watch_ = std::move(*w);
+    } else {
+      fork_watch_failed_ = true;
+      fprintf(stderr, "mosixd: %s; children forked under mosrun are found in /proc every %d ms instead\n",
+              std::string(w.status().message()).c_str(), static_cast<int>(kForkScanEvery / std::chrono::milliseconds(1)));
+    }
+  }
+  // The forks before it listened (or all of them, where it cannot listen).
+  if (scan) table_->FindChildren(ParentsInProc());
+  last_fork_scan_ = std::chrono::steady_clock::now();
+}
+
+size_t ChannelServer::TakeForks() {
+  if (!watching_forks_) return 0;
+  auto now = std::chrono::steady_clock::now();
+  if (!fork_watch_.valid()) {
+    if (now - last_fork_scan_ < kForkScanEvery) return 0;
+    last_fork_scan_ = now;
+    return table_->FindChildren(ParentsInProc());
+  }
+  std::vector<Fork> forks;
+  bool complete = fork_watch_.Drain(&forks);
+  size_t noted = table_->Forked(forks);
+  if (!complete) {  // the kernel dropped some: the rest are in /proc
+    last_fork_scan_ = now;
+    noted += table_->FindChildren(ParentsInProc());
+  }
+  return noted;
 }
 
 void ChannelServer::Greeted(pid_t pid, int fd) {

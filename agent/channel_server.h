@@ -2,6 +2,7 @@
 // recovery stubs ask to be turned into a checkpointed process (RESTORE).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <sys/socket.h>
 
@@ -11,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/process/fork_watch.h"
 #include "agent/process_table.h"
 #include "proto/agent.pb.h"
 #include "base/event_fd.h"
@@ -61,6 +63,12 @@ class ChannelServer {
   bool Handle(int fd, uint32_t* type);
   // pid said hello on fd, its own channel, or on a channel it borrows (fd -1).
   void Greeted(pid_t pid, int fd);
+  // Listens to the kernel's forks while the table knows any process (and stops when it knows
+  // none); where the kernel will not tell, looks in /proc every kForkScanEvery instead. When it
+  // begins to listen, `scan` looks in /proc for the children forked before.
+  void WatchForks(bool scan);
+  // Notes the children its processes forked since the last round; returns how many.
+  size_t TakeForks();
   void HandleRestore(int fd, const struct ucred& cred, const std::string& payload, UniqueFd image_fd);
 
   ProcessTable* table_;
@@ -76,6 +84,12 @@ class ChannelServer {
   // Rounds of reading every channel: begun, and done (a Flush waits for one begun after it).
   uint64_t rounds_begun_ ABSL_GUARDED_BY(flush_mu_) = 0, rounds_done_ ABSL_GUARDED_BY(flush_mu_) = 0;
   std::vector<char> recv_buf_;
+  // The loop's alone (and Handle's, which it runs).
+  static constexpr std::chrono::milliseconds kForkScanEvery{1000};
+  ForkWatch fork_watch_;
+  ForkWatch::Subscription fork_subscription_ = ForkWatch::Subscription::kUnknown;
+  bool watching_forks_ = false, fork_watch_failed_ = false;
+  std::chrono::steady_clock::time_point last_fork_scan_;
 };
 
 // A REGISTER message's payload (interceptor/channel_protocol.h), checked: a request without its

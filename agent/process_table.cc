@@ -212,6 +212,45 @@ bool ProcessTable::Greet(pid_t pid, int fd) {
   return true;
 }
 
+size_t ProcessTable::Forked(const std::vector<Fork>& forks) {
+  absl::MutexLock lock(&mu_);
+  size_t noted = 0;
+  auto now = std::chrono::steady_clock::now();
+  std::map<pid_t, bool> same;  // entry pid -> still its process (one /proc read a parent a batch)
+  auto ours = [&](pid_t pid) {
+    auto e = entries_.find(pid);
+    if (e == entries_.end()) return newborns_.count(pid) > 0;
+    // (Not a process that reused the pid of one that ended since the last Reap.)
+    auto [it, fresh] = same.try_emplace(pid, false);
+    if (fresh) it->second = StartTimeOf(pid) == e->second.start_time;
+    return it->second;
+  };
+  for (const Fork& f : forks) {
+    if (!ours(f.parent)) continue;  // (another's process)
+    // (A pid reused since its entry's process ended is no child; AdoptLocked tells by start time.)
+    if (entries_.count(f.child)) continue;
+    newborns_.try_emplace(f.child, Newborn{-1, now});
+    ++noted;
+  }
+  return noted;
+}
+
+size_t ProcessTable::FindChildren(const std::map<pid_t, pid_t>& parents) {
+  absl::MutexLock lock(&mu_);
+  std::set<pid_t> known;
+  for (const auto& [pid, e] : entries_) known.insert(pid);
+  for (const auto& [pid, n] : newborns_) known.insert(pid);
+  auto now = std::chrono::steady_clock::now();
+  std::vector<pid_t> found = DescendantsOf(known, parents);
+  for (pid_t child : found) newborns_.try_emplace(child, Newborn{-1, now});
+  return found.size();
+}
+
+bool ProcessTable::Empty() {
+  absl::MutexLock lock(&mu_);
+  return entries_.empty() && newborns_.empty();
+}
+
 void ProcessTable::ChannelClosed(int fd) {
   absl::MutexLock lock(&mu_);
   for (auto it = newborns_.begin(); it != newborns_.end(); ++it) {

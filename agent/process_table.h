@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/process/fork_watch.h"
 #include "agent/process/process_state.h"
 #include "agent/process/table_store.h"
 #include "interceptor/channel_protocol.h"
@@ -109,14 +110,24 @@ class ProcessTable {
   // Whether pid (this very process, not an earlier one with its number) has an entry (a
   // newborn is given one now).
   bool Knows(pid_t pid);
-  // A hello on channel fd from pid (fd -1: on a channel it inherited, at fork or exec). If pid
-  // has no entry, it is a child under mosrun (a fork, or a program one ran) and is noted as a
-  // newborn (returns true): it becomes an entry once it has lived kNewbornAge
+  // A hello on channel fd from pid (fd -1: on a channel it inherited, from the program before
+  // exec or from its parent). If pid has no entry, it is a program that a child under mosrun
+  // runs (a shell's command, a make's job) and is noted as a newborn (returns true), as a
+  // child is when it is forked (Forked): it becomes an entry once it has lived kNewbornAge
   // (AdoptNewborns), or at once when anything asks for it (Acquire, Knows, Get). Most
   // children of a shell or a make end sooner and cost the agent nothing but their hello: no
   // /proc reads, no entry, no record. Returns false for a process with an entry (its new
   // program: SetChannel).
   bool Greet(pid_t pid, int fd);
+  // Children forked by processes it knows (entries or newborns; a fork's child may fork in
+  // turn, in the same batch) are noted as newborns, as a hello on a borrowed channel would;
+  // forks by others are no business of this agent's. Returns how many were noted.
+  size_t Forked(const std::vector<Fork>& forks);
+  // The descendants, as /proc tells them (`parents`), of the processes it knows, noted as
+  // newborns: the forks that the kernel did not report (see ForkWatch).
+  size_t FindChildren(const std::map<pid_t, pid_t>& parents);
+  // Whether it knows any process (entries or newborns): only then are forks of interest.
+  bool Empty();
   // Channel fd closed: a newborn on it ended.
   void ChannelClosed(int fd);
   // Makes entries of the newborns that have lived kNewbornAge; forgets those that ended.

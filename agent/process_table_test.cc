@@ -225,6 +225,40 @@ TEST_CASE("a child's hello makes an entry only once it has lived a while, or whe
   }
 }
 
+TEST_CASE("a fork by a process it knows makes a newborn, and so does a fork by a newborn; others' do not") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  REQUIRE(table.Register(e).ok());
+  REQUIRE_FALSE(table.Empty());
+  auto spawn = [] {
+    pid_t child = fork();
+    if (child == 0) {
+      pause();
+      _exit(0);
+    }
+    return child;
+  };
+  pid_t a = spawn(), b = spawn(), c = spawn();
+  // a is ours; b is a's child (as the kernel says, in the same batch); c is a stranger's.
+  REQUIRE(table.Forked({{getpid(), a}, {a, b}, {getppid(), c}}) == 2);
+  REQUIRE(table.Snapshot().size() == 1);  // noted only
+  REQUIRE(table.Knows(a));
+  REQUIRE(table.Knows(b));
+  REQUIRE_FALSE(table.Knows(c));
+  REQUIRE(table.Get(a)->channel_borrowed);
+  // Found in /proc instead: c is this test's child too.
+  ProcessTable scanned;
+  REQUIRE(scanned.Register(e).ok());
+  REQUIRE(scanned.FindChildren(ParentsInProc()) >= 3);
+  REQUIRE(scanned.Knows(c));
+  for (pid_t p : {a, b, c}) {
+    kill(p, SIGKILL);
+    waitpid(p, nullptr, 0);
+  }
+  REQUIRE(ProcessTable().Empty());
+}
+
 // A child that waits in pause() until the test ends.
 struct PausedChild {
   PausedChild() : pid(fork()) {

@@ -259,6 +259,10 @@ int main(int argc, char** argv) {
   memcpy(&h, reply, sizeof h);
   if (h.type == MOSIX_MSG_ERROR) return Die(std::string(reply + sizeof h, n - sizeof h));
   if (h.type != MOSIX_MSG_OK) return Die("the agent answered the registration with message " + std::to_string(h.type));
+  mosix_registered registered{0};
+  if (h.len == sizeof registered && n == static_cast<ssize_t>(sizeof h + sizeof registered)) {
+    memcpy(&registered, reply + sizeof h, sizeof registered);
+  }
 
   // The program keeps this connection as its channel (the shim greets on it, InheritedChannel):
   // its start pays for no connection of its own, nor the agent for an accept.
@@ -271,6 +275,11 @@ int main(int argc, char** argv) {
   close(fd);
   setenv(MOSIX_CHANNEL_ENV, channel.c_str(), 1);
   if (error_on_unsupported) setenv("MOSIX_ERROR_ON_UNSUPPORTED", "1", 1);
+  if (registered.flags & MOSIX_REGISTERED_GREET_FORKS) {
+    setenv(MOSIX_GREET_FORKS_ENV, "1", 1);
+  } else {
+    unsetenv(MOSIX_GREET_FORKS_ENV);  // (one left by an outer mosrun under another agent)
+  }
   execvp(argv[i], argv + i);
   int err = errno;
   return Die(std::string("cannot run '") + argv[i] + "': " + strerror(err), err == ENOENT ? 127 : 126);

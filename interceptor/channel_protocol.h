@@ -28,7 +28,8 @@ enum mosix_msg_type {
   MOSIX_MSG_GO_HOME = 8, /* deputy -> agent: bring my process home (mosix_go_home); an ERROR back
                           * if that cannot be done, nothing otherwise */
   MOSIX_MSG_REGISTER = 10, /* mosrun -> agent: register me, I exec the program next (payload:
-                            * mosix_register, then its strings); OK or ERROR back */
+                            * mosix_register, then its strings); OK (mosix_registered) or
+                            * ERROR back */
   MOSIX_MSG_REATTACH = 9, /* first message on a channel a restarted agent gave a running process
                            * (it injects the connection): the same program, a new channel
                            * (payload: mosix_hello). No reply. */
@@ -59,6 +60,15 @@ struct mosix_hello {
 };
 
 #define MOSIX_CHANNEL_VERSION 2
+
+/* The payload of the OK that answers a REGISTER (an older agent's OK has none: flags 0). */
+struct mosix_registered {
+  uint32_t flags; /* MOSIX_REGISTERED_* */
+};
+/* The agent does not see the kernel's forks (its fork watch): a child forked under mosrun must
+ * greet it itself. mosrun then sets MOSIX_GREET_FORKS_ENV=1 for the shim. */
+#define MOSIX_REGISTERED_GREET_FORKS 1u
+#define MOSIX_GREET_FORKS_ENV "MOSIX_GREET_FORKS"
 
 /* REGISTER payload: this, then NUL-ended strings: the checkpoint file ("" for none), the node
  * to start on ("" for home), then argc strings of argv. */

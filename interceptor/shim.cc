@@ -142,16 +142,16 @@ bool InheritedChannel() {
   return true;
 }
 
-// A child forked by the program (fork, not exec: a program it execs starts its own shim) is a
-// process of its own under mosix, with its own home pid. It greets the agent on the channel it
-// inherited from its parent (the kernel tells the agent who sends each message) and keeps that
-// channel: most children exec at once, and a connection of their own would cost every program
-// of a shell or a make a connect and the agent an accept, for nothing. The agent gives a child
-// a channel of its own before it first leaves home (the deputy needs one no other process reads).
-// A child never waits on that channel: if it is full (an agent slow to read, many children at
-// once) or dead (the agent restarted), the child connects on its own, as a program does.
+// A child forked by the program (fork, not exec: a program it execs starts its own shim and
+// greets) is a process of its own under mosix, with its own home pid, that borrows its parent's
+// channel; the agent gives it one of its own before it first leaves home (the deputy needs one
+// no other process reads), and tells it its home pid then (RestoreOptions::Remote::home_pid).
+// The agent learns of it from the kernel (its fork watch), so a fork costs the program nothing:
+// a hello from each child cost every fork 50-110 us on these VMs (its send, and the copy of the
+// page it wrote). Only where the agent cannot see forks (mosrun sets MOSIX_GREET_FORKS_ENV) does
+// the child greet, on the channel it inherited, never waiting: if that is full (an agent slow to
+// read) or dead (the agent restarted), it connects on its own, as a program does.
 void AfterForkInChild() {
-  mosix_shim_info.home_pid = static_cast<int32_t>(Syscall(SYS_getpid));
   if (g_channel >= 0 && !SayHello(MSG_DONTWAIT)) ConnectChannel();
 }
 
@@ -179,7 +179,8 @@ __attribute__((constructor)) void ShimInit(int, char**, char** envp) {
       ConnectChannel();
     }
     // (libc's atfork list: registered here, in the constructor, where libc may be called.)
-    pthread_atfork(nullptr, nullptr, &AfterForkInChild);
+    const char* greet = GetEnv(envp, MOSIX_GREET_FORKS_ENV);
+    if (greet && *greet == '1') pthread_atfork(nullptr, nullptr, &AfterForkInChild);
   }
   // Last: the agent moves a process only once this is set (it may be asked to as soon as the
   // hello above arrives, while this runs).
