@@ -225,40 +225,6 @@ TEST_CASE("a child's hello makes an entry only once it has lived a while, or whe
   }
 }
 
-TEST_CASE("a fork by a process it knows makes a newborn, and so does a fork by a newborn; others' do not") {
-  ProcessTable table;
-  ProcessEntry e;
-  e.pid = getpid();
-  REQUIRE(table.Register(e).ok());
-  REQUIRE_FALSE(table.Empty());
-  auto spawn = [] {
-    pid_t child = fork();
-    if (child == 0) {
-      pause();
-      _exit(0);
-    }
-    return child;
-  };
-  pid_t a = spawn(), b = spawn(), c = spawn();
-  // a is ours; b is a's child (as the kernel says, in the same batch); c is a stranger's.
-  REQUIRE(table.Forked({{getpid(), a}, {a, b}, {getppid(), c}}) == 2);
-  REQUIRE(table.Snapshot().size() == 1);  // noted only
-  REQUIRE(table.Knows(a));
-  REQUIRE(table.Knows(b));
-  REQUIRE_FALSE(table.Knows(c));
-  REQUIRE(table.Get(a)->channel_borrowed);
-  // Found in /proc instead: c is this test's child too.
-  ProcessTable scanned;
-  REQUIRE(scanned.Register(e).ok());
-  REQUIRE(scanned.FindChildren(ParentsInProc()) >= 3);
-  REQUIRE(scanned.Knows(c));
-  for (pid_t p : {a, b, c}) {
-    kill(p, SIGKILL);
-    waitpid(p, nullptr, 0);
-  }
-  REQUIRE(ProcessTable().Empty());
-}
-
 // A child that waits in pause() until the test ends.
 struct PausedChild {
   PausedChild() : pid(fork()) {
@@ -273,6 +239,28 @@ struct PausedChild {
   }
   pid_t pid;
 };
+
+TEST_CASE("a fork by a process it knows makes a newborn, and so does a fork by a newborn; others' do not") {
+  ProcessTable table;
+  ProcessEntry e;
+  e.pid = getpid();
+  REQUIRE(table.Register(e).ok());
+  REQUIRE_FALSE(table.Empty());
+  PausedChild a, b, c;
+  // a is ours; b is a's child (as the kernel says, in the same batch); c is a stranger's.
+  REQUIRE(table.Forked({{getpid(), a.pid}, {a.pid, b.pid}, {getppid(), c.pid}}) == 2);
+  REQUIRE(table.Snapshot().size() == 1);  // noted only
+  REQUIRE(table.Knows(a.pid));
+  REQUIRE(table.Knows(b.pid));
+  REQUIRE_FALSE(table.Knows(c.pid));
+  REQUIRE(table.Get(a.pid)->channel_borrowed);
+  // Found in /proc instead: c is this test's child too.
+  ProcessTable scanned;
+  REQUIRE(scanned.Register(e).ok());
+  REQUIRE(scanned.FindChildren(ParentsInProc()) >= 3);
+  REQUIRE(scanned.Knows(c.pid));
+  REQUIRE(ProcessTable().Empty());
+}
 
 TEST_CASE("a forked child greets on its parent's channel: it borrows it until it is given its own") {
   ProcessTable table;
