@@ -115,7 +115,12 @@ class Mover {
   absl::Status Readopt(ProcessEntry& entry, const std::string& channel_path);
   // Through TLS: a new link between the held entry's deputy and its remote part on `node`
   // (PrepareRelink, Relink); a new channel for the deputy too where channel_path is given.
-  absl::Status Relink(const ProcessEntry& entry, const cluster::Node& node, const std::string* channel_path);
+  // `node_spoke`: the node has just said it has the process (StillHere), so its agent is up:
+  // the calls wait for this agent's connection to it, which may still be backing off from
+  // the refusals of the node's restart, instead of failing at once.
+  enum class NodeSpoke { kNo, kYes };
+  absl::Status Relink(const ProcessEntry& entry, const cluster::Node& node, const std::string* channel_path,
+                      NodeSpoke node_spoke = NodeSpoke::kNo);
   // Whether node `where` still has pid's copy (its local_pid there).
   enum class GuestThere { kRuns, kEnded, kGone, kNodeDown };
   // Whether the node `where` still runs the guest local_pid of home_pid; if it ended there,

@@ -100,7 +100,8 @@ absl::Status Mover::Readopt(ProcessEntry& entry, const std::string& channel_path
   return Relink(entry, *node, &channel_path);
 }
 
-absl::Status Mover::Relink(const ProcessEntry& entry, const cluster::Node& node, const std::string* channel_path) {
+absl::Status Mover::Relink(const ProcessEntry& entry, const cluster::Node& node, const std::string* channel_path,
+                          NodeSpoke node_spoke) {
   pid_t pid = entry.pid;
   auto peer = PeerStub(node);
   PrepareRelinkRequest prep;
@@ -111,6 +112,7 @@ absl::Status Mover::Relink(const ProcessEntry& entry, const cluster::Node& node,
   {
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 10);
+    ctx.set_wait_for_ready(node_spoke == NodeSpoke::kYes);
     ps = peer->PrepareRelink(&ctx, prep, &prepared);
   }
   ASSIGN_OR_RETURN(Task deputy, HoldDeputyForRelink(pid, entry.shim_info));
@@ -129,6 +131,7 @@ absl::Status Mover::Relink(const ProcessEntry& entry, const cluster::Node& node,
     RelinkReply reply;
     grpc::ClientContext ctx;
     SetDeadline(&ctx, 30);
+    ctx.set_wait_for_ready(node_spoke == NodeSpoke::kYes);
     relinked = peer->Relink(&ctx, req, &reply);
   });
   absl::Status linked = internal::LinkDeputy(deputy, MOSIX_LINK_FD, node, link, prepared.link_secret(), transport_);
@@ -162,7 +165,7 @@ absl::Status Mover::StillHere(pid_t pid, int32_t local_pid, const std::string& n
     if (!held.ok()) return;
     ProcessEntry entry = *held;
     absl::Status s = entry.state == ProcState::kRemote && entry.where == peer.name() && entry.remote_pid == local_pid
-                         ? Relink(entry, peer, nullptr)
+                         ? Relink(entry, peer, nullptr, NodeSpoke::kYes)
                          : absl::OkStatus();  // (moved or ended meanwhile)
     table_->Release(entry);
     if (s.ok()) {
