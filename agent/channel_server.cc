@@ -320,6 +320,9 @@ bool ChannelServer::Handle(int fd, uint32_t* type) {
 
 void ChannelServer::WatchForks(bool scan) {
   if (table_->Empty()) {
+    TakeForks();  // (the forks read late of processes that ended: none, or they make it non-empty)
+  }
+  if (table_->Empty()) {
     fork_watch_ = ForkWatch();  // (unsubscribed: the kernel makes no events for nobody)
     watching_forks_ = false;
     return;

@@ -219,7 +219,7 @@ size_t ProcessTable::Forked(const std::vector<Fork>& forks) {
   std::map<pid_t, bool> same;  // entry pid -> still its process (one /proc read a parent a batch)
   auto ours = [&](pid_t pid) {
     auto e = entries_.find(pid);
-    if (e == entries_.end()) return newborns_.count(pid) > 0;
+    if (e == entries_.end()) return newborns_.count(pid) > 0 || ended_.count(pid) > 0;
     // (Not a process that reused the pid of one that ended since the last Reap.)
     auto [it, fresh] = same.try_emplace(pid, false);
     if (fresh) it->second = StartTimeOf(pid) == e->second.start_time;
@@ -248,13 +248,14 @@ size_t ProcessTable::FindChildren(const std::map<pid_t, pid_t>& parents) {
 
 bool ProcessTable::Empty() {
   absl::MutexLock lock(&mu_);
-  return entries_.empty() && newborns_.empty();
+  return entries_.empty() && newborns_.empty() && ended_.empty();
 }
 
 void ProcessTable::ChannelClosed(int fd) {
   absl::MutexLock lock(&mu_);
   for (auto it = newborns_.begin(); it != newborns_.end(); ++it) {
     if (it->second.fd == fd) {
+      ended_[it->first] = std::chrono::steady_clock::now();
       newborns_.erase(it);
       return;
     }
@@ -276,7 +277,10 @@ void ProcessTable::AdoptLocked(pid_t pid) {
   const Newborn born = n->second;
   newborns_.erase(n);
   auto start = StartTimeOf(pid);
-  if (!start) return;  // (ended)
+  if (!start) {  // (ended)
+    ended_[pid] = std::chrono::steady_clock::now();
+    return;
+  }
   // It is the cluster's as much as its parent, without its checkpoint options.
   ProcessEntry e;
   e.pid = pid;
@@ -318,8 +322,13 @@ std::string ProcessTable::SetChannel(pid_t pid, int fd, std::vector<std::string>
 std::vector<ProcessEntry> ProcessTable::Reap() {
   std::vector<ProcessEntry> gone;
   absl::MutexLock lock(&mu_);
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = ended_.begin(); it != ended_.end();) {
+    it = now - it->second > kEndedKept ? ended_.erase(it) : std::next(it);
+  }
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (!it->second.busy && StartTimeOf(it->first) != it->second.start_time) {
+      ended_[it->first] = now;
       if (store_ && !unsaved_.erase(it->first)) store_->Remove(it->first);
       gone.push_back(std::move(it->second));
       it = entries_.erase(it);

@@ -126,7 +126,8 @@ class ProcessTable {
   // The descendants, as /proc tells them (`parents`), of the processes it knows, noted as
   // newborns: the forks that the kernel did not report (see ForkWatch).
   size_t FindChildren(const std::map<pid_t, pid_t>& parents);
-  // Whether it knows any process (entries or newborns): only then are forks of interest.
+  // Whether it knows any process (entries, newborns, or processes that ended lately): only
+  // then are forks of interest.
   bool Empty();
   // Channel fd closed: a newborn on it ended.
   void ChannelClosed(int fd);
@@ -202,6 +203,10 @@ class ProcessTable {
   std::unique_ptr<TableStore> store_ ABSL_GUARDED_BY(mu_);
   std::set<pid_t> unsaved_ ABSL_GUARDED_BY(mu_);
   std::map<pid_t, Newborn> newborns_ ABSL_GUARDED_BY(mu_);
+  // Its processes that ended lately (entries reaped, newborns found gone), kept kEndedKept: the
+  // kernel's word of a fork by one may be read after it ended (a child that forks a grandchild
+  // and exits, a shell that starts a job in the background and exits), and the child is ours.
+  std::map<pid_t, std::chrono::steady_clock::time_point> ended_ ABSL_GUARDED_BY(mu_);
   std::function<void()> hello_flush_;
 };
 
@@ -209,6 +214,9 @@ inline constexpr size_t kNodesLeftKept = 4;
 
 // How long a child under mosrun runs before it is a table entry unasked (ProcessTable::Greet).
 inline constexpr std::chrono::milliseconds kNewbornAge{50};
+// How long a process of the table that ended still counts as the parent of the forks read after
+// (ProcessTable::Forked). Far longer than the channel loop's longest sleep (160 ms).
+inline constexpr std::chrono::seconds kEndedKept{2};
 
 // The start time of a live pid, or nullopt if it is gone.
 std::optional<uint64_t> StartTimeOf(pid_t pid);

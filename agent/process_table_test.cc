@@ -262,6 +262,31 @@ TEST_CASE("a fork by a process it knows makes a newborn, and so does a fork by a
   REQUIRE(ProcessTable().Empty());
 }
 
+TEST_CASE("a fork read after its parent ended is still its: the parent counts a while after it ends") {
+  ProcessTable table;
+  auto far = std::chrono::steady_clock::now() + kNewbornAge * 10;
+  // An entry reaped, and a newborn found gone, before their forks were read.
+  auto end = [](PausedChild& c) {
+    kill(c.pid, SIGKILL);
+    waitpid(c.pid, nullptr, 0);
+  };
+  PausedChild entry, newborn, child1, child2, stranger;
+  ProcessEntry e;
+  e.pid = entry.pid;
+  REQUIRE(table.Register(e).ok());
+  REQUIRE(table.Greet(newborn.pid, -1));
+  end(entry);
+  end(newborn);
+  table.Reap();
+  table.AdoptNewborns(far);
+  REQUIRE(table.Snapshot().empty());
+  REQUIRE_FALSE(table.Empty());  // (it listens on a while: late forks of theirs are its own)
+  REQUIRE(table.Forked({{entry.pid, child1.pid}, {newborn.pid, child2.pid}, {getpid(), stranger.pid}}) == 2);
+  REQUIRE(table.Knows(child1.pid));
+  REQUIRE(table.Knows(child2.pid));
+  REQUIRE_FALSE(table.Knows(stranger.pid));
+}
+
 TEST_CASE("a forked child greets on its parent's channel: it borrows it until it is given its own") {
   ProcessTable table;
   PausedChild kid;
