@@ -412,6 +412,14 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   RETURN_IF_ERROR(relink(kSpareLink, /*close_from=*/true));
   auto drop_spare = [&](const absl::Status& why) {
     absl::Status back = relink(kOldLink, /*close_from=*/true);
+    if (back.ok()) {
+      // A deputy that saw the new link close (the target's agent died while the image came)
+      // asked how its process ended, and waits: it goes on, on the old link (link_invariants.h:
+      // a bumped epoch ends that wait), or it would end the process as lost 30 s later.
+      absl::StatusOr<Task> deputy = HoldDeputyForRelink(pid, entry.shim_info);
+      back = deputy.ok() ? BumpLinkEpoch(*deputy, entry.shim_info) : deputy.status();
+      table_->StopWaitingForEnd(pid);
+    }
     if (!back.ok()) fprintf(stderr, "mosixd: pid %d: cannot put its old link back: %s\n", pid, std::string(back.message()).c_str());
     return Annotate(why, absl::StrCat("pid ", pid, " stays on ", from->name()));
   };
