@@ -391,12 +391,16 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   // The deputy answers on the new link from now on (the old one is kept aside): a call the
   // process is waiting on when it is caught gets its reply over there, once.
   // (Relinked only between messages: link_invariants.h, I2.)
-  auto relink = [&](int from_fd, bool close_from) -> absl::Status {
+  // `bump`: a deputy waiting to hear how its process ended (it saw the link it had close) goes
+  // on, on the link it is given (link_invariants.h: a bumped epoch ends that wait).
+  auto relink = [&](int from_fd, bool close_from, bool bump = false) -> absl::Status {
     ASSIGN_OR_RETURN(Task deputy, HoldDeputyForRelink(pid, entry.shim_info));
-    ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
-    RETURN_IF_ERROR(rs.Call("dup3", "link", SYS_dup3, from_fd, MOSIX_LINK_FD, O_CLOEXEC).status());
-    if (close_from) (void)rs.Raw(SYS_close, from_fd);
-    return absl::OkStatus();
+    {
+      ASSIGN_OR_RETURN(RemoteSyscalls rs, RemoteSyscalls::Create(&deputy));
+      RETURN_IF_ERROR(rs.Call("dup3", "link", SYS_dup3, from_fd, MOSIX_LINK_FD, O_CLOEXEC).status());
+      if (close_from) (void)rs.Raw(SYS_close, from_fd);
+    }
+    return bump ? BumpLinkEpoch(deputy, entry.shim_info) : absl::OkStatus();
   };
   {
     ASSIGN_OR_RETURN(Task deputy, Task::Seize(pid));  // (a copy of the link: taken anywhere)
@@ -411,15 +415,11 @@ absl::StatusOr<MoveResult> Mover::OnToNode(ProcessEntry& entry, const cluster::N
   }
   RETURN_IF_ERROR(relink(kSpareLink, /*close_from=*/true));
   auto drop_spare = [&](const absl::Status& why) {
-    absl::Status back = relink(kOldLink, /*close_from=*/true);
-    if (back.ok()) {
-      // A deputy that saw the new link close (the target's agent died while the image came)
-      // asked how its process ended, and waits: it goes on, on the old link (link_invariants.h:
-      // a bumped epoch ends that wait), or it would end the process as lost 30 s later.
-      absl::StatusOr<Task> deputy = HoldDeputyForRelink(pid, entry.shim_info);
-      back = deputy.ok() ? BumpLinkEpoch(*deputy, entry.shim_info) : deputy.status();
-      table_->StopWaitingForEnd(pid);
-    }
+    // A deputy that saw the new link close (the target's agent died while the image came)
+    // asked how its process ended: it goes on, on the old link, or it would end the process
+    // as lost 30 s later.
+    absl::Status back = relink(kOldLink, /*close_from=*/true, /*bump=*/true);
+    if (back.ok()) table_->StopWaitingForEnd(pid);
     if (!back.ok()) fprintf(stderr, "mosixd: pid %d: cannot put its old link back: %s\n", pid, std::string(back.message()).c_str());
     return Annotate(why, absl::StrCat("pid ", pid, " stays on ", from->name()));
   };
