@@ -168,6 +168,7 @@ Usage UsageOf(pid_t pid) {
   if (auto st = ReadStat(pid); st.ok()) {
     u.cpu_seconds = static_cast<double>(st->utime + st->stime) / sysconf(_SC_CLK_TCK);
     u.rss_kb = st->rss_pages * 4;
+    u.runnable = st->state == 'R';
   }
   if (auto tids = NumberedEntries(absl::StrCat("/proc/", pid, "/task")); tids.ok()) {
     for (int tid : *tids) u.busy_ns += TaskBusyNs(tid);

@@ -59,10 +59,12 @@ absl::StatusOr<bool> HasDeliverableSignal(pid_t pid);
 // off by hundreds of kB for a small process) of a live pid; zeros when it is gone.
 // busy_ns: the time its threads ran or waited to run (schedstat; a thread held back by a CPU
 // quota waits), so far: its growth over an interval is how much of it it wanted a CPU.
+// runnable: its main thread runs or waits to run now (state R), rather than sleeps.
 struct Usage {
   double cpu_seconds = 0;
   uint64_t rss_kb = 0;
   uint64_t busy_ns = 0;
+  bool runnable = false;
 };
 Usage UsageOf(pid_t pid);
 // One thread's (or a process's main thread's) time run plus time waiting to run, in ns; 0 if

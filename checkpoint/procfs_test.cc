@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proto/image/mm.pb.h"
@@ -110,6 +111,38 @@ TEST_CASE("status fields and fds of this process") {
   REQUIRE(!fds->empty());
 }
 
+
+// Polls UsageOf(pid).runnable until it is `want` (a child may be seen in either state for a
+// moment after fork): 20 s at most.
+static bool SeenRunnable(pid_t pid, bool want) {
+  for (int i = 0; i < 2000; ++i) {
+    if (UsageOf(pid).runnable == want) return true;
+    usleep(10000);
+  }
+  return false;
+}
+
+TEST_CASE("usage tells a process that computes from one that sleeps") {
+  pid_t sleeper = fork();
+  REQUIRE(sleeper >= 0);
+  if (sleeper == 0) {
+    for (;;) pause();
+  }
+  pid_t spinner = fork();
+  REQUIRE(spinner >= 0);
+  if (spinner == 0) {
+    for (volatile unsigned long n = 0;; n = n + 1) {
+    }
+  }
+  CHECK(SeenRunnable(sleeper, false));
+  CHECK(SeenRunnable(spinner, true));
+  CHECK(UsageOf(spinner).busy_ns > 0);
+  kill(sleeper, SIGKILL);
+  kill(spinner, SIGKILL);
+  waitpid(sleeper, nullptr, 0);
+  waitpid(spinner, nullptr, 0);
+  CHECK(!UsageOf(spinner).runnable);  // (gone: zeros)
+}
 
 TEST_CASE("limits parse in resource order, unlimited as all ones") {
   const std::string text =

@@ -205,9 +205,11 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
     uint64_t busy_ns = 0, rss_kb = 0;
     double cpu_s = e.cpu_elsewhere;
     int nice = 0;
+    bool waits_now = false;
     if (where == self) {
       Usage u = UsageOf(e.pid);
       busy_ns = u.busy_ns;
+      waits_now = !u.runnable;
       rss_kb = u.rss_kb;
       cpu_s += u.cpu_seconds;
       nice = NiceOf(e.pid).value_or(kOldNice);
@@ -226,8 +228,11 @@ BalancePlan Brain::Step(bool ignore_age, pid_t only) {
       d.busy_ns = busy_ns;
       d.at = now;
       // What it did since it started there, when that is known, is a measure at once: a job
-      // started with others on a busy node need not wait another step to be seen as one.
-      double lived = where != self ? Seconds(now - e.here_since) : e.moves == 0 ? SecondsSinceStart(e.start_time) : 0;
+      // started with others on a busy node need not wait another step to be seen as one. Not
+      // for one that sleeps now: its start may have been all its work (a python3 that forked
+      // and waits in wait4 showed a demand of its start-up and was moved, in a CI run), so it
+      // is measured over a window first.
+      double lived = where != self ? Seconds(now - e.here_since) : e.moves == 0 && !waits_now ? SecondsSinceStart(e.start_time) : 0;
       if (lived >= kLeastMeasured) {
         d.demand = std::clamp(static_cast<double>(busy_ns) / 1e9 / lived, 0.0, 1.0);
         d.measured = true;

@@ -12,10 +12,13 @@ on_node2() {  # on_node2 PATTERN: the pid matching PATTERN that runs in node2's 
   for p in $(pgrep -f -- "$1"); do [[ "$(cg_of "$p")" == node2 ]] && echo "$p"; done | head -1
 }
 
+# Each case runs locked (-L; children inherit it): the moves here are made by hand, and an
+# automatic one (a spinning child sent to idle node2 first) would make "migrate" say "already".
+
 # 1. A program run by a shell under mosrun.
 mkdir -p "$LC/node1/tmp/k1"
 echo "typed at home" >"$T/k1.in"
-( exec <"$T/k1.in"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" bash -c "$PROGS/remote_probe /tmp/k1; echo bash saw \$?" ) >"$T/k1.out" 2>&1 &
+( exec <"$T/k1.in"; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L bash -c "$PROGS/remote_probe /tmp/k1; echo bash saw \$?" ) >"$T/k1.out" 2>&1 &
 shell=$!
 track $shell
 wait_for_text "$T/k1.out" "ready pid="
@@ -36,8 +39,10 @@ grep -q "after the move: pid $child" "$T/k1.out" && grep -q "bash saw 7" "$T/k1.
 pass "a program run by a shell under mosrun greeted on the shell's channel, moved on its own (pid $child on node2, with a channel of its own) and the shell saw its status 7"
 
 # 2. A child forked (no exec) by python3 under mosrun: its own channel, its own home pid.
+# The parent must stay home when its child is moved (a CI run, before the lock, saw the balancer
+# move the parent for its start-up's CPU).
 mkdir -p "$LC/node1/tmp/k2"
-( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c '
+( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L python3 -c '
 import os, sys, time
 child = os.fork()
 if child == 0:
@@ -71,7 +76,7 @@ pass "a child forked by python3 moved on its own to node2 (pid $child there too,
 mkdir -p "$LC/node1/tmp/k3"
 mkfifo "$T/k3.in"
 exec 7<>"$T/k3.in"
-( exec <"$T/k3.in" 7>&-; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" bash -c "read -r x; exec $PROGS/remote_probe /tmp/k3" ) >"$T/k3.out" 2>&1 &
+( exec <"$T/k3.in" 7>&-; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L bash -c "read -r x; exec $PROGS/remote_probe /tmp/k3" ) >"$T/k3.out" 2>&1 &
 pid=$!
 track $pid
 wait_until "bash to read its stdin" in_syscall "$pid" 0
@@ -119,7 +124,7 @@ pass "thirty wrapper chains under mosrun -r node2 (a fork, five execs, a fork, f
 # one of its own only when it first moves. A grandchild (forked by such a child) whose parent and
 # grandparent have both ended moves, is signalled over there, and ends with its own status.
 mkdir -p "$LC/node1/tmp/k5"
-( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" python3 -c '
+( exec </dev/null; exec "$MOSCTL" localcluster exec node1 -- "$MOSRUN" -L python3 -c '
 import os, signal
 if os.fork() == 0:
     if os.fork() == 0:
