@@ -198,6 +198,13 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void mosix_deputy_mai
     if (h.type == MOSIX_FWD_EXIT && h.len >= sizeof(mosix_fwd_exit)) {
       mosix_fwd_exit x;
       Copy(&x, g_in, sizeof x);
+      // The remote part ends once it hears that its end is here (I6). (If this cannot reach it,
+      // its link is lost and it ends over there anyway: its status is here already.)
+      struct {
+        mosix_fwd_header h;
+        mosix_fwd_return r;
+      } got = {{MOSIX_FWD_MAGIC, MOSIX_FWD_RETURN, sizeof(mosix_fwd_return), h.id}, {0, 0, 0, 0}};
+      (void)SendMessage(static_cast<int>(link), &got, sizeof got);
       if (x.signal > 0 && x.signal < 65) DieBySignal(x.signal);
       Syscall(SYS_exit_group, x.status);
     }

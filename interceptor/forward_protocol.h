@@ -29,7 +29,9 @@
 enum mosix_fwd_type {
   MOSIX_FWD_CALL = 1,   /* remote -> deputy: execute a system call (mosix_fwd_call + data) */
   MOSIX_FWD_RETURN = 2, /* deputy -> remote: its result (mosix_fwd_return + out data) */
-  MOSIX_FWD_EXIT = 3,   /* remote -> deputy: exit_group(status) was called (mosix_fwd_exit) */
+  MOSIX_FWD_EXIT = 3,   /* remote -> deputy: exit_group(status) was called (mosix_fwd_exit), with
+                         * a call id; the deputy answers a RETURN (ret 0) of that id, then ends
+                         * as told. The remote part ends only after that answer (I6). */
   MOSIX_FWD_HOME = 4,   /* remote -> deputy: bring me home, to make a call that is made there (fork,
                          * exec, ...); payload: the call's number (int64). No reply: the process
                          * is restored into the deputy and makes the call itself. A RETURN

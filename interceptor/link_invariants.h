@@ -58,6 +58,12 @@
 //     A copy that is a stub or has left and waits to be ended dies with its agent (its
 //     lifeline, agent/lifeline.h). When the node stays silent or the grace passes, the
 //     home agent brings the process back from a checkpoint or ends its deputy.
+// I6. Ends. A remote part that exits tells its deputy how (MOSIX_FWD_EXIT) as it makes a call:
+//     it waits for the deputy's answer, and sends it again on a new link (I3, I5), before it
+//     ends. So an exit made while its node's agent restarts (the link through it closed) is
+//     not lost: the status reaches home on the link the next agent gives it. (It was: a python3
+//     that ended in such a gap left its deputy to end as lost, 112.) A death by a signal over
+//     there is told by the node's agent, which reaps the guest (Arrivals): not while it is down.
 #ifndef MOSIX_INTERCEPTOR_LINK_INVARIANTS_H_
 #define MOSIX_INTERCEPTOR_LINK_INVARIANTS_H_
 

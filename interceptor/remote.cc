@@ -107,12 +107,24 @@ constexpr SyscallEntry kIntsOnly = {0, kForward, {{kInt, 0, 0}, {kInt, 0, 0}, {k
 // saw to that): the caller re-issues the call natively. Never a system call's result.
 constexpr long kCameHome = -(1l << 62);
 
-// Said into the node agent's log (MOSIX_DIAG_FD): home cannot be told any more.
+// How the process ends, while it tells home (SendExit): what it ends with if home cannot hear.
+struct {
+  bool telling;
+  int status, sig;
+} g_exit;
+
+// Said into the node agent's log (MOSIX_DIAG_FD): home cannot be told any more. A process that
+// was telling home how it ends ends so (its node's agent keeps that for home, I4); any other
+// with 112.
 [[noreturn]] void LinkLost(const char* why) {
   char pid[24];
   SayTo(MOSIX_DIAG_FD, "mosix: home pid ", Decimal(mosix_shim_info.home_pid, pid), ": the link to the home node is lost (", why);
   SayTo(MOSIX_DIAG_FD, "); this remote part of the process ends\n");
-  Syscall(SYS_exit_group, MOSIX_EXIT_LOST);
+  if (g_exit.telling && g_exit.sig > 0 && g_exit.sig < 65) {
+    long self = Syscall(SYS_getpid);
+    Syscall(SYS_tgkill, self, Syscall(SYS_gettid), g_exit.sig);  // (SIGKILL from Unsupported: no handler)
+  }
+  Syscall(SYS_exit_group, g_exit.telling && g_exit.sig == 0 ? g_exit.status : MOSIX_EXIT_LOST);
   __builtin_unreachable();
 }
 
@@ -263,13 +275,25 @@ long ForwardInts(long nr, long a0, long a1 = 0, long a2 = 0, long a3 = 0) {
   return Forward(e, nr, args);
 }
 
+// Tells the deputy how this process ends, and waits until it has it (link_invariants.h, I6):
+// an end sent while the node's agent restarts, or a move catches it, goes again on the new
+// link; if none comes in time, the process ends as it would (LinkLost). Returns at once if the
+// process came home meanwhile: the caller ends it natively there.
 void SendExit(int status, int sig) {
-  if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) return;  // came home: nobody to tell
-  struct {
-    mosix_fwd_header h;
-    mosix_fwd_exit x;
-  } msg = {{MOSIX_FWD_MAGIC, MOSIX_FWD_EXIT, sizeof(mosix_fwd_exit), 0}, {status, sig}};
-  SendMessage(kLink, &msg, sizeof msg);
+  mosix_shim_info.forwarding = 1;
+  asm volatile("" ::: "memory");
+  if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) {  // came home: nobody to tell
+    mosix_shim_info.forwarding = 0;
+    return;
+  }
+  g_exit = {true, status, sig};
+  uint32_t id = ++mosix_shim_info.call_id;
+  mosix_fwd_header h{MOSIX_FWD_MAGIC, MOSIX_FWD_EXIT, sizeof(mosix_fwd_exit), id};
+  mosix_fwd_exit x{status, sig};
+  Copy(g_req, &h, sizeof h);
+  Copy(g_req + sizeof h, &x, sizeof x);
+  long args[6] = {0, 0, 0, 0, 0, 0};
+  (void)Exchange(kIntsOnly, args, sizeof h + sizeof x, id);
 }
 
 long Unsupported(const SyscallEntry* e, long nr) {
