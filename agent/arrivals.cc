@@ -213,7 +213,10 @@ void Arrivals::Reap(pid_t pid) {
     req.set_wait_status(status);
     EndedReply reply;
     grpc::ClientContext ctx;
-    SetDeadline(&ctx, 10);
+    // (Waits for the connection: a home agent that has just restarted is refused for a moment
+    // by a channel that failed while it was down. Not long: the end is kept above for it.)
+    SetDeadline(&ctx, 3);
+    ctx.set_wait_for_ready(true);
     grpc::Status s = PeerStub(*home)->Ended(&ctx, req, &reply);
     // (NotFound: home saw it end first, when its deputy did.)
     if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) fprintf(stderr, "mosixd: cannot tell %s that pid %d ended: %s\n", home->name().c_str(), guest.home_pid, s.error_message().c_str());
