@@ -249,10 +249,10 @@ long Exchange(const SyscallEntry& e, long args[6], long n, uint32_t id) {
   }
 }
 
-// A call that is made at home (fork, exec, SysV IPC, ...): the process asks to be brought
-// home and waits, like for a reply; once home, it makes the call itself (kCameHome). If it
-// cannot be brought home, the call fails with EAGAIN (the deputy said why on stderr).
-long ComeHome(long nr) {
+// A message of the shim's own (not a system call) sent as a call is: with an id, its answer
+// awaited (Exchange), sent again on a new link. kCameHome if the process is home (or comes
+// home meanwhile); else the answer's ret.
+long Ask(uint32_t type, const void* payload, uint32_t len) {
   mosix_shim_info.forwarding = 1;
   asm volatile("" ::: "memory");
   if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) {
@@ -260,12 +260,19 @@ long ComeHome(long nr) {
     return kCameHome;
   }
   uint32_t id = ++mosix_shim_info.call_id;
-  mosix_fwd_header h{MOSIX_FWD_MAGIC, MOSIX_FWD_HOME, sizeof(int64_t), id};
+  mosix_fwd_header h{MOSIX_FWD_MAGIC, type, len, id};
   Copy(g_req, &h, sizeof h);
-  int64_t call = nr;
-  Copy(g_req + sizeof h, &call, sizeof call);
+  Copy(g_req + sizeof h, payload, len);
   long args[6] = {0, 0, 0, 0, 0, 0};
-  return Exchange(kIntsOnly, args, sizeof h + sizeof call, id);
+  return Exchange(kIntsOnly, args, sizeof h + len, id);
+}
+
+// A call that is made at home (fork, exec, SysV IPC, ...): the process asks to be brought
+// home and waits, like for a reply; once home, it makes the call itself (kCameHome). If it
+// cannot be brought home, the call fails with EAGAIN (the deputy said why on stderr).
+long ComeHome(long nr) {
+  int64_t call = nr;
+  return Ask(MOSIX_FWD_HOME, &call, sizeof call);
 }
 
 long ForwardInts(long nr, long a0, long a1 = 0, long a2 = 0, long a3 = 0) {
@@ -280,20 +287,9 @@ long ForwardInts(long nr, long a0, long a1 = 0, long a2 = 0, long a3 = 0) {
 // link; if none comes in time, the process ends as it would (LinkLost). Returns at once if the
 // process came home meanwhile: the caller ends it natively there.
 void SendExit(int status, int sig) {
-  mosix_shim_info.forwarding = 1;
-  asm volatile("" ::: "memory");
-  if (mosix_shim_info.mode != MOSIX_MODE_REMOTE) {  // came home: nobody to tell
-    mosix_shim_info.forwarding = 0;
-    return;
-  }
-  g_exit = {true, status, sig};
-  uint32_t id = ++mosix_shim_info.call_id;
-  mosix_fwd_header h{MOSIX_FWD_MAGIC, MOSIX_FWD_EXIT, sizeof(mosix_fwd_exit), id};
+  g_exit = {true, status, sig};  // (read only by LinkLost, which only a process away reaches)
   mosix_fwd_exit x{status, sig};
-  Copy(g_req, &h, sizeof h);
-  Copy(g_req + sizeof h, &x, sizeof x);
-  long args[6] = {0, 0, 0, 0, 0, 0};
-  (void)Exchange(kIntsOnly, args, sizeof h + sizeof x, id);
+  (void)Ask(MOSIX_FWD_EXIT, &x, sizeof x);
 }
 
 long Unsupported(const SyscallEntry* e, long nr) {
