@@ -136,7 +136,13 @@ TEST_CASE("usage tells a process that computes from one that sleeps") {
   }
   CHECK(SeenRunnable(sleeper, false));
   CHECK(SeenRunnable(spinner, true));
-  CHECK(UsageOf(spinner).busy_ns > 0);
+  // (Runnable before it first ran, it may show no time yet: its time grows once it runs.)
+  bool busy = false;
+  for (int i = 0; i < 2000 && !busy; ++i) {
+    busy = UsageOf(spinner).busy_ns > 0;
+    if (!busy) usleep(10000);
+  }
+  CHECK(busy);
   kill(sleeper, SIGKILL);
   kill(spinner, SIGKILL);
   waitpid(sleeper, nullptr, 0);
